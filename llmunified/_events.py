@@ -1,0 +1,268 @@
+"""The unified stream events, and the accumulator that turns them into a Response.
+
+Every provider's stream decoder produces these events through :class:`Accumulator`, and every
+provider's non-streaming parser builds its Response through the same Accumulator, so a streamed
+response and a non-streamed one for the same content are equal by construction.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+from ._types import Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
+
+__all__ = [
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCallStart",
+    "ToolCallDelta",
+    "ToolCallEnd",
+    "UsageEvent",
+    "Finish",
+    "StreamEvent",
+    "Accumulator",
+]
+
+
+@dataclass
+class TextDelta:
+    """A piece of the answer's text."""
+
+    text: str
+    type: str = field(default="text", init=False)
+
+
+@dataclass
+class ThinkingDelta:
+    """A piece of reasoning text (or, with ``signature``, the block's signature)."""
+
+    text: str
+    signature: Optional[str] = None
+    type: str = field(default="thinking", init=False)
+
+
+@dataclass
+class ToolCallStart:
+    """The model began a tool call. ``index`` counts tool calls in this response from 0."""
+
+    index: int
+    id: str
+    name: str
+    type: str = field(default="tool_call_start", init=False)
+
+
+@dataclass
+class ToolCallDelta:
+    """A fragment of a tool call's JSON arguments."""
+
+    index: int
+    arguments: str
+    type: str = field(default="tool_call_delta", init=False)
+
+
+@dataclass
+class ToolCallEnd:
+    """A tool call is complete; ``tool_call.arguments`` is parsed."""
+
+    index: int
+    tool_call: ToolCall
+    type: str = field(default="tool_call_end", init=False)
+
+
+@dataclass
+class UsageEvent:
+    """Token usage for the response (the final figures the provider reported)."""
+
+    usage: Usage
+    type: str = field(default="usage", init=False)
+
+
+@dataclass
+class Finish:
+    """The response is complete. Always the last event of a successful stream."""
+
+    finish_reason: str
+    type: str = field(default="finish", init=False)
+
+
+StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, UsageEvent, Finish]
+
+
+class _OpenCall:
+    __slots__ = ("position", "index", "id", "name", "args", "ended")
+
+    def __init__(self, position: int, index: int, id: str, name: str) -> None:
+        self.position = position
+        self.index = index
+        self.id = id
+        self.name = name
+        self.args: List[str] = []
+        self.ended = False
+
+
+class Accumulator:
+    """Builds a Response from content pieces and returns the matching events.
+
+    Decoders call ``text()``, ``thinking()``, ``tool_start()`` ... in wire order; each call
+    returns the event to hand to the caller (or None when there is nothing to report).
+    Consecutive text pieces merge into one TextPart; a new thinking block must be opened with
+    ``new_thinking_block()`` (Anthropic sends several, each with its own signature).
+    """
+
+    __slots__ = ("provider", "model", "id", "parts", "_text", "_calls", "_ncalls", "usage",
+                 "finish_reason", "raw", "finished", "headers")
+
+    def __init__(self, provider: str, model: Optional[str] = None, headers: Any = None) -> None:
+        self.provider = provider
+        self.model = model
+        self.id: Optional[str] = None
+        self.parts: List[Part] = []
+        self._text: Optional[List[str]] = None  # pieces of the trailing TextPart, joined lazily
+        self._calls: Dict[Any, _OpenCall] = {}
+        self._ncalls = 0
+        self.usage: Optional[Usage] = None
+        self.finish_reason: Optional[str] = None
+        self.raw: List[Any] = []
+        self.finished = False
+        self.headers = headers if headers is not None else {}
+
+    # -- text and thinking -------------------------------------------------------------------
+    def _close_text(self) -> None:
+        if self._text is not None:
+            self.parts[-1] = TextPart("".join(self._text))
+            self._text = None
+
+    def text(self, piece: str) -> Optional[TextDelta]:
+        if not piece:
+            return None
+        if self._text is None:
+            self._text = [piece]
+            self.parts.append(None)  # type: ignore[arg-type]  # filled by _close_text
+        else:
+            self._text.append(piece)
+        return TextDelta(piece)
+
+    def new_thinking_block(self) -> None:
+        self._close_text()
+        self.parts.append(ThinkingPart(""))
+
+    def thinking(self, piece: str) -> Optional[ThinkingDelta]:
+        if not piece:
+            return None
+        last = self.parts[-1] if self.parts else None
+        if not isinstance(last, ThinkingPart) or last.redacted or self._text is not None:
+            self.new_thinking_block()
+            last = self.parts[-1]
+        last.text += piece  # type: ignore[union-attr]
+        return ThinkingDelta(piece)
+
+    def thinking_signature(self, signature: str) -> Optional[ThinkingDelta]:
+        if not signature:
+            return None
+        last = self.parts[-1] if self.parts else None
+        if not isinstance(last, ThinkingPart) or self._text is not None:
+            self.new_thinking_block()
+            last = self.parts[-1]
+        last.signature = (last.signature or "") + signature  # type: ignore[union-attr]
+        return ThinkingDelta("", signature=signature)
+
+    def redacted_thinking(self, data: str) -> None:
+        self._close_text()
+        self.parts.append(ThinkingPart("", redacted=True, data=data))
+
+    # -- tool calls --------------------------------------------------------------------------
+    def tool_start(self, key: Any, id: Optional[str], name: str) -> ToolCallStart:
+        self._close_text()
+        index = self._ncalls
+        self._ncalls += 1
+        call_id = id or f"call_{index}"
+        self._calls[key] = _OpenCall(len(self.parts), index, call_id, name)
+        self.parts.append(None)  # type: ignore[arg-type]  # filled at tool_end
+        return ToolCallStart(index, call_id, name)
+
+    def has_tool(self, key: Any) -> bool:
+        return key in self._calls
+
+    def tool_args(self, key: Any, fragment: str) -> Optional[ToolCallDelta]:
+        if not fragment:
+            return None
+        call = self._calls[key]
+        call.args.append(fragment)
+        return ToolCallDelta(call.index, fragment)
+
+    def tool_end(self, key: Any, arguments: Optional[Dict[str, Any]] = None) -> Optional[ToolCallEnd]:
+        """Close a call; ``arguments`` given as an object (Anthropic/Ollama non-stream) wins."""
+        call = self._calls.get(key)
+        if call is None or call.ended:
+            return None
+        call.ended = True
+        if arguments is not None:
+            tc = ToolCall(call.id, call.name, arguments)
+        else:
+            raw = "".join(call.args)
+            tc = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
+        self.parts[call.position] = tc
+        return ToolCallEnd(call.index, tc)
+
+    def end_open_tools(self) -> List[ToolCallEnd]:
+        events = []
+        for key in list(self._calls):
+            ev = self.tool_end(key)
+            if ev is not None:
+                events.append(ev)
+        return events
+
+    def add_tool_call(self, id: Optional[str], name: str, arguments: Dict[str, Any],
+                      raw_arguments: Optional[str] = None) -> List[Any]:
+        """A whole tool call at once (non-streaming replies, Ollama, Groq-style deltas)."""
+        key = ("whole", self._ncalls)
+        start = self.tool_start(key, id, name)
+        events: List[Any] = [start]
+        if raw_arguments is not None:
+            delta = self.tool_args(key, raw_arguments)
+            if delta is not None:
+                events.append(delta)
+            end = self.tool_end(key)
+        else:
+            end = self.tool_end(key, arguments)
+        events.append(end)
+        return events
+
+    # -- usage and finish --------------------------------------------------------------------
+    def set_usage(self, usage: Usage) -> UsageEvent:
+        self.usage = usage
+        return UsageEvent(usage)
+
+    def finish(self, reason: Optional[str] = None) -> Finish:
+        if reason is not None:
+            self.finish_reason = reason
+        if self.finish_reason is None:
+            self.finish_reason = "tool_calls" if self._ncalls else "stop"
+        self.finished = True
+        return Finish(self.finish_reason)
+
+    # -- result ------------------------------------------------------------------------------
+    def response(self) -> Response:
+        """The Response so far (complete after ``finish()``; partial before it)."""
+        self._close_text()
+        parts: List[Part] = []
+        for i, p in enumerate(self.parts):
+            if p is None:  # a tool call still open (the stream broke inside it)
+                call = next(c for c in self._calls.values() if c.position == i)
+                raw = "".join(call.args)
+                p = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
+            parts.append(p)
+        if len(parts) == 1 and isinstance(parts[0], TextPart):
+            content: Any = parts[0].text
+        elif not parts:
+            content = ""
+        else:
+            content = parts
+        return Response(
+            message=Message("assistant", content),
+            finish_reason=self.finish_reason or ("tool_calls" if self._ncalls else "stop"),
+            usage=self.usage if self.usage is not None else Usage(),
+            model=self.model,
+            provider=self.provider,
+            id=self.id,
+            raw=self.raw,
+            headers=self.headers,
+        )

@@ -1,0 +1,49 @@
+"""Lazy public namespaces: ``import llmunified`` stays cheap, names load on first use."""
+import importlib
+from typing import Any, Callable, Dict, List, Tuple
+
+__all__ = ["CORE_EXPORTS", "IO_EXPORTS", "namespace"]
+
+CORE_EXPORTS: Dict[str, str] = {
+    # messages and content parts
+    "Message": "llmunified._types", "TextPart": "llmunified._types", "ImagePart": "llmunified._types",
+    "ToolCall": "llmunified._types", "ToolResult": "llmunified._types", "ThinkingPart": "llmunified._types",
+    "system": "llmunified._types", "user": "llmunified._types", "assistant": "llmunified._types",
+    "tool_result": "llmunified._types",
+    # tools, responses
+    "Tool": "llmunified._types", "Usage": "llmunified._types", "Response": "llmunified._types",
+    # stream events
+    "TextDelta": "llmunified._events", "ThinkingDelta": "llmunified._events",
+    "ToolCallStart": "llmunified._events", "ToolCallDelta": "llmunified._events",
+    "ToolCallEnd": "llmunified._events", "UsageEvent": "llmunified._events", "Finish": "llmunified._events",
+    "StreamEvent": "llmunified._events",
+    # configuration
+    "RetryPolicy": "llmunified._retry", "PROVIDERS": "llmunified._registry",
+}
+
+#: names that differ between the twins (the I/O layer)
+IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "complete")
+
+
+def namespace(package: str, io_module: str, submodules: Dict[str, str]
+              ) -> Tuple[List[str], Callable[[str], Any], Callable[[], List[str]]]:
+    """``(__all__, __getattr__, __dir__)`` for a package whose I/O names live in ``io_module``."""
+    table = dict(CORE_EXPORTS)
+    table.update({name: io_module for name in IO_EXPORTS})
+    names = sorted(table) + sorted(submodules)
+
+    def __getattr__(name: str) -> Any:
+        module = table.get(name)
+        if module is not None:
+            value = getattr(importlib.import_module(module), name)
+        elif name in submodules:
+            value = importlib.import_module(submodules[name])
+        else:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        setattr(importlib.import_module(package), name, value)  # cache: next lookup is a dict hit
+        return value
+
+    def __dir__() -> List[str]:
+        return names + ["__version__"]
+
+    return names, __getattr__, __dir__

@@ -1,0 +1,215 @@
+"""Call options and message coercion (sans-IO): what the caller wrote -> validated values."""
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ._types import ImagePart, Message, Part, TextPart, ThinkingPart, Tool, ToolCall, ToolResult
+from .errors import ValidationError
+
+__all__ = ["Options", "make_options", "to_messages", "to_tool", "OPTION_NAMES"]
+
+
+@dataclass
+class Options:
+    """Provider-independent options of one call.
+
+    ``extra`` is the escape hatch: a dict merged (deeply) into the provider's JSON body last, so
+    any field the provider supports can be sent even when llmunified has no option for it.
+    """
+
+    temperature: Optional[float] = None
+    max_tokens: Optional[int] = None
+    top_p: Optional[float] = None
+    stop: Optional[List[str]] = None
+    seed: Optional[int] = None
+    tools: Optional[List[Tool]] = None
+    tool_choice: Optional[str] = None
+    parallel_tool_calls: Optional[bool] = None
+    timeout: Optional[float] = None
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+
+OPTION_NAMES: Tuple[str, ...] = tuple(f.name for f in fields(Options))
+
+
+def _number(name: str, value: Any, lo: float, hi: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{name} must be a number, got {value!r}")
+    if not lo <= value <= hi:
+        raise ValidationError(f"{name} must be between {lo} and {hi}, got {value!r}")
+    return value
+
+
+def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Options:
+    """Merge client defaults with per-call options (call wins) and validate them."""
+    merged: Dict[str, Any] = dict(defaults)
+    for k, v in call.items():
+        if k == "extra" and v and merged.get("extra"):
+            merged["extra"] = deep_merge(merged["extra"], v)
+        else:
+            merged[k] = v
+    unknown = [k for k in merged if k not in OPTION_NAMES]
+    if unknown:
+        raise ValidationError(
+            f"unknown option(s) {', '.join(sorted(unknown))}; known options: {', '.join(OPTION_NAMES)}. "
+            "Send provider-specific fields with extra={...}")
+    o = Options(**{k: v for k, v in merged.items() if v is not None})
+    if o.temperature is not None:
+        _number("temperature", o.temperature, 0, 2)
+    if o.top_p is not None:
+        _number("top_p", o.top_p, 0, 1)
+    if o.max_tokens is not None and (isinstance(o.max_tokens, bool) or not isinstance(o.max_tokens, int)
+                                     or o.max_tokens < 1):
+        raise ValidationError(f"max_tokens must be a positive int, got {o.max_tokens!r}")
+    if o.seed is not None and (isinstance(o.seed, bool) or not isinstance(o.seed, int)):
+        raise ValidationError(f"seed must be an int, got {o.seed!r}")
+    if o.timeout is not None:
+        _number("timeout", o.timeout, 0.001, 86400)
+    if o.stop is not None:
+        if isinstance(o.stop, str):
+            o.stop = [o.stop]
+        elif not (isinstance(o.stop, (list, tuple)) and all(isinstance(s, str) for s in o.stop)):
+            raise ValidationError(f"stop must be a string or a list of strings, got {o.stop!r}")
+        else:
+            o.stop = list(o.stop)
+    if not isinstance(o.extra, dict):
+        raise ValidationError(f"extra must be a dict merged into the request body, got {type(o.extra).__name__}")
+    if o.tools is not None:
+        o.tools = [to_tool(t) for t in o.tools]
+        names = [t.name for t in o.tools]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValidationError(f"tool names must be unique in a request; repeated: {', '.join(sorted(dup))}")
+    if o.tool_choice is not None:
+        tc = o.tool_choice
+        if not isinstance(tc, str) or not tc:
+            raise ValidationError("tool_choice must be 'auto', 'none', 'required' or a tool name")
+        if tc not in ("auto", "none", "required"):
+            if not o.tools or tc not in {t.name for t in o.tools}:
+                raise ValidationError(
+                    f"tool_choice {tc!r} is not 'auto', 'none', 'required' or the name of a tool passed in tools")
+    return o
+
+
+def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> Dict[str, Any]:
+    """``extra`` merged into ``base``: nested dicts merge, everything else is replaced."""
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def to_tool(value: Any) -> Tool:
+    """A Tool from a Tool, a function decorated as a tool, or an OpenAI/plain tool dict."""
+    if isinstance(value, Tool):
+        return value
+    tool = getattr(value, "__llm_tool__", None)
+    if isinstance(tool, Tool):
+        return tool
+    if isinstance(value, Mapping):
+        spec = value.get("function") if value.get("type") == "function" else value
+        if isinstance(spec, Mapping) and spec.get("name"):
+            params = spec.get("parameters", spec.get("input_schema"))
+            return Tool(spec["name"], spec.get("description") or "",
+                        dict(params) if params is not None else {"type": "object", "properties": {}})
+    raise ValidationError(
+        f"cannot use {value!r} as a tool: pass llm.Tool(name, description, parameters), a function decorated "
+        "with @llm.tool, or a dict {'name': ..., 'description': ..., 'parameters': {...}}")
+
+
+MessagesInput = Union[str, Message, Mapping[str, Any], Sequence[Union[Message, Mapping[str, Any]]]]
+
+
+def to_messages(messages: Any) -> List[Message]:
+    """Accept a prompt string, a Message, an OpenAI-style dict, or a list of those."""
+    if isinstance(messages, str):
+        return [Message("user", messages)]
+    if isinstance(messages, Message):
+        return [messages]
+    if isinstance(messages, Mapping):
+        return [_from_dict(messages)]
+    if isinstance(messages, (list, tuple)):
+        out = []
+        for m in messages:
+            if isinstance(m, Message):
+                out.append(m)
+            elif isinstance(m, Mapping):
+                out.append(_from_dict(m))
+            elif isinstance(m, str):
+                out.append(Message("user", m))
+            else:
+                raise ValidationError(f"messages must be Message objects, dicts or strings, got {type(m).__name__}")
+        if not out:
+            raise ValidationError("messages is empty: pass at least one message or a prompt string")
+        return out
+    raise ValidationError(f"messages must be a string, a Message, a dict or a list, got {type(messages).__name__}")
+
+
+def _part_from_dict(d: Mapping[str, Any]) -> Part:
+    kind = d.get("type")
+    if kind == "text":
+        return TextPart(d.get("text", ""))
+    if kind == "image_url":
+        spec = d.get("image_url")
+        if isinstance(spec, str):
+            return ImagePart(url=spec)
+        if isinstance(spec, Mapping):
+            return ImagePart(url=spec.get("url"), detail=spec.get("detail"))
+        raise ValidationError("an image_url part needs image_url.url")
+    if kind == "image":
+        return ImagePart(url=d.get("url"), data=d.get("data"), media_type=d.get("media_type"),
+                         detail=d.get("detail"))
+    if kind == "thinking":
+        return ThinkingPart(d.get("text", d.get("thinking", "")), signature=d.get("signature"))
+    raise ValidationError(f"unsupported content part type {kind!r} (use text or image_url parts)")
+
+
+def _from_dict(d: Mapping[str, Any]) -> Message:
+    role = d.get("role")
+    if not isinstance(role, str):
+        raise ValidationError(f"message dict needs a 'role', got {dict(d)!r}")
+    content = d.get("content")
+    if role == "tool":
+        call_id = d.get("tool_call_id")
+        if not call_id:
+            raise ValidationError("a tool message dict needs 'tool_call_id' naming the call it answers")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
+        return Message("tool", [ToolResult(call_id, content if content is not None else "", name=d.get("name"))])
+    parts: List[Part] = []
+    if isinstance(content, str):
+        parts_or_text: Any = content
+    elif content is None:
+        parts_or_text = ""
+    elif isinstance(content, list):
+        parts = [_part_from_dict(p) if isinstance(p, Mapping) else _bad_part(p) for p in content]
+        parts_or_text = parts
+    else:
+        raise ValidationError(f"message content must be a string or a list of parts, got {type(content).__name__}")
+    calls = d.get("tool_calls")
+    if calls:
+        if role != "assistant":
+            raise ValidationError("only assistant messages carry tool_calls")
+        tcs = []
+        for c in calls:
+            fn = c.get("function") or {}
+            args = fn.get("arguments", {})
+            raw = None
+            if isinstance(args, str):
+                raw = args
+                try:
+                    args = json.loads(args) if args.strip() else {}
+                except ValueError:
+                    raise ValidationError(f"tool call {c.get('id')!r} has arguments that are not valid JSON") from None
+            tcs.append(ToolCall(c.get("id") or "", fn.get("name") or "", args, raw_arguments=raw))
+        base = [TextPart(parts_or_text)] if isinstance(parts_or_text, str) and parts_or_text else (
+            [] if isinstance(parts_or_text, str) else parts_or_text)
+        return Message("assistant", base + tcs, name=d.get("name"))
+    return Message(role, parts_or_text, name=d.get("name"))
+
+
+def _bad_part(p: Any) -> Part:
+    raise ValidationError(f"content parts must be dicts like {{'type': 'text', 'text': ...}}, got {p!r}")

@@ -1,0 +1,19 @@
+"""The public namespace of the I/O layer. In this package it backs nothing public (``llmunified``
+has its own); it is the source of ``llmunified_async/__init__.py``."""
+from typing import TYPE_CHECKING
+
+from llmunified._lazy import namespace
+from llmunified._version import __version__
+
+__all__, __getattr__, __dir__ = namespace(
+    __name__, __name__ + "._client", {"errors": __name__ + ".errors", "testing": __name__ + ".testing"})
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from llmunified._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
+                                    ToolCallStart, UsageEvent)
+    from llmunified._registry import PROVIDERS
+    from llmunified._retry import RetryPolicy
+    from llmunified._sync import errors, testing
+    from llmunified._sync._client import Client, Stream, complete
+    from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
+                                   ToolResult, Usage, assistant, system, tool_result, user)

@@ -1,0 +1,136 @@
+"""The blocking transport, on a pooled ``requests.Session``. Knows nothing of providers.
+
+Its twin, ``_transport_aiohttp.py``, has the same methods as coroutines. Both map library
+exceptions to ``llmunified.errors`` and never put request headers (API keys) in messages.
+"""
+import logging
+import time
+from typing import Any, Dict, Iterator, Optional
+
+import requests
+import requests.adapters
+
+from ._io import io
+from ._version import __version__ as _version
+from .errors import ConnectionError, TimeoutError
+from .providers._base import HTTPRequest
+
+__all__ = ["RequestsTransport", "TransportResponse", "USER_AGENT"]
+
+log = logging.getLogger("llmunified")
+
+USER_AGENT = f"llmunified/{_version}"
+
+
+class TransportResponse:
+    """Status and lower-cased headers; ``body`` for non-streaming calls, ``handle`` for streams."""
+
+    __slots__ = ("status", "headers", "body", "handle", "eof", "_chunks")
+
+    def __init__(self, status: int, headers: Dict[str, str], body: Optional[bytes], handle: Any) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.handle = handle
+        self.eof = False
+        self._chunks: Optional[Iterator[bytes]] = None
+
+
+def _chunks(raw: Any) -> Iterator[bytes]:
+    # Chunked bodies (what streaming APIs send): one item per HTTP chunk as it arrives.
+    if raw.chunked and raw.supports_chunked_reads():
+        yield from raw.read_chunked(None, decode_content=True)
+        return
+    # Anything else: whatever bytes are available, without waiting for a full buffer.
+    read1 = getattr(raw, "read1", None)
+    while True:
+        data = read1(65536) if read1 is not None else raw.read(8192, decode_content=True)
+        if not data:
+            return
+        yield data
+
+
+class RequestsTransport:
+    """One ``requests.Session`` (connection pool) per Client; safe to share between threads."""
+
+    def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 64) -> None:
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.trust_env = True
+        self._session = session
+
+    def __repr__(self) -> str:
+        return f"RequestsTransport(connect_timeout={self.connect_timeout}, read_timeout={self.read_timeout})"
+
+    @io
+    def send(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
+        """Send; for a streaming request the body is left unread on the returned handle."""
+        started = time.perf_counter()
+        try:
+            resp = self._session.request(
+                request.method, request.url, data=request.body, headers=request.headers,
+                stream=request.stream, timeout=(self.connect_timeout, timeout or self.read_timeout),
+                allow_redirects=False)
+            body = None if request.stream else resp.content
+        except requests.exceptions.Timeout as exc:
+            raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise ConnectionError(f"{request.method} {request.url} failed: {_reason(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ConnectionError(f"{request.method} {request.url} failed: {_reason(exc)}") from None
+        headers = {k.lower(): v for k, v in resp.headers.items()}
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s in %.1f ms", request.method, request.url, resp.status_code,
+                      (time.perf_counter() - started) * 1000)
+        return TransportResponse(resp.status_code, headers, body, resp)
+
+    @io
+    def read_chunk(self, response: TransportResponse) -> bytes:
+        """The next piece of a streaming body as it arrives; ``b""`` at its end."""
+        it = response._chunks
+        if it is None:
+            it = response._chunks = _chunks(response.handle.raw)
+        try:
+            data = next(it, b"")
+        except Exception as exc:  # urllib3 protocol/read errors, socket timeouts
+            if "timed out" in str(exc).lower():
+                raise TimeoutError(f"reading the stream timed out: {_reason(exc)}") from None
+            raise ConnectionError(f"the connection broke while reading the stream: {_reason(exc)}") from None
+        if not data:
+            response.eof = True
+        return data
+
+    @io
+    def read_body(self, response: TransportResponse) -> bytes:
+        """The whole (rest of the) body of a streaming response, then release it."""
+        try:
+            if response.body is None:
+                response.body = response.handle.content
+            return response.body
+        except Exception as exc:
+            raise ConnectionError(f"the connection broke while reading the body: {_reason(exc)}") from None
+        finally:
+            response.handle.close()
+
+    @io
+    def close_response(self, response: TransportResponse) -> None:
+        """Release a streaming response; an unfinished body closes its socket at once."""
+        if response.eof:
+            response.handle.raw.release_conn()  # fully read: the connection goes back to the pool
+        else:
+            response.handle.close()
+
+    @io
+    def close(self) -> None:
+        self._session.close()
+
+
+def _reason(exc: BaseException) -> str:
+    # The innermost cause, without URLs' query strings or headers.
+    text = str(exc)
+    return text[:300] if text else type(exc).__name__

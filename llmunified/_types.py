@@ -1,0 +1,334 @@
+"""Plain dataclasses for messages, content parts, tools, usage and responses.
+
+Validation happens at construction (``__post_init__``) so a bad message fails where it is
+written, not later inside a provider codec.
+"""
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from .errors import ValidationError
+
+__all__ = [
+    "TextPart",
+    "ImagePart",
+    "ToolCall",
+    "ToolResult",
+    "ThinkingPart",
+    "Part",
+    "Message",
+    "system",
+    "user",
+    "assistant",
+    "tool_result",
+    "Tool",
+    "Usage",
+    "Response",
+    "ROLES",
+    "FINISH_REASONS",
+]
+
+ROLES = ("system", "developer", "user", "assistant", "tool")
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "error", "other")
+
+
+@dataclass
+class TextPart:
+    """A piece of text."""
+
+    text: str
+    type: str = field(default="text", init=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.text, str):
+            raise ValidationError(f"TextPart.text must be a str, got {type(self.text).__name__}")
+
+
+@dataclass
+class ImagePart:
+    """An image, by URL (``https://`` or ``data:``) or as base64 ``data`` with a ``media_type``."""
+
+    url: Optional[str] = None
+    data: Optional[str] = None
+    media_type: Optional[str] = None
+    detail: Optional[str] = None
+    type: str = field(default="image", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.url and not self.data:
+            raise ValidationError("ImagePart needs a url or base64 data (with media_type); got neither")
+        if self.url and self.url.startswith("data:") and not self.data:
+            # Normalise data URLs so every codec sees (media_type, data).
+            head, sep, payload = self.url.partition(",")
+            if not sep or ";base64" not in head:
+                raise ValidationError("ImagePart data URL must look like data:<type>;base64,<data>")
+            self.media_type = head[5:].split(";", 1)[0] or self.media_type
+            self.data = payload
+            self.url = None
+        if self.data and not self.media_type:
+            raise ValidationError("ImagePart with base64 data needs media_type, e.g. 'image/png'")
+
+    def as_data_url(self) -> str:
+        if self.url:
+            return self.url
+        return f"data:{self.media_type};base64,{self.data}"
+
+
+@dataclass
+class ToolCall:
+    """A tool call made by the model. ``arguments`` is the parsed JSON object."""
+
+    id: str
+    name: str
+    arguments: Dict[str, Any] = field(default_factory=dict)
+    #: the arguments exactly as the provider sent them, when they came as a JSON string; if that
+    #: string was not a valid JSON object (e.g. cut off by max_tokens), ``arguments`` is ``{}``
+    #: and this keeps what was received
+    raw_arguments: Optional[str] = field(default=None, compare=False, repr=False)
+    type: str = field(default="tool_call", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValidationError("ToolCall needs a name")
+        if not isinstance(self.arguments, dict):
+            raise ValidationError(
+                f"ToolCall.arguments must be a dict (parsed JSON), got {type(self.arguments).__name__}")
+
+    def arguments_json(self) -> str:
+        """The arguments as a JSON string (the provider's own text when it is valid)."""
+        if self.raw_arguments is not None and self.arguments_valid:
+            return self.raw_arguments
+        return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def arguments_valid(self) -> bool:
+        """False when the provider's argument text was not a JSON object."""
+        if self.raw_arguments is None or self.arguments:
+            return True
+        return _parses_to_object(self.raw_arguments)
+
+
+def _parses_to_object(text: str) -> bool:
+    if not text.strip():
+        return True  # an empty argument string means "no arguments"
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def parse_arguments(text: Optional[str]) -> Dict[str, Any]:
+    """Parse a tool call's JSON argument text; ``{}`` when empty or not a JSON object."""
+    if not text or not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass
+class ToolResult:
+    """The result of running a tool, sent back to the model in a ``tool`` message."""
+
+    tool_call_id: str
+    content: Any = ""
+    name: Optional[str] = None
+    is_error: bool = False
+    type: str = field(default="tool_result", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.tool_call_id:
+            raise ValidationError("ToolResult needs the tool_call_id of the call it answers")
+
+    @property
+    def text(self) -> str:
+        """The content as text (JSON-encoded when it is not a string)."""
+        if isinstance(self.content, str):
+            return self.content
+        return json.dumps(self.content, ensure_ascii=False)
+
+
+@dataclass
+class ThinkingPart:
+    """Reasoning text from the model. ``signature`` (Anthropic) must be sent back unchanged.
+
+    ``redacted`` blocks carry opaque ``data`` instead of text.
+    """
+
+    text: str = ""
+    signature: Optional[str] = None
+    redacted: bool = False
+    data: Optional[str] = None
+    type: str = field(default="thinking", init=False)
+
+
+Part = Union[TextPart, ImagePart, ToolCall, ToolResult, ThinkingPart]
+_PART_TYPES = (TextPart, ImagePart, ToolCall, ToolResult, ThinkingPart)
+
+
+@dataclass
+class Message:
+    """One conversation turn. ``content`` is a string or a list of parts."""
+
+    role: str
+    content: Union[str, List[Part]] = ""
+    name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValidationError(f"unknown message role {self.role!r}; use one of {', '.join(ROLES)}")
+        content = self.content
+        if content is None:
+            self.content = content = ""
+        if isinstance(content, str):
+            if self.role == "tool":
+                raise ValidationError(
+                    "a tool message needs a ToolResult part (with tool_call_id), not plain text; "
+                    "use llm.tool_result(call_id, content)")
+            return
+        if isinstance(content, (tuple, list)):
+            parts = list(content)
+            for p in parts:
+                if not isinstance(p, _PART_TYPES):
+                    raise ValidationError(
+                        f"message content parts must be TextPart/ImagePart/ToolCall/ToolResult/ThinkingPart, "
+                        f"got {type(p).__name__}")
+            if self.role == "tool" and not any(isinstance(p, ToolResult) for p in parts):
+                raise ValidationError("a tool message must contain at least one ToolResult")
+            if self.role != "tool" and any(isinstance(p, ToolResult) for p in parts):
+                raise ValidationError("ToolResult parts belong in a message with role 'tool'")
+            if self.role != "assistant" and any(isinstance(p, (ToolCall, ThinkingPart)) for p in parts):
+                raise ValidationError("ToolCall and ThinkingPart parts belong in an assistant message")
+            self.content = parts
+            return
+        raise ValidationError(f"message content must be a str or a list of parts, got {type(content).__name__}")
+
+    @property
+    def parts(self) -> List[Part]:
+        """The content as a list of parts (a string becomes one TextPart)."""
+        if isinstance(self.content, str):
+            return [TextPart(self.content)] if self.content else []
+        return self.content
+
+    @property
+    def text(self) -> str:
+        """All text parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @property
+    def tool_calls(self) -> List[ToolCall]:
+        if isinstance(self.content, str):
+            return []
+        return [p for p in self.content if isinstance(p, ToolCall)]
+
+    @property
+    def thinking(self) -> str:
+        if isinstance(self.content, str):
+            return ""
+        return "".join(p.text for p in self.content if isinstance(p, ThinkingPart))
+
+
+def system(text: str) -> Message:
+    """A system message."""
+    return Message("system", text)
+
+
+def user(content: Union[str, Sequence[Part]]) -> Message:
+    """A user message (text, or a list of parts such as text and images)."""
+    return Message("user", content if isinstance(content, str) else list(content))
+
+
+def assistant(content: Union[str, Sequence[Part]] = "", tool_calls: Sequence[ToolCall] = ()) -> Message:
+    """An assistant message, optionally with the tool calls it made."""
+    if tool_calls:
+        parts: List[Part] = [TextPart(content)] if isinstance(content, str) and content else (
+            [] if isinstance(content, str) else list(content))
+        return Message("assistant", parts + list(tool_calls))
+    return Message("assistant", content if isinstance(content, str) else list(content))
+
+
+def tool_result(tool_call_id: str, content: Any, *, name: Optional[str] = None, is_error: bool = False) -> Message:
+    """A ``tool`` message answering one tool call."""
+    return Message("tool", [ToolResult(tool_call_id, content, name=name, is_error=is_error)])
+
+
+@dataclass
+class Tool:
+    """A tool the model may call: a name, a description and a JSON Schema for its arguments.
+
+    ``function`` (optional) is the Python callable the tool loop runs.
+    """
+
+    name: str
+    description: str = ""
+    parameters: Dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    function: Optional[Callable[..., Any]] = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValidationError("Tool needs a non-empty name")
+        if not isinstance(self.parameters, dict):
+            raise ValidationError(f"Tool {self.name!r}: parameters must be a JSON Schema dict")
+
+
+@dataclass
+class Usage:
+    """Token counts. ``input_tokens`` includes cached tokens; ``output_tokens`` includes reasoning.
+
+    ``estimated`` is True when any figure was estimated rather than reported by the provider.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    estimated: bool = False
+
+    def __add__(self, other: "Usage") -> "Usage":
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.total_tokens + other.total_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
+            self.estimated or other.estimated,
+        )
+
+
+@dataclass
+class Response:
+    """What a completion returned.
+
+    ``raw`` is the provider's decoded JSON (for a stream, the list of decoded events); it is left
+    out of equality so a streamed response equals the non-streamed one for the same content.
+    """
+
+    message: Message
+    finish_reason: str = "stop"
+    usage: Usage = field(default_factory=Usage)
+    model: Optional[str] = None
+    provider: Optional[str] = None
+    id: Optional[str] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def tool_calls(self) -> List[ToolCall]:
+        return self.message.tool_calls
+
+    @property
+    def thinking(self) -> str:
+        return self.message.thinking

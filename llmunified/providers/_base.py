@@ -1,0 +1,257 @@
+"""What every provider codec shares: the HTTP request value, JSON decoding with nothing lost,
+error construction, and the stream-decoder skeleton. Sans-IO."""
+import json
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+from .._events import Accumulator, StreamEvent
+from .._options import Options
+from .._registry import ProviderConfig
+from .._retry import parse_retry_after, parse_should_retry
+from .._sse import NDJSONDecoder, SSEDecoder, SSEEvent
+from .._types import Message, Response
+from ..errors import (APIError, ContextWindowExceededError, LLMError, MalformedResponseError, StreamError,
+                      error_for_status)
+
+__all__ = ["HTTPRequest", "Codec", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "body_text"]
+
+_QUOTE = 2000  # characters of an unexpected body quoted in an error message
+
+
+class HTTPRequest:
+    """A request ready for a transport. ``headers`` may hold the API key: never log them."""
+
+    __slots__ = ("method", "url", "headers", "body", "stream")
+
+    def __init__(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes] = None,
+                 stream: bool = False) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.stream = stream
+
+    def __repr__(self) -> str:  # headers deliberately left out: they carry the API key
+        return f"HTTPRequest({self.method} {self.url}{' stream' if self.stream else ''})"
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def body_text(body: bytes) -> str:
+    return body.decode("utf-8", "replace")
+
+
+def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None,
+                what: str = "response") -> Any:
+    """``json.loads`` that raises MalformedResponseError keeping the raw body."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        text = body_text(body)
+        hint = " (it looks like HTML: is base_url pointing at the API?)" if text.lstrip()[:1] == "<" else ""
+        raise MalformedResponseError(
+            f"{provider} sent a {what} that is not valid JSON{hint}: {exc}; body starts {text[:200]!r}",
+            provider=provider, status=status, body=text, headers=headers,
+            request_id=_request_id(headers or {})) from None
+
+
+def _request_id(headers: Mapping[str, str]) -> Optional[str]:
+    return headers.get("x-request-id") or headers.get("request-id") or headers.get("apim-request-id")
+
+
+def malformed(provider: str, what: str, data: Any, headers: Optional[Mapping[str, str]] = None,
+              status: int = 200) -> MalformedResponseError:
+    text = json.dumps(data, ensure_ascii=False) if not isinstance(data, (bytes, str)) else (
+        body_text(data) if isinstance(data, bytes) else data)
+    return MalformedResponseError(
+        f"{provider} sent a reply of an unexpected shape: {what}; body starts {text[:200]!r}",
+        provider=provider, status=status, body=text, headers=headers, request_id=_request_id(headers or {}))
+
+
+class Codec:
+    """Translate unified calls to one provider's HTTP and back. Subclasses set ``provider`` and
+    implement the four hooks below; everything here is pure."""
+
+    #: words in an error message that mean "your prompt is too long"
+    context_window_markers: Tuple[str, ...] = ("context_length_exceeded", "context window", "prompt is too long",
+                                               "maximum context length", "too many tokens")
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self.provider = config.name
+
+    # -- hooks -----------------------------------------------------------------------------
+    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        raise NotImplementedError  # pragma: no cover - every codec implements it
+
+    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        raise NotImplementedError  # pragma: no cover
+
+    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "StreamDecoderBase":
+        raise NotImplementedError  # pragma: no cover
+
+    def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        """(message, type, code) from a decoded error body."""
+        raise NotImplementedError  # pragma: no cover
+
+    # -- shared ----------------------------------------------------------------------------
+    def _headers(self, base: Dict[str, str]) -> Dict[str, str]:
+        base.update(self.config.headers)
+        return base
+
+    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
+        """The typed error for a non-2xx reply."""
+        text = body_text(body)
+        message = code = etype = None
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        if data is not None:
+            try:
+                message, etype, code = self.error_details(data)
+            except (AttributeError, TypeError, KeyError):
+                message = None
+        if not message:
+            snippet = " ".join(text.split())[:_QUOTE] if text else "(empty body)"
+            message = f"HTTP {status}: {snippet}"
+        return self.make_error(status, headers, message, etype, code, text)
+
+    def make_error(self, status: Optional[int], headers: Mapping[str, str], message: str, etype: Optional[str],
+                   code: Optional[str], body: Optional[str], response: Any = None,
+                   cls: Optional[type] = None) -> APIError:
+        if cls is None:
+            cls = error_for_status(status) if status is not None else APIError
+        lowered = " ".join(str(x).lower() for x in (message, etype, code) if x)
+        if (status in (400, 413, None) or cls is APIError) and any(m in lowered for m in self.context_window_markers):
+            cls = ContextWindowExceededError
+        should = parse_should_retry(headers)
+        return cls(message, provider=self.provider, status=status, request_id=_request_id(headers),
+                   retryable=should if should is not None else None,
+                   retry_after=parse_retry_after(headers), body=body, response=response, code=code,
+                   error_type=etype, headers=headers)
+
+    def stream_error(self, data: Any, acc: Accumulator, headers: Mapping[str, str],
+                     status_by_type: Optional[Mapping[str, int]] = None) -> LLMError:
+        """The typed error for an error event inside a 200 stream, carrying the partial reply."""
+        message, etype, code = self.error_details(data)
+        status = None
+        if status_by_type is not None and etype in status_by_type:
+            status = status_by_type[etype]
+        cls = error_for_status(status) if status is not None else APIError
+        err = self.make_error(status, headers, message or "error inside the stream", etype, code,
+                              json.dumps(data, ensure_ascii=False), response=acc.response(), cls=cls)
+        err.retryable = False  # content may already have reached the caller
+        return err
+
+
+class StreamDecoderBase:
+    """Bytes in, unified events out. ``eof()`` is called at end of input and raises
+    StreamError when the provider's stream was not complete."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        self.codec = codec
+        self.acc = acc
+
+    @property
+    def done(self) -> bool:
+        return self.acc.finished
+
+    def response(self) -> Response:
+        return self.acc.response()
+
+    def broken(self, why: str) -> StreamError:
+        acc = self.acc
+        return StreamError(
+            f"{self.codec.provider} stream broke before it was complete ({why}); "
+            "the partial reply is on error.response", provider=self.codec.provider,
+            request_id=_request_id(acc.headers), response=acc.response(), headers=acc.headers)
+
+    def feed(self, chunk: bytes) -> List[StreamEvent]:
+        raise NotImplementedError  # pragma: no cover
+
+    def eof(self) -> List[StreamEvent]:
+        raise NotImplementedError  # pragma: no cover
+
+
+class SSEStreamDecoder(StreamDecoderBase):
+    """Skeleton for SSE providers: subclasses implement ``on_event(sse_event, out)`` and
+    ``on_eof(out)``."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self._sse = SSEDecoder()
+
+    def feed(self, chunk: bytes) -> List[StreamEvent]:
+        out: List[StreamEvent] = []
+        for ev in self._sse.feed(chunk):
+            if self.acc.finished:
+                break
+            self.on_event(ev, out)
+        return out
+
+    def eof(self) -> List[StreamEvent]:
+        out: List[StreamEvent] = []
+        for ev in self._sse.flush():
+            if self.acc.finished:
+                break
+            self.on_event(ev, out)
+        if not self.acc.finished:
+            self.on_eof(out)
+        return out
+
+    def load(self, ev: SSEEvent) -> Any:
+        try:
+            return json.loads(ev.data)
+        except ValueError:
+            err = self.broken(f"an event's data is not valid JSON: {ev.data[:200]!r}")
+            err.body = ev.data
+            raise err from None
+
+    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        raise self.broken("the connection closed before the end-of-stream marker")
+
+
+class NDJSONStreamDecoder(StreamDecoderBase):
+    """Skeleton for NDJSON providers: subclasses implement ``on_line(obj, out)``."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self._nd = NDJSONDecoder()
+
+    def _run(self, lines: List[bytes]) -> List[StreamEvent]:
+        out: List[StreamEvent] = []
+        for line in lines:
+            if self.acc.finished:
+                break
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                err = self.broken(f"a line is not valid JSON: {body_text(line)[:200]!r}")
+                err.body = body_text(line)
+                raise err from None
+            self.on_line(obj, out)
+        return out
+
+    def feed(self, chunk: bytes) -> List[StreamEvent]:
+        return self._run(self._nd.feed(chunk))
+
+    def eof(self) -> List[StreamEvent]:
+        out = self._run(self._nd.flush())
+        if not self.acc.finished:
+            raise self.broken("the connection closed before the final line")
+        return out
+
+    def on_line(self, obj: Any, out: List[StreamEvent]) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+
+def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:
+    if ev is not None:
+        out.append(ev)
+
+
+CodecFactory = Callable[[ProviderConfig], Codec]

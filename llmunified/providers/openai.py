@@ -1,0 +1,257 @@
+"""OpenAI Chat Completions, and every OpenAI-compatible server (LM Studio, Groq, Together,
+OpenRouter, DeepSeek, vLLM, Ollama's /v1). Wire facts: WIRE.md section 1."""
+import json
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .._events import Accumulator, StreamEvent
+from .._options import Options, deep_merge
+from .._sse import SSEEvent
+from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ._base import Codec, HTTPRequest, SSEStreamDecoder, decode_json, emit, malformed
+
+__all__ = ["OpenAICodec", "map_finish_reason", "map_usage"]
+
+_FINISH = {
+    "stop": "stop",
+    "length": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+    "error": "error",
+}
+
+
+def map_finish_reason(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    return _FINISH.get(value, "other")
+
+
+def map_usage(u: Mapping[str, Any]) -> Usage:
+    prompt = u.get("prompt_tokens") or 0
+    completion = u.get("completion_tokens") or 0
+    details = u.get("prompt_tokens_details") or {}
+    cached = details.get("cached_tokens") or u.get("prompt_cache_hit_tokens") or 0  # DeepSeek names it so
+    written = details.get("cache_write_tokens") or 0
+    reasoning = (u.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
+    return Usage(prompt, completion, u.get("total_tokens") or prompt + completion, cached, written, reasoning)
+
+
+def _content(parts: List[Any]) -> Any:
+    out: List[Dict[str, Any]] = []
+    for p in parts:
+        if isinstance(p, TextPart):
+            out.append({"type": "text", "text": p.text})
+        elif isinstance(p, ImagePart):
+            img: Dict[str, Any] = {"url": p.as_data_url()}
+            if p.detail:
+                img["detail"] = p.detail
+            out.append({"type": "image_url", "image_url": img})
+    return out
+
+
+def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
+    wire: List[Dict[str, Any]] = []
+    for m in messages:
+        if m.role == "tool":
+            for p in m.parts:
+                if isinstance(p, ToolResult):
+                    wire.append({"role": "tool", "tool_call_id": p.tool_call_id, "content": p.text})
+            continue
+        entry: Dict[str, Any] = {"role": m.role}
+        if isinstance(m.content, str):
+            entry["content"] = m.content
+        elif m.role == "assistant":
+            calls = [p for p in m.content if isinstance(p, ToolCall)]
+            text = "".join(p.text for p in m.content if isinstance(p, TextPart))
+            # Reasoning is not sent back: Chat Completions has no field for it (DeepSeek rejects it).
+            entry["content"] = text if text or not calls else None
+            if calls:
+                entry["tool_calls"] = [{"id": c.id, "type": "function",
+                                        "function": {"name": c.name, "arguments": c.arguments_json()}}
+                                       for c in calls]
+        elif all(isinstance(p, TextPart) for p in m.content):
+            entry["content"] = "".join(p.text for p in m.content)  # plain string: every server accepts it
+        else:
+            entry["content"] = _content(m.content)
+        if m.name:
+            entry["name"] = m.name
+        wire.append(entry)
+    return wire
+
+
+class OpenAICodec(Codec):
+    """Chat Completions. ``max_tokens`` goes out as ``max_completion_tokens`` to OpenAI itself
+    (reasoning models reject the old name, WIRE.md 1) and as ``max_tokens`` to compatible servers,
+    most of which only know the old name."""
+
+    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        body: Dict[str, Any] = {"model": model, "messages": encode_messages(messages)}
+        if options.temperature is not None:
+            body["temperature"] = options.temperature
+        if options.top_p is not None:
+            body["top_p"] = options.top_p
+        if options.max_tokens is not None:
+            body["max_completion_tokens" if self.provider == "openai" else "max_tokens"] = options.max_tokens
+        if options.stop:
+            body["stop"] = options.stop
+        if options.seed is not None:
+            body["seed"] = options.seed
+        if options.tools:
+            body["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}} for t in options.tools]
+            if options.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = options.parallel_tool_calls
+        if options.tool_choice is not None:
+            tc = options.tool_choice
+            body["tool_choice"] = tc if tc in ("auto", "none", "required") else {
+                "type": "function", "function": {"name": tc}}
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+        if self.config.api_key:
+            headers["Authorization"] = "Bearer " + self.config.api_key.get()
+        return HTTPRequest("POST", self.config.base_url + "/chat/completions", self._headers(headers),
+                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+
+    def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        err = data.get("error", data) if isinstance(data, dict) else None
+        if isinstance(err, str):
+            return err, None, None
+        if not isinstance(err, dict):
+            return None, None, None
+        code = err.get("code")
+        return err.get("message"), err.get("type"), str(code) if code is not None else None
+
+    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        data = decode_json(self.provider, body, headers=headers)
+        if not isinstance(data, dict):
+            raise malformed(self.provider, "expected a JSON object", data, headers)
+        if data.get("error"):
+            # Some compatible servers answer 200 with an error object.
+            message, etype, code = self.error_details(data)
+            raise self.make_error(None, headers, message or "error", etype, code, json.dumps(data))
+        choices = data.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise malformed(self.provider, "no choices[0] in the completion", data, headers)
+        message = choices[0].get("message")
+        if not isinstance(message, dict):
+            raise malformed(self.provider, "choices[0].message is missing", data, headers)
+        acc = Accumulator(self.provider, data.get("model") or model, headers)
+        acc.id = data.get("id")
+        acc.raw = data
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        if isinstance(reasoning, str):
+            acc.thinking(reasoning)
+        content = message.get("content")
+        refusal = message.get("refusal")
+        if isinstance(content, str):
+            acc.text(content)
+        elif isinstance(content, list):  # a few compatible servers return parts
+            for part in content:
+                if isinstance(part, dict) and isinstance(part.get("text"), str):
+                    acc.text(part["text"])
+        finish = map_finish_reason(choices[0].get("finish_reason"))
+        if not content and isinstance(refusal, str) and refusal:
+            acc.text(refusal)
+            finish = "content_filter"
+        for call in message.get("tool_calls") or ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(fn, dict) or not fn.get("name"):
+                raise malformed(self.provider, "a tool call without function.name", data, headers)
+            args = fn.get("arguments")
+            if isinstance(args, dict):  # non-standard servers send an object
+                acc.add_tool_call(call.get("id"), fn["name"], args)
+            else:
+                acc.add_tool_call(call.get("id"), fn["name"], {}, raw_arguments=args or "")
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            acc.set_usage(map_usage(usage))
+        acc.finish(finish)
+        return acc.response()
+
+    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "OpenAIStream":
+        return OpenAIStream(self, Accumulator(self.provider, model, headers))
+
+
+class OpenAIStream(SSEStreamDecoder):
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self._finish: Optional[str] = None
+        self._refusal = False
+        self._got_text = False
+
+    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
+        data = ev.data
+        if data == "[DONE]":
+            self._complete(out)
+            return
+        obj = self.load(ev)
+        acc = self.acc
+        acc.raw.append(obj)
+        if not isinstance(obj, dict):
+            raise self.broken(f"an event is not a JSON object: {data[:200]!r}")
+        if obj.get("error") or ev.event == "error":
+            for end in acc.end_open_tools():
+                out.append(end)
+            raise self.codec.stream_error(obj, acc, acc.headers)
+        if acc.id is None and obj.get("id"):
+            acc.id = obj["id"]
+        if obj.get("model"):
+            acc.model = obj["model"]
+        choices = obj.get("choices")
+        if choices:
+            for choice in choices:
+                if choice.get("index", 0) == 0:
+                    self._choice(choice, out)
+        usage = obj.get("usage")
+        if not isinstance(usage, dict):
+            usage = (obj.get("x_groq") or {}).get("usage")
+        if isinstance(usage, dict):
+            out.append(acc.set_usage(map_usage(usage)))
+
+    def _choice(self, choice: Dict[str, Any], out: List[StreamEvent]) -> None:
+        acc = self.acc
+        delta = choice.get("delta") or {}
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        if reasoning:
+            emit(out, acc.thinking(reasoning))
+        text = delta.get("content")
+        if text:
+            self._got_text = True
+            emit(out, acc.text(text))
+        refusal = delta.get("refusal")
+        if refusal and not self._got_text:
+            self._refusal = True
+            emit(out, acc.text(refusal))
+        calls = delta.get("tool_calls")
+        if calls:
+            for position, call in enumerate(calls):
+                key = call.get("index", position)
+                fn = call.get("function") or {}
+                if not acc.has_tool(key):
+                    out.append(acc.tool_start(key, call.get("id"), fn.get("name") or ""))
+                args = fn.get("arguments")
+                if isinstance(args, dict):
+                    args = json.dumps(args)
+                if args:
+                    emit(out, acc.tool_args(key, args))
+        finish = choice.get("finish_reason")
+        if finish:
+            self._finish = "content_filter" if self._refusal else map_finish_reason(finish)
+            out.extend(acc.end_open_tools())
+
+    def _complete(self, out: List[StreamEvent]) -> None:
+        out.extend(self.acc.end_open_tools())
+        out.append(self.acc.finish(self._finish))
+
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        # Some compatible servers close without [DONE]; a finish_reason already seen means the
+        # reply was complete.
+        if self._finish is not None:
+            self._complete(out)
+            return
+        raise self.broken("the connection closed before finish_reason and [DONE]")
