@@ -1,0 +1,68 @@
+"""A fake LLM server for tests: OpenAI, Anthropic and Ollama wire formats on 127.0.0.1.
+
+The emulator is a real HTTP/1.1 server (keep-alive, chunked streaming) that answers chat
+requests with replies you script. The same script works for every provider: each reply is
+rendered in the wire format of the endpoint that asked for it. Every request is recorded and
+checked against the real API's rules; a request the real service would refuse gets the real
+service's 400/401 error shape, with a message saying what is wrong.
+
+Using it in your own pytest tests (the ``llm_emulator`` fixture comes with the package)::
+
+    from llmunified.testing import Reply, ToolCallSpec
+
+    def test_weather_tool(llm_emulator):
+        llm_emulator.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+        llm_emulator.reply(text="It is sunny in Paris.", usage=(40, 7))
+        client = make_my_client(base_url=llm_emulator.url_for("openai"), api_key="test")
+        answer = client.ask_with_tools("Weather in Paris?")   # your code under test
+        assert answer == "It is sunny in Paris."
+        assert llm_emulator.requests[1].json["messages"][-1]["role"] == "tool"
+        assert all(not r.violations for r in llm_emulator.requests)
+
+Without pytest: ``with Emulator() as emu: ...`` or ``emu = Emulator().start(); ...;
+emu.stop()``.
+
+Endpoints:
+    OpenAI (and LM Studio / any OpenAI-compatible client): ``POST /v1/chat/completions``,
+    ``GET /v1/models``; use ``emu.url_for("openai")`` (``base_url + "/v1"``).
+    Anthropic: ``POST /v1/messages``, ``GET /v1/models`` (with an ``anthropic-version``
+    header); use ``emu.url_for("anthropic")``.
+    Ollama: ``POST /api/chat`` (streams unless ``"stream": false``), ``GET /api/tags``,
+    ``GET /api/version``; use ``emu.url_for("ollama")``.
+
+Scripting:
+    ``emu.reply(**fields)`` / ``emu.queue(Reply(...), ...)`` queue answers, served first in,
+    first out, to the next chat requests (requests rejected by the contract checks do not
+    consume one). A queued item may also be a callable ``request -> Reply``. With an empty
+    queue the answer is ``Emulator(default_reply=...)``, by default an echo:
+    ``"You said: <last user message>"``.
+
+    :class:`Reply` covers text, thinking (with an Anthropic signature), tool calls, the finish
+    reason (unified: ``stop|length|tool_calls|content_filter``), usage (``(input, output)``
+    plus ``cache_read``, ``cache_write``, ``reasoning_tokens``), HTTP errors (``status``,
+    ``error``, ``error_type``, ``error_code``, ``headers`` such as ``retry-after``), raw bodies
+    (``body``, ``content_type``) and stream faults (``chunk_size``, ``delay``, ``break_after``,
+    ``stream_error``, ``repeat_chunks``).
+
+Observing:
+    ``emu.requests`` / ``emu.last_request`` (:class:`RecordedRequest`: method, path, headers,
+    body, json, provider, violations, status, reply), ``emu.aborted_streams`` and
+    ``emu.wait_for_aborted(n)``, ``emu.connections_opened``, ``emu.pending_replies``,
+    ``emu.reset()``.
+
+Wire details (modelled on real recordings):
+    * Streams use ``Transfer-Encoding: chunked``; plain answers use ``Content-Length``.
+    * OpenAI: ``data: {chunk}`` events, a ``choices: []`` usage chunk only when
+      ``stream_options.include_usage`` is true, ``data: [DONE]``; errors inside a stream are
+      ``data: {"error": {...}}``. Headers: ``x-request-id: req_<n>``, ``x-ratelimit-*``.
+    * Anthropic: ``event:``/``data:`` pairs (``message_start``, ``content_block_*``,
+      ``ping``, ``message_delta``, ``message_stop``), data JSON padded with spaces like the
+      real service; errors inside a stream are ``event: error``. Header ``request-id: req_<n>``
+      and, on errors, ``x-should-retry``.
+    * Ollama: NDJSON (``application/x-ndjson``), tool calls whole in one line, a final line
+      with ``done: true``, ``done_reason`` and the token counts; errors are ``{"error": ...}``.
+"""
+from ._reply import Reply, ToolCallSpec
+from ._server import Emulator, Headers, RecordedRequest
+
+__all__ = ["Emulator", "Reply", "ToolCallSpec", "RecordedRequest", "Headers"]
