@@ -1,0 +1,41 @@
+"""Shared test setup.
+
+* ``async def`` tests (the generated ``tests/_async``) run in a fresh event loop each, with
+  asyncio's debug mode on, so a forgotten ``await`` or an unclosed session fails the run (pytest
+  is configured with warnings as errors).
+* ``emulator``: a fresh loopback emulator per test.
+"""
+import asyncio
+import inspect
+import os
+import sys
+
+import pytest
+
+from llmunified.testing import Emulator
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+        asyncio.run(pyfuncitem.obj(**kwargs), debug=True)
+        return True
+    return None
+
+
+@pytest.fixture
+def emulator():
+    with Emulator() as emu:
+        yield emu
+
+
+def fixture_path(*parts: str) -> str:
+    return os.path.join(FIXTURES, *parts)
+
+
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
