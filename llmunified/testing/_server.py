@@ -368,46 +368,57 @@ class _Handler(BaseHTTPRequestHandler):
         if chunked:
             extra["Transfer-Encoding"] = "chunked"
         else:
-            self.close_connection = True
-        write_count = [0]
+            self.close_connection = True  # HTTP/1.0: the body ends when the connection does
+        limit = reply.break_after
+        state = {"writes": 0, "broken": limit is not None}
 
-        def emit(data: bytes) -> None:
-            if write_count[0] and reply.delay:
-                time.sleep(reply.delay)
-                if self._client_gone():
-                    raise BrokenPipeError("client closed the stream")
-            write_count[0] += 1
-            if chunked:
-                self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
-            else:
-                self.wfile.write(data)
-
-        try:
-            self._start(200, content_type, headers, rec, extra)
-            limit = reply.break_after
+        def pieces() -> Iterator[bytes]:
+            """The payload of each write, after break_after / chunk_size / coalescing."""
             size = reply.chunk_size
             coalesce = size is None and not reply.delay and bool(reply.repeat_chunks)
             buf = bytearray()
-            broken = False
             for n, event in enumerate(events):
                 if limit is not None and n >= limit:
-                    broken = True
                     break
                 if size:
                     buf += event
                     while len(buf) >= size:
-                        emit(bytes(buf[:size]))
+                        yield bytes(buf[:size])
                         del buf[:size]
                 elif coalesce:
                     buf += event
                     if len(buf) >= _COALESCE_BYTES:
-                        emit(bytes(buf))
+                        yield bytes(buf)
                         buf.clear()
                 else:
-                    emit(event)
+                    yield event
             if buf:
-                emit(bytes(buf))
-            if broken or limit is not None:
+                yield bytes(buf)
+
+        def emit(data: bytes, last: bool) -> None:
+            if state["writes"] and reply.delay:
+                time.sleep(reply.delay)
+                if self._client_gone():
+                    raise BrokenPipeError("client closed the stream")
+            state["writes"] += 1
+            if chunked:
+                # The final chunk goes out with the last event, so a client that stops
+                # reading at the stream's terminator event has received the whole body.
+                frame = b"%x\r\n" % len(data) + data + b"\r\n" if data else b""
+                self.wfile.write(frame + (b"0\r\n\r\n" if last else b""))
+            elif data:
+                self.wfile.write(data)
+
+        try:
+            self._start(200, content_type, headers, rec, extra)
+            pending: Optional[bytes] = None
+            for piece in pieces():
+                if pending is not None:
+                    emit(pending, last=False)
+                pending = piece
+            if state["broken"]:
+                if pending is not None:
+                    emit(pending, last=False)
                 # Scripted failure: no terminator, no final chunk; the peer sees EOF.
                 self.close_connection = True
                 try:
@@ -415,12 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
-            if chunked:
-                if reply.delay:
-                    time.sleep(reply.delay)
-                    if self._client_gone():
-                        raise BrokenPipeError("client closed the stream")
-                self.wfile.write(b"0\r\n\r\n")
+            emit(pending or b"", last=True)
         except _ABORT_ERRORS:
             self.close_connection = True
             emu._stream_aborted()

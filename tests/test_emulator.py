@@ -1,0 +1,810 @@
+"""Behaviour tests of the loopback emulator (``llmunified.testing``) over real sockets.
+
+Only ``requests``, ``http.client`` and raw sockets talk to it here, never the library client.
+"""
+import http.client as httpclient
+import json
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from llmunified.testing import Emulator, RecordedRequest, Reply, ToolCallSpec
+from llmunified.testing.pytest_plugin import llm_emulator  # noqa: F401 - fixture under test
+
+OAI = {"Authorization": "Bearer sk-test"}
+ANT = {"x-api-key": "sk-ant-test", "anthropic-version": "2023-06-01"}
+USER = [{"role": "user", "content": "Hello there"}]
+
+
+@pytest.fixture
+def emu():
+    with Emulator() as e:
+        yield e
+
+
+@pytest.fixture
+def http():
+    with requests.Session() as s:
+        yield s
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+def oai(emu, http, body=None, headers=OAI, **kw):
+    payload = {"model": "gpt-4o-mini", "messages": USER}
+    payload.update(body or {})
+    return http.post(emu.url_for("openai") + "/chat/completions", json=payload, headers=headers,
+                     **kw)
+
+
+def ant(emu, http, body=None, headers=ANT, **kw):
+    payload = {"model": "claude-sonnet-4-5", "max_tokens": 2048, "messages": USER}
+    payload.update(body or {})
+    return http.post(emu.url_for("anthropic") + "/v1/messages", json=payload, headers=headers,
+                     **kw)
+
+
+def oll(emu, http, body=None, **kw):
+    payload = {"model": "llama3.2", "messages": USER}
+    payload.update(body or {})
+    return http.post(emu.url_for("ollama") + "/api/chat", json=payload, **kw)
+
+
+def sse(text):
+    """Parse an SSE body into [(event_name, data_str)]."""
+    out = []
+    for block in text.split("\n\n"):
+        if not block.strip():
+            continue
+        name, data = None, []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:].lstrip(" "))
+        out.append((name, "\n".join(data)))
+    return out
+
+
+def oai_chunks(text):
+    events = sse(text)
+    assert events[-1] == (None, "[DONE]")
+    return [json.loads(d) for _, d in events[:-1]]
+
+
+def ndjson(text):
+    return [json.loads(line) for line in text.split("\n") if line]
+
+
+def raw_exchange(port, request, timeout=5.0):
+    """Send raw bytes, read until the server closes; return everything received."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        data = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                return data
+            data += piece
+
+
+def raw_post(path, body, headers=None, version="HTTP/1.1"):
+    lines = ["POST %s %s" % (path, version), "Host: 127.0.0.1", "Content-Type: application/json",
+             "Content-Length: %d" % len(body), "Connection: close"]
+    lines += ["%s: %s" % kv for kv in (headers or {}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+
+
+def split_chunked(raw):
+    """(head, [chunk payloads], terminated) from a raw chunked HTTP response."""
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    chunks, terminated = [], False
+    while rest:
+        line, sep, rest = rest.partition(b"\r\n")
+        if not sep:
+            break
+        size = int(line, 16)
+        if size == 0:
+            terminated = rest.startswith(b"\r\n")
+            break
+        if len(rest) < size + 2:
+            chunks.append(rest[:size])
+            break
+        chunks.append(rest[:size])
+        rest = rest[size + 2:]
+    return head.decode("latin-1"), chunks, terminated
+
+
+# ---- OpenAI ------------------------------------------------------------------------------------
+
+def test_openai_plain_completion_shape_usage_and_headers(emu, http):
+    emu.reply(text="Hi there", usage=(12, 3), cache_read=4, cache_write=2, reasoning_tokens=1)
+    r = oai(emu, http)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert r.headers["x-request-id"] == "req_1"
+    assert "content-length" in r.headers and "transfer-encoding" not in r.headers
+    body = r.json()
+    assert body["object"] == "chat.completion" and body["id"].startswith("chatcmpl-")
+    assert body["model"] == "gpt-4o-mini"
+    choice = body["choices"][0]
+    assert choice["message"] == {"role": "assistant", "content": "Hi there", "refusal": None,
+                                 "annotations": []}
+    assert choice["finish_reason"] == "stop" and choice["logprobs"] is None
+    usage = body["usage"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (12, 3, 15)
+    assert usage["prompt_tokens_details"]["cached_tokens"] == 4
+    assert usage["prompt_tokens_details"]["cache_write_tokens"] == 2
+    assert usage["completion_tokens_details"]["reasoning_tokens"] == 1
+
+
+def test_openai_stream_without_usage(emu, http):
+    emu.reply(text="Hello streaming world")
+    r = oai(emu, http, {"stream": True})
+    assert r.headers["content-type"].startswith("text/event-stream")
+    assert r.headers["transfer-encoding"] == "chunked"
+    chunks = oai_chunks(r.text)
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert all(c["object"] == "chat.completion.chunk" and "usage" not in c for c in chunks)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert text == "Hello streaming world"
+    assert len(chunks) >= 4  # role chunk, several deltas, finish chunk
+    assert chunks[-1]["choices"][0] == {"index": 0, "delta": {}, "logprobs": None,
+                                        "finish_reason": "stop"}
+
+
+def test_openai_stream_with_include_usage(emu, http):
+    emu.reply(text="Counted", usage=(14, 13))
+    r = oai(emu, http, {"stream": True, "stream_options": {"include_usage": True}})
+    chunks = oai_chunks(r.text)
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["prompt_tokens"] == 14
+    assert chunks[-1]["usage"]["completion_tokens"] == 13
+    assert all(c["usage"] is None for c in chunks[:-1])
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_openai_tool_calls_plain_and_streamed(emu, http):
+    calls = [ToolCallSpec("get_weather", {"city": "Paris"}),
+             ToolCallSpec("get_time", {"tz": "Europe/Paris"}, id="call_fixed")]
+    emu.queue(Reply(tool_calls=calls), Reply(tool_calls=calls))
+    body = oai(emu, http).json()
+    msg = body["choices"][0]["message"]
+    assert body["choices"][0]["finish_reason"] == "tool_calls"
+    assert msg["content"] is None
+    assert msg["tool_calls"][0]["id"].startswith("call_")
+    assert msg["tool_calls"][1]["id"] == "call_fixed"
+    assert msg["tool_calls"][0]["type"] == "function"
+    assert isinstance(msg["tool_calls"][0]["function"]["arguments"], str)
+    assert json.loads(msg["tool_calls"][0]["function"]["arguments"]) == {"city": "Paris"}
+
+    chunks = oai_chunks(oai(emu, http, {"stream": True}).text)
+    args, names, ids = {}, {}, {}
+    for c in chunks:
+        for tc in c["choices"][0]["delta"].get("tool_calls") or []:
+            if "id" in tc:
+                ids[tc["index"]] = tc["id"]
+                names[tc["index"]] = tc["function"]["name"]
+                assert tc["function"]["arguments"] == ""
+            args[tc["index"]] = args.get(tc["index"], "") + tc["function"]["arguments"]
+    assert names == {0: "get_weather", 1: "get_time"}
+    assert ids[1] == "call_fixed"
+    assert json.loads(args[1]) == {"tz": "Europe/Paris"}
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_openai_models_and_reasoning_field():
+    with Emulator(models=["m1", "m2"], openai_reasoning_field="reasoning_content") as emu, \
+            requests.Session() as http:
+        r = http.get(emu.url_for("lmstudio") + "/models", headers=OAI)
+        assert r.json() == {"object": "list", "data": [
+            {"id": "m1", "object": "model", "created": 1700000000, "owned_by": "system"},
+            {"id": "m2", "object": "model", "created": 1700000000, "owned_by": "system"}]}
+        emu.reply(text="42", thinking="let me think")
+        assert oai(emu, http).json()["choices"][0]["message"]["reasoning_content"] == "let me think"
+        emu.reply(text="42", thinking="let me think")
+        chunks = oai_chunks(oai(emu, http, {"stream": True}).text)
+        assert "".join(c["choices"][0]["delta"].get("reasoning_content", "")
+                       for c in chunks) == "let me think"
+
+
+# ---- Anthropic -----------------------------------------------------------------------------------
+
+def test_anthropic_plain_message_and_cache_usage(emu, http):
+    emu.reply(text="Hi there", usage=(100, 7), cache_read=60, cache_write=30)
+    r = ant(emu, http)
+    assert r.status_code == 200 and r.headers["request-id"] == "req_1"
+    body = r.json()
+    assert body["type"] == "message" and body["role"] == "assistant"
+    assert body["id"].startswith("msg_") and body["model"] == "claude-sonnet-4-5"
+    assert body["content"] == [{"type": "text", "text": "Hi there"}]
+    assert body["stop_reason"] == "end_turn" and body["stop_sequence"] is None
+    usage = body["usage"]
+    assert usage["input_tokens"] == 10  # Anthropic leaves cached tokens out
+    assert usage["cache_read_input_tokens"] == 60
+    assert usage["cache_creation_input_tokens"] == 30
+    assert usage["cache_creation"]["ephemeral_5m_input_tokens"] == 30
+    assert usage["output_tokens"] == 7
+
+
+def test_anthropic_stream_event_sequence(emu, http):
+    emu.reply(text="Hello there friend", usage=(11, 6))
+    r = ant(emu, http, {"stream": True})
+    assert r.headers["content-type"].startswith("text/event-stream")
+    events = sse(r.text)
+    datas = [json.loads(d) for _, d in events]
+    for name, data in zip([n for n, _ in events], datas):
+        assert name == data["type"]  # every event is named, and the name matches the data
+    types = [d["type"] for d in datas]
+    assert types[0] == "message_start" and types[1] == "content_block_start"
+    assert "ping" in types
+    assert types[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    start = datas[0]["message"]
+    assert start["content"] == [] and start["stop_reason"] is None
+    assert start["usage"]["input_tokens"] == 11
+    text = "".join(d["delta"]["text"] for d in datas if d["type"] == "content_block_delta")
+    assert text == "Hello there friend"
+    assert datas[-2]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    assert datas[-2]["usage"]["output_tokens"] == 6
+    assert "  }" in r.text  # the real service pads its JSON with spaces
+
+
+def test_anthropic_thinking_and_tool_use(emu, http):
+    emu.reply(text="Checking.", thinking="The user wants weather.",
+              tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})], reasoning_tokens=5)
+    body = ant(emu, http).json()
+    kinds = [b["type"] for b in body["content"]]
+    assert kinds == ["thinking", "text", "tool_use"]
+    signature = body["content"][0]["signature"]
+    assert signature and body["content"][0]["thinking"] == "The user wants weather."
+    tool = body["content"][2]
+    assert tool["id"].startswith("toolu_") and tool["input"] == {"city": "Paris"}
+    assert body["stop_reason"] == "tool_use"
+    assert body["usage"]["output_tokens_details"] == {"thinking_tokens": 5}
+
+    emu.reply(text="Checking.", thinking="The user wants weather.",
+              tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    datas = [json.loads(d) for _, d in sse(ant(emu, http, {"stream": True}).text)]
+    blocks = {d["index"]: d["content_block"] for d in datas if d["type"] == "content_block_start"}
+    assert blocks[0] == {"type": "thinking", "thinking": "", "signature": ""}
+    assert blocks[2]["type"] == "tool_use" and blocks[2]["input"] == {}
+    deltas = [d for d in datas if d["type"] == "content_block_delta"]
+    thinking = "".join(d["delta"].get("thinking", "") for d in deltas if d["index"] == 0)
+    assert thinking == "The user wants weather."
+    sig = [d["delta"] for d in deltas if d["delta"]["type"] == "signature_delta"]
+    assert sig == [{"type": "signature_delta", "signature": signature}]  # deterministic
+    partial = [d["delta"]["partial_json"] for d in deltas if d["index"] == 2]
+    assert partial[0] == "" and json.loads("".join(partial)) == {"city": "Paris"}
+    assert datas[-2]["delta"]["stop_reason"] == "tool_use"
+
+    emu.reply(thinking="x", thinking_signature="sig-123")
+    assert ant(emu, http).json()["content"][0]["signature"] == "sig-123"
+
+
+def test_anthropic_models_needs_version_header(emu, http):
+    r = http.get(emu.base_url + "/v1/models", headers=ANT)
+    body = r.json()
+    assert body["has_more"] is False and body["data"][0]["type"] == "model"
+    assert body["first_id"] == body["data"][0]["id"]
+    r = http.get(emu.base_url + "/v1/models", headers=OAI)
+    assert r.json()["object"] == "list"
+
+
+# ---- Ollama ----------------------------------------------------------------------------------------
+
+def test_ollama_plain_and_streamed(emu, http):
+    emu.reply(text="Hi there", usage=(16, 22))
+    r = oll(emu, http, {"stream": False})
+    assert r.headers["content-type"] == "application/json; charset=utf-8"
+    body = r.json()
+    assert body["message"] == {"role": "assistant", "content": "Hi there"}
+    assert body["done"] is True and body["done_reason"] == "stop"
+    assert (body["prompt_eval_count"], body["eval_count"]) == (16, 22)
+    assert body["created_at"].endswith("Z")
+    for key in ("total_duration", "load_duration", "prompt_eval_duration", "eval_duration"):
+        assert isinstance(body[key], int)
+
+    emu.reply(text="Okay, here we go", thinking="counting", finish_reason="length")
+    r = oll(emu, http)  # streams by default
+    assert r.headers["content-type"] == "application/x-ndjson"
+    assert r.headers["transfer-encoding"] == "chunked"
+    lines = ndjson(r.text)
+    assert all(not x["done"] for x in lines[:-1]) and lines[-1]["done"] is True
+    assert lines[-1]["done_reason"] == "length"
+    assert "".join(x["message"]["content"] for x in lines) == "Okay, here we go"
+    assert "".join(x["message"].get("thinking", "") for x in lines) == "counting"
+
+
+def test_ollama_tool_calls_are_objects(emu, http):
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    body = oll(emu, http, {"stream": False}).json()
+    call = body["message"]["tool_calls"][0]
+    assert call["function"]["arguments"] == {"city": "Paris"}
+    assert call["function"]["name"] == "get_weather" and call["id"].startswith("call_")
+    assert body["done_reason"] == "stop"
+
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    lines = ndjson(oll(emu, http).text)
+    with_calls = [x for x in lines if x["message"].get("tool_calls")]
+    assert len(with_calls) == 1  # whole, in one line
+    assert with_calls[0]["message"]["tool_calls"][0]["function"]["arguments"] == {"city": "Paris"}
+
+    with Emulator(ollama_legacy_tool_calls=True) as legacy:
+        legacy.reply(tool_calls=[ToolCallSpec("f", {"a": 1})])
+        msg = oll(legacy, http, {"stream": False}).json()["message"]
+        assert msg["tool_calls"] == [{"function": {"name": "f", "arguments": {"a": 1}}}]
+
+
+def test_ollama_tags_version_root_and_load(emu, http):
+    tags = http.get(emu.base_url + "/api/tags").json()
+    assert tags["models"][0]["name"] == "llama3.2:latest"
+    assert set(tags["models"][0]["details"]) >= {"format", "family", "parameter_size"}
+    assert http.get(emu.base_url + "/api/version").json() == {"version": "0.12.6"}
+    assert http.get(emu.base_url + "/").text == "Ollama is running"
+    emu.reply(text="kept for later")
+    body = oll(emu, http, {"messages": [], "stream": False}).json()
+    assert body["done_reason"] == "load" and emu.pending_replies == 1
+
+
+# ---- finish reasons, usage defaults ---------------------------------------------------------
+
+@pytest.mark.parametrize("unified, openai, anthropic, ollama", [
+    ("stop", "stop", "end_turn", "stop"),
+    ("length", "length", "max_tokens", "length"),
+    ("content_filter", "content_filter", "refusal", "stop"),
+    ("stop_sequence", "stop_sequence", "stop_sequence", "stop_sequence"),  # passed verbatim
+])
+def test_finish_reason_mapping(emu, http, unified, openai, anthropic, ollama):
+    for _ in range(3):
+        emu.reply(text="x", finish_reason=unified)
+    assert oai(emu, http).json()["choices"][0]["finish_reason"] == openai
+    assert ant(emu, http).json()["stop_reason"] == anthropic
+    assert oll(emu, http, {"stream": False}).json()["done_reason"] == ollama
+
+
+def test_default_usage_estimate_is_deterministic(emu, http):
+    first = oai(emu, http).json()["usage"]
+    second = oai(emu, http).json()["usage"]
+    assert first == second and first["prompt_tokens"] >= 1 and first["completion_tokens"] >= 1
+
+
+# ---- default reply, callables ------------------------------------------------------------------
+
+def test_default_echo_and_overrides(http):
+    with Emulator() as emu:
+        msgs = [{"role": "user", "content": [{"type": "text", "text": "part one"}]}]
+        assert oai(emu, http, {"messages": msgs}).json()["choices"][0]["message"]["content"] == \
+            "You said: part one"
+        assert ant(emu, http).json()["content"][0]["text"] == "You said: Hello there"
+        assert oll(emu, http, {"stream": False}).json()["message"]["content"] == \
+            "You said: Hello there"
+    with Emulator(default_reply=Reply(text="fixed")) as emu:
+        assert oll(emu, http, {"stream": False}).json()["message"]["content"] == "fixed"
+    with Emulator(default_reply=lambda req: Reply(text=req.provider + ":" + req.json["model"])) as emu:
+        emu.queue(lambda req: Reply(text="queued for " + req.path))
+        assert ant(emu, http).json()["content"][0]["text"] == "queued for /v1/messages"
+        assert ant(emu, http).json()["content"][0]["text"] == "anthropic:claude-sonnet-4-5"
+
+
+def test_recorded_requests(emu, http):
+    emu.reply(text="a")
+    ant(emu, http, headers=dict(ANT, **{"X-Custom": "yes"}))
+    rec = emu.last_request
+    assert isinstance(rec, RecordedRequest)
+    assert rec.method == "POST" and rec.path == "/v1/messages" and rec.provider == "anthropic"
+    assert rec.headers["x-custom"] == "yes" and rec.headers["X-CUSTOM"] == "yes"
+    assert "ANTHROPIC-VERSION" in rec.headers
+    assert json.loads(rec.body) == rec.json and rec.json["max_tokens"] == 2048
+    assert rec.violations == [] and rec.status == 200 and rec.reply.text == "a"
+    assert rec.stream is False and rec.messages == USER
+    http.post(emu.base_url + "/v1/messages?beta=true", json={"model": "m", "max_tokens": 5,
+                                                           "messages": USER}, headers=ANT)
+    assert emu.last_request.path == "/v1/messages" and emu.last_request.query == "beta=true"
+    assert len(emu.requests) == 2
+    emu.reply(text="x")
+    emu.reset()
+    assert emu.requests == [] and emu.last_request is None and emu.pending_replies == 0
+
+
+def test_url_for(emu):
+    assert emu.base_url.startswith("http://127.0.0.1:")
+    assert emu.url_for("openai") == emu.base_url + "/v1"
+    assert emu.url_for("lmstudio") == emu.base_url + "/v1"
+    assert emu.url_for("anthropic") == emu.base_url
+    assert emu.url_for("ollama") == emu.base_url
+    with pytest.raises(ValueError):
+        emu.url_for("gemini")
+
+
+# ---- errors ------------------------------------------------------------------------------------------
+
+def test_error_shapes_per_provider(emu, http):
+    for _ in range(3):
+        emu.reply(status=429, error="Slow down", headers={"retry-after": "0"})
+    r = oai(emu, http)
+    assert r.status_code == 429 and r.headers["retry-after"] == "0"
+    assert r.json() == {"error": {"message": "Slow down", "type": "requests", "param": None,
+                                  "code": "rate_limit_exceeded"}}
+    r = ant(emu, http)
+    assert r.status_code == 429 and r.headers["retry-after"] == "0"
+    assert r.headers["x-should-retry"] == "true"
+    assert r.json() == {"type": "error", "error": {"type": "rate_limit_error", "message": "Slow down"},
+                        "request_id": r.headers["request-id"]}
+    r = oll(emu, http)
+    assert r.status_code == 429 and r.json() == {"error": "Slow down"}
+
+
+def test_error_types_and_overrides(emu, http):
+    emu.reply(status=529)
+    body = ant(emu, http).json()
+    assert body["error"]["type"] == "overloaded_error" and body["error"]["message"]
+    emu.reply(status=500, headers={"x-should-retry": "false"})
+    r = ant(emu, http)
+    assert r.json()["error"]["type"] == "api_error" and r.headers["x-should-retry"] == "false"
+    emu.reply(status=404, error="The model `nope` does not exist", error_code="model_not_found")
+    err = oai(emu, http).json()["error"]
+    assert err["code"] == "model_not_found" and err["type"] == "invalid_request_error"
+    emu.reply(status=429, error="quota", error_type="insufficient_quota",
+              error_code="insufficient_quota")
+    err = oai(emu, http).json()["error"]
+    assert (err["type"], err["code"]) == ("insufficient_quota", "insufficient_quota")
+    emu.reply(status=503, error="busy")  # errors are never streamed
+    r = oai(emu, http, {"stream": True})
+    assert r.status_code == 503 and r.headers["content-type"] == "application/json"
+
+
+def test_raw_body_override(emu, http):
+    emu.reply(status=502, body="<html><body>Bad gateway</body></html>", content_type="text/html")
+    r = oai(emu, http)
+    assert r.status_code == 502 and r.headers["content-type"] == "text/html"
+    assert r.text == "<html><body>Bad gateway</body></html>"
+    emu.reply(body=b'{"id": "chatcmpl-1", "choi')
+    r = oai(emu, http)
+    assert r.status_code == 200 and r.content == b'{"id": "chatcmpl-1", "choi'
+
+
+def test_reply_validation():
+    with pytest.raises(ValueError):
+        Reply(error="boom")  # needs an error status
+    with pytest.raises(ValueError):
+        Reply(chunk_size=0)
+    assert Reply(tool_calls=[{"name": "f", "arguments": {"a": 1}}]).tool_calls[0].name == "f"
+
+
+# ---- streaming faults ---------------------------------------------------------------------------------
+
+def test_chunk_size_splits_body_into_small_writes(emu):
+    text = "Café au lait — très bon, naïve façade."
+    emu.reply(text=text, chunk_size=3)
+    body = json.dumps({"model": "gpt-4o-mini", "messages": USER, "stream": True}).encode()
+    raw = raw_exchange(emu.port, raw_post("/v1/chat/completions", body, OAI))
+    head, chunks, terminated = split_chunked(raw)
+    assert "Transfer-Encoding: chunked" in head and terminated
+    assert len(chunks) > 100
+    assert all(len(c) == 3 for c in chunks[:-1]) and 1 <= len(chunks[-1]) <= 3
+    undecodable = 0
+    for c in chunks:
+        try:
+            c.decode("utf-8")
+        except UnicodeDecodeError:
+            undecodable += 1
+    assert undecodable > 0  # multibyte characters were cut between writes
+    chunks_json = oai_chunks(b"".join(chunks).decode("utf-8"))
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks_json) == text
+
+
+def test_break_after_drops_connection_without_terminator(emu, http):
+    emu.reply(text="one two three four five six", break_after=3)
+    body = json.dumps({"model": "claude-x", "max_tokens": 50, "messages": USER,
+                       "stream": True}).encode()
+    raw = raw_exchange(emu.port, raw_post("/v1/messages", body, ANT))
+    head, chunks, terminated = split_chunked(raw)
+    assert head.startswith("HTTP/1.1 200") and not terminated
+    events = sse(b"".join(chunks).decode("utf-8"))
+    assert [n for n, _ in events] == ["message_start", "content_block_start", "ping"]
+
+    emu.reply(text="one two three", break_after=2)
+    r = oai(emu, http, {"stream": True}, stream=True)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        r.content
+    r.close()
+    emu.reply(text="one two three", break_after=1)
+    r = oll(emu, http, stream=True)
+    lines = []
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        for line in r.iter_lines():
+            lines.append(json.loads(line))
+    r.close()
+    assert len(lines) == 1 and lines[0]["message"]["content"] == "one"
+
+
+def test_stream_error_shapes(emu, http):
+    emu.reply(text="partial", stream_error="Server overloaded")
+    chunks = [json.loads(d) for _, d in sse(oai(emu, http, {"stream": True}).text)]
+    assert chunks[-1] == {"error": {"message": "Server overloaded", "type": "server_error",
+                                    "param": None, "code": None}}
+    assert chunks[1]["choices"][0]["delta"]["content"] == "partial"
+
+    emu.reply(text="partial", stream_error="Overloaded")
+    events = sse(ant(emu, http, {"stream": True}).text)
+    assert events[-1][0] == "error"
+    assert json.loads(events[-1][1]) == {"type": "error", "error": {"type": "overloaded_error",
+                                                                    "message": "Overloaded"}}
+    assert "message_stop" not in [n for n, _ in events]
+
+    emu.reply(text="partial", stream_error="model runner crashed")
+    lines = ndjson(oll(emu, http).text)
+    assert lines[-1] == {"error": "model runner crashed"}
+    assert lines[0]["message"]["content"] == "partial"
+
+
+def test_repeat_chunks_is_fast(emu, http):
+    emu.reply(text="tok ", repeat_chunks=5000)
+    start = time.monotonic()
+    r = oai(emu, http, {"stream": True})
+    chunks = oai_chunks(r.text)
+    elapsed = time.monotonic() - start
+    assert sum(1 for c in chunks if c["choices"][0]["delta"].get("content") == "tok ") == 5000
+    assert elapsed < 3.0
+    emu.reply(text="tok ", repeat_chunks=3)
+    assert ant(emu, http).json()["content"][0]["text"] == "tok tok tok "
+
+
+def test_aborted_stream_is_counted(emu, http):
+    emu.reply(text=" ".join(["word"] * 200), delay=0.01)
+    r = oai(emu, http, {"stream": True}, stream=True)
+    lines = r.iter_lines()
+    assert next(lines).startswith(b"data: ")
+    r.close()
+    assert emu.wait_for_aborted(1, timeout=5.0)
+    assert emu.aborted_streams == 1
+    # the emulator keeps serving
+    assert oai(emu, http).status_code == 200
+
+
+def test_complete_stream_closed_at_terminator_is_not_an_abort(emu, http):
+    emu.reply(text="a b c", delay=0.01)
+    r = oai(emu, http, {"stream": True}, stream=True)
+    for line in r.iter_lines():
+        if line == b"data: [DONE]":
+            break
+    r.close()
+    time.sleep(0.05)
+    assert emu.aborted_streams == 0
+
+
+def test_http10_stream_is_not_chunked(emu):
+    emu.reply(text="old client")
+    body = json.dumps({"model": "llama3.2", "messages": USER}).encode()
+    raw = raw_exchange(emu.port, raw_post("/api/chat", body, version="HTTP/1.0"))
+    head, _, rest = raw.partition(b"\r\n\r\n")
+    assert b"chunked" not in head.lower()
+    assert ndjson(rest.decode())[-1]["done"] is True
+
+
+def test_chunked_request_body_is_accepted(emu):
+    body = json.dumps({"model": "llama3.2", "messages": USER, "stream": False}).encode()
+    request = (b"POST /api/chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+               b"Connection: close\r\n\r\n" + b"%x\r\n" % 10 + body[:10] + b"\r\n"
+               + b"%x\r\n" % (len(body) - 10) + body[10:] + b"\r\n0\r\n\r\n")
+    raw = raw_exchange(emu.port, request)
+    assert raw.startswith(b"HTTP/1.1 200")
+    assert emu.last_request.json["model"] == "llama3.2"
+
+
+# ---- connections ---------------------------------------------------------------------------------------
+
+def test_keep_alive_reuses_one_connection(emu, http):
+    emu.reply(text="streamed", usage=(1, 1))
+    oai(emu, http, {"stream": True})
+    oai(emu, http)
+    ant(emu, http, {"stream": True})
+    oll(emu, http)
+    assert len(emu.requests) == 4
+    assert emu.connections_opened == 1
+
+
+def test_keep_alive_with_http_client(emu):
+    conn = httpclient.HTTPConnection("127.0.0.1", emu.port, timeout=5)
+    try:
+        for _ in range(3):
+            conn.request("POST", "/api/chat", body=json.dumps(
+                {"model": "llama3.2", "messages": USER, "stream": False}),
+                headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())["done"] is True
+    finally:
+        conn.close()
+    assert emu.connections_opened == 1
+
+
+def test_concurrent_requests_all_answered(emu):
+    results, errors = [], []
+
+    def worker(i):
+        try:
+            with requests.Session() as s:
+                r = oll(emu, s, {"messages": [{"role": "user", "content": "n%d" % i}],
+                                 "stream": i % 2 == 0})
+                text = "".join(x["message"]["content"] for x in ndjson(r.text))
+                results.append((i, text))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert sorted(results) == sorted((i, "You said: n%d" % i) for i in range(50))
+    assert len(emu.requests) == 50
+
+
+def test_unknown_paths_get_plausible_404s(emu, http):
+    r = http.post(emu.base_url + "/v1/completions", json={}, headers=OAI)
+    assert r.status_code == 404
+    assert r.json()["error"]["message"] == "Invalid URL (POST /v1/completions)"
+    r = http.get(emu.base_url + "/v1/nope", headers=ANT)
+    assert r.status_code == 404 and r.json()["error"]["type"] == "not_found_error"
+    r = http.post(emu.base_url + "/api/generate", json={})
+    assert r.status_code == 404 and r.text == "404 page not found"
+    assert emu.last_request.violations == ["unknown endpoint: POST /api/generate"]
+
+
+# ---- contract checks ---------------------------------------------------------------------------------
+
+def _oai_error(r, status=400):
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert set(err) == {"message", "type", "param", "code"}
+    return err
+
+
+def test_openai_contract(emu, http):
+    emu.reply(text="not consumed by bad requests")
+    err = _oai_error(oai(emu, http, headers={}), 401)
+    assert "API key" in err["message"]
+    assert "API key" in emu.last_request.violations[0]
+
+    assert "model" in _oai_error(oai(emu, http, {"model": None}))["message"]
+    assert _oai_error(oai(emu, http, {"messages": []}))["code"] == "empty_array"
+    err = _oai_error(oai(emu, http, {"messages": [{"role": "bot", "content": "x"}]}))
+    assert err["param"] == "messages[0].role" and "'bot'" in err["message"]
+
+    call = {"id": "call_1", "type": "function",
+            "function": {"name": "f", "arguments": {"x": 1}}}
+    history = USER + [{"role": "assistant", "content": None, "tool_calls": [call]},
+                      {"role": "tool", "tool_call_id": "call_1", "content": "ok"}]
+    err = _oai_error(oai(emu, http, {"messages": history}))
+    assert err["param"] == "messages[1].tool_calls[0].function.arguments"
+    assert "expected a string" in err["message"]
+
+    call["function"]["arguments"] = '{"x": 1}'
+    history[2]["tool_call_id"] = "call_other"
+    err = _oai_error(oai(emu, http, {"messages": history}))
+    assert "call_other" in err["message"]
+    history[2]["tool_call_id"] = "call_1"
+
+    orphan = USER + [{"role": "tool", "tool_call_id": "call_1", "content": "ok"}]
+    assert "preceding message with 'tool_calls'" in _oai_error(
+        oai(emu, http, {"messages": orphan}))["message"]
+    unanswered = USER + [history[1]]
+    assert "call_1" in _oai_error(oai(emu, http, {"messages": unanswered}))["message"]
+
+    bad_tools = [{"type": "function", "function": {"description": "no name"}}]
+    assert _oai_error(oai(emu, http, {"tools": bad_tools}))["param"] == "tools[0].function.name"
+    assert _oai_error(oai(emu, http, {"tools": [{"type": "fn", "function": {"name": "f"}}]}))[
+        "param"] == "tools[0].type"
+    assert "stream_options" in _oai_error(
+        oai(emu, http, {"stream_options": {"include_usage": True}}))["message"]
+    r = http.post(emu.url_for("openai") + "/chat/completions", data=b"{not json",
+                  headers=dict(OAI, **{"Content-Type": "application/json"}))
+    assert "parse the JSON body" in _oai_error(r)["message"]
+
+    assert emu.pending_replies == 1  # rejected requests do not consume replies
+    r = oai(emu, http, {"messages": history})
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == "not consumed by bad requests"
+    assert emu.last_request.violations == []
+
+
+def test_openai_auth_can_be_disabled(http):
+    with Emulator(require_auth=False) as emu:
+        assert oai(emu, http, headers={}).status_code == 200
+        assert ant(emu, http, headers={"anthropic-version": "2023-06-01"}).status_code == 200
+
+
+def _ant_error(r, status=400, kind="invalid_request_error"):
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["type"] == "error" and body["error"]["type"] == kind
+    assert body["request_id"] == r.headers["request-id"]
+    return body["error"]["message"]
+
+
+def test_anthropic_contract(emu, http):
+    assert _ant_error(ant(emu, http, headers={"anthropic-version": "2023-06-01"}), 401,
+                      "authentication_error") == "x-api-key header is required"
+    assert "anthropic-version" in _ant_error(ant(emu, http, headers={"x-api-key": "k"}))
+    r = ant(emu, http, headers={"Authorization": "Bearer tok", "anthropic-version": "2023-06-01"})
+    assert r.status_code == 200
+
+    r = http.post(emu.base_url + "/v1/messages", json={"model": "m", "messages": USER},
+                  headers=ANT)
+    assert _ant_error(r) == "max_tokens: Field required"
+    assert "valid integer" in _ant_error(ant(emu, http, {"max_tokens": "10"}))
+    msg = _ant_error(ant(emu, http, {"messages": [{"role": "system", "content": "be nice"}] + USER}))
+    assert 'Unexpected role "system"' in msg
+    assert "first message" in _ant_error(
+        ant(emu, http, {"messages": [{"role": "assistant", "content": "hi"}] + USER}))
+
+    tool_use = {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {}}
+    result = {"type": "tool_result", "tool_use_id": "toolu_2", "content": "ok"}
+    history = USER + [{"role": "assistant", "content": [tool_use]},
+                      {"role": "user", "content": [result]}]
+    msg = _ant_error(ant(emu, http, {"messages": history}))
+    assert "unexpected `tool_use_id`" in msg and "toolu_2" in msg
+    assert msg.startswith("messages.2.content.0:")
+    result["tool_use_id"] = "toolu_1"
+    assert ant(emu, http, {"messages": history}).status_code == 200
+
+    thinking = {"type": "thinking", "thinking": "hmm"}
+    history[1]["content"] = [thinking, tool_use]
+    assert "signature" in _ant_error(ant(emu, http, {"messages": history}))
+    thinking["signature"] = "abc"
+    assert ant(emu, http, {"messages": history}).status_code == 200
+
+    assert "input_schema" in _ant_error(ant(emu, http, {"tools": [{"name": "f"}]}))
+    assert "budget_tokens" in _ant_error(
+        ant(emu, http, {"max_tokens": 1000, "thinking": {"type": "enabled", "budget_tokens": 2000}}))
+    assert "temperature" in _ant_error(ant(emu, http, {"temperature": 1.5}))
+    assert any("system" in v for v in emu.requests[5].violations)
+
+
+def test_ollama_contract(emu, http):
+    history = USER + [{"role": "assistant", "content": "",
+                       "tool_calls": [{"function": {"name": "f", "arguments": '{"a": 1}'}}]},
+                      {"role": "tool", "content": "ok", "tool_name": "f"}]
+    r = oll(emu, http, {"messages": history})
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/json")
+    assert "cannot unmarshal string" in r.json()["error"]
+    history[1]["tool_calls"][0]["function"]["arguments"] = {"a": 1}
+    assert oll(emu, http, {"messages": history, "stream": False}).status_code == 200
+    r = oll(emu, http, {"messages": [{"role": "developer", "content": "x"}]})
+    assert r.status_code == 400 and "developer" in r.json()["error"]
+    r = oll(emu, http, {"model": ""})
+    assert r.json() == {"error": "model is required"}
+    r = oll(emu, http, {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}]}]})
+    assert r.status_code == 400 and "cannot unmarshal array" in r.json()["error"]
+    r = http.post(emu.base_url + "/api/chat", json={"model": "llama3.2"},
+                  headers={"Authorization": "anything"})
+    assert r.json() == {"error": "messages is required"}
+
+
+# ---- pytest plugin ---------------------------------------------------------------------------------------
+
+def test_pytest_plugin_fixture(llm_emulator, http):  # noqa: F811 - the imported fixture
+    assert llm_emulator.running
+    llm_emulator.reply(text="from the fixture")
+    assert oll(llm_emulator, http, {"stream": False}).json()["message"]["content"] == \
+        "from the fixture"
+
+
+@pytest.mark.parametrize("llm_emulator", [{"require_auth": False}], indirect=True)
+def test_pytest_plugin_fixture_options(llm_emulator, http):  # noqa: F811
+    assert oai(llm_emulator, http, headers={}).status_code == 200
+
+
+def test_stop_closes_idle_keep_alive_connections(http):
+    emu = Emulator().start()
+    port = emu.port
+    assert oll(emu, http, {"stream": False}).status_code == 200  # leaves an idle connection
+    emu.stop()
+    assert not emu.running
+    emu.stop()  # idempotent
+    with pytest.raises(requests.exceptions.ConnectionError):
+        http.post("http://127.0.0.1:%d/api/chat" % port, json={}, timeout=2)
