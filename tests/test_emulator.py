@@ -576,6 +576,14 @@ def test_complete_stream_closed_at_terminator_is_not_an_abort(emu, http):
     assert emu.aborted_streams == 0
 
 
+def test_delay_on_plain_answer_is_a_slow_server(emu, http):
+    emu.reply(text="late", delay=0.5)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        oai(emu, http, timeout=0.1)
+    emu.reply(text="in time", delay=0.05)
+    assert oai(emu, http, timeout=5).json()["choices"][0]["message"]["content"] == "in time"
+
+
 def test_http10_stream_is_not_chunked(emu):
     emu.reply(text="old client")
     body = json.dumps({"model": "llama3.2", "messages": USER}).encode()

@@ -8,16 +8,20 @@ service's 400/401 error shape, with a message saying what is wrong.
 
 Using it in your own pytest tests (the ``llm_emulator`` fixture comes with the package)::
 
-    from llmunified.testing import Reply, ToolCallSpec
+    import llmunified as llm
+    from llmunified.testing import ToolCallSpec
 
-    def test_weather_tool(llm_emulator):
+    def test_my_weather_bot(llm_emulator):
         llm_emulator.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
-        llm_emulator.reply(text="It is sunny in Paris.", usage=(40, 7))
-        client = make_my_client(base_url=llm_emulator.url_for("openai"), api_key="test")
-        answer = client.ask_with_tools("Weather in Paris?")   # your code under test
-        assert answer == "It is sunny in Paris."
+        llm_emulator.reply(text="Sunny in Paris.", usage=(40, 7))
+        client = llm.Client("openai/any-model", base_url=llm_emulator.url_for("openai"),
+                            api_key="test")
+        assert my_bot(client, "Weather in Paris?") == "Sunny in Paris."  # your code under test
         assert llm_emulator.requests[1].json["messages"][-1]["role"] == "tool"
         assert all(not r.violations for r in llm_emulator.requests)
+
+Any HTTP client works the same way (``requests``, the official SDKs, ...): point it at
+``emu.url_for(provider)`` with any API key.
 
 Without pytest: ``with Emulator() as emu: ...`` or ``emu = Emulator().start(); ...;
 emu.stop()``.
@@ -48,7 +52,9 @@ Observing:
     ``emu.requests`` / ``emu.last_request`` (:class:`RecordedRequest`: method, path, headers,
     body, json, provider, violations, status, reply), ``emu.aborted_streams`` and
     ``emu.wait_for_aborted(n)``, ``emu.connections_opened``, ``emu.pending_replies``,
-    ``emu.reset()``.
+    ``emu.reset()``. To see a client abandon a stream, give the reply a ``delay`` so the
+    emulator is still writing when the client leaves (a body that fits in the socket buffers
+    is already "sent" by then).
 
 Wire details (modelled on real recordings):
     * Streams use ``Transfer-Encoding: chunked``; plain answers use ``Content-Length``.

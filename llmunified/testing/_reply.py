@@ -68,7 +68,8 @@ class Reply:
 
     Streaming (only when the request asked to stream):
         chunk_size: cut the whole body into writes of this many bytes (None: one write per
-            event). delay: seconds to sleep between writes. break_after: drop the connection
+            event). delay: seconds to sleep between writes (for an answer that is not streamed:
+            seconds to wait before sending it). break_after: drop the connection
             after this many events (no terminator, no final chunk). stream_error: after the
             text, send this error message inside the 200 stream. repeat_chunks: send ``text``
             as this many identical content deltas (the content becomes ``text * n``).

@@ -309,6 +309,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply = emu._next_reply(rec)
         rec.reply = reply
         headers = dict(base)
+        streamed = reply.body is None and not reply.is_error and module.is_stream(rec.json)
+        if reply.delay and not streamed:
+            time.sleep(reply.delay)  # a slow server: nothing is sent before the delay is over
         if reply.body is not None:
             raw = reply.body.encode("utf-8") if isinstance(reply.body, str) else bytes(reply.body)
             headers.update(reply.headers)
@@ -320,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = module.error_body(reply.status, reply.error, reply.error_type,
                                      reply.error_code, None, request_id)
             self._send(reply.status, body, module.JSON_CONTENT_TYPE, headers, rec)
-        elif module.is_stream(rec.json):
+        elif streamed:
             headers.update(reply.headers)
             self._stream(rec, module.events(reply, ctx), module.STREAM_CONTENT_TYPE, headers,
                          reply)
