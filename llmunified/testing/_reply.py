@@ -7,10 +7,6 @@ format of whichever endpoint asked for it.
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-# Unified finish reasons (WIRE.md table 0.4). Any other string is passed to the wire verbatim,
-# so a test can ask for a provider-native value such as "stop_sequence" or "pause_turn".
-UNIFIED_FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter")
-
 
 @dataclass
 class ToolCallSpec:
