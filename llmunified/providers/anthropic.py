@@ -1,0 +1,443 @@
+"""Anthropic Messages API (``POST /v1/messages``). Wire facts: WIRE.md section 3."""
+import json
+import logging
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .._events import Accumulator, StreamEvent
+from .._options import Options, deep_merge
+from .._sse import SSEEvent
+from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ..errors import APIError, LLMError, error_for_status
+from ._base import Codec, HTTPRequest, SSEStreamDecoder, body_text, decode_json, emit, malformed
+
+__all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
+           "STATUS_BY_ERROR_TYPE"]
+
+_log = logging.getLogger("llmunified")
+
+API_VERSION = "2023-06-01"
+
+_STOP = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "other",
+}
+
+#: Anthropic ``error.type`` -> the HTTP status it stands for (platform docs, "Errors"). Used for
+#: errors that arrive without a status of their own: an ``error`` event inside a 200 stream.
+STATUS_BY_ERROR_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def map_stop_reason(value: Optional[str]) -> Optional[str]:
+    """Anthropic ``stop_reason`` -> unified finish reason (WIRE.md 0.4); None stays None."""
+    if value is None:
+        return None
+    return _STOP.get(value, "other")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return int(value)
+
+
+def map_usage(u: Mapping[str, Any]) -> Usage:
+    """Anthropic usage -> Usage (WIRE.md 0.5). ``input_tokens`` leaves cached tokens out, so
+    the unified input figure adds the cache reads and writes back in."""
+    uncached = _count(u.get("input_tokens"))
+    written = _count(u.get("cache_creation_input_tokens"))
+    read = _count(u.get("cache_read_input_tokens"))
+    output = _count(u.get("output_tokens"))
+    details = u.get("output_tokens_details")
+    reasoning = _count(details.get("thinking_tokens")) if isinstance(details, dict) else 0
+    prompt = uncached + written + read
+    return Usage(prompt, output, prompt + output, read, written, reasoning)
+
+
+# -- request ---------------------------------------------------------------------------------
+
+def _image(p: ImagePart) -> Dict[str, Any]:
+    if p.data:
+        source: Dict[str, Any] = {"type": "base64", "media_type": p.media_type, "data": p.data}
+    else:
+        source = {"type": "url", "url": p.url}
+    return {"type": "image", "source": source}
+
+
+def _blocks(m: Message) -> List[Dict[str, Any]]:
+    out: List[Dict[str, Any]] = []
+    for p in m.parts:
+        if isinstance(p, TextPart):
+            if p.text:  # the API rejects empty text blocks
+                out.append({"type": "text", "text": p.text})
+        elif isinstance(p, ImagePart):
+            out.append(_image(p))
+        elif isinstance(p, ToolCall):
+            out.append({"type": "tool_use", "id": p.id, "name": p.name, "input": p.arguments})
+        elif isinstance(p, ToolResult):
+            block: Dict[str, Any] = {"type": "tool_result", "tool_use_id": p.tool_call_id, "content": p.text}
+            if p.is_error:
+                block["is_error"] = True
+            out.append(block)
+        elif isinstance(p, ThinkingPart):
+            if p.redacted:
+                out.append({"type": "redacted_thinking", "data": p.data or ""})
+            elif p.signature:
+                out.append({"type": "thinking", "thinking": p.text, "signature": p.signature})
+            # An unsigned thinking part came from another provider (or a stream cut off before
+            # its signature): Anthropic verifies the signature and would reject the turn.
+    return out
+
+
+def _as_blocks(content: Any) -> List[Dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return content
+
+
+def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, Any]]]:
+    """(system prompt, wire messages).
+
+    System and developer messages are lifted to the top-level ``system`` wherever they are
+    (the API has no system role). Tool messages become user turns of ``tool_result`` blocks.
+    Consecutive turns of one role are merged, so the results of several tool messages form the
+    single user turn the API requires right after the assistant's ``tool_use`` blocks.
+    """
+    system: List[str] = []
+    wire: List[Dict[str, Any]] = []
+    for m in messages:
+        if m.role in ("system", "developer"):
+            if m.text:
+                system.append(m.text)
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        content: Any = m.content if isinstance(m.content, str) else _blocks(m)
+        if wire and wire[-1]["role"] == role:
+            merged = _as_blocks(wire[-1]["content"]) + _as_blocks(content)
+            if role == "user":
+                # The tool-use guide: in the user turn answering tool calls, tool_result blocks
+                # must come first and any text after them.
+                merged = ([b for b in merged if b.get("type") == "tool_result"]
+                          + [b for b in merged if b.get("type") != "tool_result"])
+            wire[-1]["content"] = merged
+        else:
+            wire.append({"role": role, "content": content})
+    return ("\n\n".join(system) if system else None), wire
+
+
+class AnthropicCodec(Codec):
+    """Anthropic Messages.
+
+    - ``max_tokens`` is required by the API; when the caller gives none,
+      :attr:`default_max_tokens` is sent.
+    - ``seed`` has no Anthropic counterpart: it is dropped (logged at debug level on the
+      ``llmunified`` logger) rather than failing a call that other providers would accept.
+    - ``temperature`` is passed through as given; Anthropic accepts 0-1 and answers 400 above.
+    - Thinking is turned on through ``extra``, e.g.
+      ``extra={"thinking": {"type": "enabled", "budget_tokens": 2048}}``; thinking blocks of
+      earlier turns are sent back unchanged (signature included) as the API requires.
+    """
+
+    #: sent as ``max_tokens`` when the caller set none (the API has no default of its own)
+    default_max_tokens = 4096
+
+    def _url(self) -> str:
+        base = self.config.base_url.rstrip("/")
+        # OpenAI-style base URLs end in /v1; the Anthropic SDK's do not. Accept both.
+        if base.endswith("/v1"):
+            base = base[:-3]
+        return base + "/v1/messages"
+
+    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        system, wire = encode_messages(messages)
+        body: Dict[str, Any] = {
+            "model": model,
+            "max_tokens": options.max_tokens if options.max_tokens is not None else self.default_max_tokens,
+            "messages": wire,
+        }
+        if system is not None:
+            body["system"] = system
+        if options.temperature is not None:
+            body["temperature"] = options.temperature
+        if options.top_p is not None:
+            body["top_p"] = options.top_p
+        if options.stop:
+            body["stop_sequences"] = list(options.stop)
+        if options.seed is not None:
+            _log.debug("anthropic: the Messages API has no seed; seed=%r not sent", options.seed)
+        if options.tools:
+            tools = []
+            for t in options.tools:
+                spec: Dict[str, Any] = {"name": t.name}
+                if t.description:
+                    spec["description"] = t.description
+                spec["input_schema"] = t.parameters
+                tools.append(spec)
+            body["tools"] = tools
+        choice = self._tool_choice(options)
+        if choice is not None:
+            body["tool_choice"] = choice
+        if stream:
+            body["stream"] = True
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        headers = {"content-type": "application/json", "anthropic-version": API_VERSION,
+                   "accept": "text/event-stream" if stream else "application/json"}
+        if self.config.api_key:
+            headers["x-api-key"] = self.config.api_key.get()
+        return HTTPRequest("POST", self._url(), self._headers(headers),
+                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+
+    @staticmethod
+    def _tool_choice(options: Options) -> Optional[Dict[str, Any]]:
+        tc = options.tool_choice
+        choice: Optional[Dict[str, Any]]
+        if tc is None:
+            choice = None
+        elif tc in ("auto", "none"):
+            choice = {"type": tc}
+        elif tc == "required":
+            choice = {"type": "any"}
+        else:
+            choice = {"type": "tool", "name": tc}
+        if options.parallel_tool_calls is False and options.tools:
+            if choice is None:
+                choice = {"type": "auto"}
+            if choice["type"] != "none":  # tool_choice none has no such field
+                choice["disable_parallel_tool_use"] = True
+        return choice
+
+    # -- errors ------------------------------------------------------------------------------
+    def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        if not isinstance(data, dict):
+            return None, None, None
+        err = data.get("error")
+        if isinstance(err, str):
+            return err, None, None
+        if isinstance(err, dict):
+            message = err.get("message")
+            # Anthropic: {"type":"error","error":{"type","message"}}; the Google front end of
+            # Vertex answers auth and quota failures as {"error":{"code","message","status"}}.
+            etype = err.get("type") or err.get("status")
+            return (message if isinstance(message, str) else None), (str(etype) if etype else None), None
+        message = data.get("message")
+        return (message if isinstance(message, str) else None), None, None
+
+    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
+        err = super().api_error(status, headers, body)
+        if err.request_id is None:
+            # Error bodies repeat the request id (WIRE.md 3, Errors); the header may have been
+            # stripped on the way (the SDK's recorded 400 in the fixtures has only the body's).
+            try:
+                err.request_id = _body_request_id(json.loads(body))
+            except ValueError:
+                pass
+        return err
+
+    def stream_error(self, data: Any, acc: Accumulator, headers: Mapping[str, str],
+                     status_by_type: Optional[Mapping[str, int]] = None) -> LLMError:
+        err = super().stream_error(data, acc, headers, status_by_type)
+        if err.request_id is None:
+            err.request_id = _body_request_id(data)
+        return err
+
+    # -- responses ---------------------------------------------------------------------------
+    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        data = decode_json(self.provider, body, headers=headers)
+        if not isinstance(data, dict):
+            raise malformed(self.provider, "expected a JSON object", body, headers)
+        if data.get("type") == "error" or data.get("error"):
+            message, etype, code = self.error_details(data)
+            status = STATUS_BY_ERROR_TYPE.get(etype or "")
+            err = self.make_error(status, headers, message or "error", etype, code, body_text(body),
+                                  cls=error_for_status(status) if status is not None else APIError)
+            if err.request_id is None:
+                err.request_id = _body_request_id(data)
+            raise err
+        content = data.get("content")
+        if not isinstance(content, list):
+            raise malformed(self.provider, "content is not a list of blocks", body, headers)
+        acc = Accumulator(self.provider, _str(data.get("model")) or model, headers)
+        acc.id = _str(data.get("id"))
+        acc.raw = data
+        for block in content:
+            if not isinstance(block, dict):
+                raise malformed(self.provider, "a content block is not an object", body, headers)
+            kind = block.get("type")
+            if kind == "text":
+                text = block.get("text")
+                if not isinstance(text, str):
+                    raise malformed(self.provider, "a text block without text", body, headers)
+                acc.text(text)
+            elif kind == "thinking":
+                acc.new_thinking_block()
+                acc.thinking(_str(block.get("thinking")) or "")
+                acc.thinking_signature(_str(block.get("signature")) or "")
+            elif kind == "redacted_thinking":
+                acc.redacted_thinking(_str(block.get("data")) or "")
+            elif kind == "tool_use":
+                name = block.get("name")
+                args = block.get("input")
+                if args is None:
+                    args = {}
+                if not isinstance(name, str) or not name or not isinstance(args, dict):
+                    raise malformed(self.provider, "a tool_use block without name or object input", body,
+                                    headers)
+                acc.add_tool_call(_str(block.get("id")), name, args)
+            # Other block types (server tools, their results, ...) carry nothing we model.
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            acc.set_usage(map_usage(usage))
+        acc.finish(map_stop_reason(_str(data.get("stop_reason"))))
+        return acc.response()
+
+    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "AnthropicStream":
+        return AnthropicStream(self, Accumulator(self.provider, model, headers))
+
+
+def _str(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
+def _index(obj: Dict[str, Any]) -> Optional[int]:
+    index = obj.get("index")
+    return index if isinstance(index, int) else None
+
+
+def _body_request_id(data: Any) -> Optional[str]:
+    if isinstance(data, dict):
+        return _str(data.get("request_id"))
+    return None
+
+
+class AnthropicStream(SSEStreamDecoder):
+    """Anthropic's SSE events (WIRE.md 3, "Streaming") -> unified events."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self._initial_input: Dict[Any, Dict[str, Any]] = {}  # tool_use input given in the start event
+        self._got_args: set = set()  # tool blocks that received input_json_delta text
+        self._usage: Dict[str, Any] = {}
+        self._stop_seen = False
+        self._stop_reason: Optional[str] = None
+
+    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
+        obj = self.load(ev)
+        acc = self.acc
+        if not isinstance(obj, dict):
+            raise self.broken(f"an event is not a JSON object: {ev.data[:200]!r}")
+        acc.raw.append(obj)
+        kind = obj.get("type")
+        if not isinstance(kind, str):
+            kind = ev.event
+        if kind == "content_block_delta":
+            self._delta(obj, out)
+        elif kind == "content_block_start":
+            self._start(obj, out)
+        elif kind == "content_block_stop":
+            index = _index(obj)
+            if acc.has_tool(index):
+                initial = self._initial_input.pop(index, None)
+                emit(out, acc.tool_end(index, None if index in self._got_args else initial))
+        elif kind == "message_start":
+            message = obj.get("message")
+            if isinstance(message, dict):
+                if _str(message.get("id")):
+                    acc.id = message["id"]
+                if _str(message.get("model")):
+                    acc.model = message["model"]
+                self._update_usage(message.get("usage"))
+        elif kind == "message_delta":
+            delta = obj.get("delta")
+            if isinstance(delta, dict) and _str(delta.get("stop_reason")):
+                self._stop_seen = True
+                self._stop_reason = map_stop_reason(delta["stop_reason"])
+            self._update_usage(obj.get("usage"))
+        elif kind == "message_stop":
+            self._complete(out)
+        elif kind == "error":
+            raise self.codec.stream_error(obj, acc, acc.headers, status_by_type=STATUS_BY_ERROR_TYPE)
+        # ping and event types added later are ignored, as the API asks.
+
+    def _start(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:
+        acc = self.acc
+        index = _index(obj)
+        block = obj.get("content_block")
+        if not isinstance(block, dict):
+            return
+        kind = block.get("type")
+        if kind == "text":
+            emit(out, acc.text(_str(block.get("text")) or ""))
+        elif kind == "thinking":
+            acc.new_thinking_block()
+            emit(out, acc.thinking(_str(block.get("thinking")) or ""))
+            emit(out, acc.thinking_signature(_str(block.get("signature")) or ""))
+        elif kind == "redacted_thinking":
+            acc.redacted_thinking(_str(block.get("data")) or "")
+        elif kind == "tool_use":
+            if acc.has_tool(index):  # a repeated index (malformed): close the earlier call first
+                emit(out, acc.tool_end(index))
+            name = _str(block.get("name")) or ""
+            out.append(acc.tool_start(index, _str(block.get("id")), name))
+            initial = block.get("input")
+            if isinstance(initial, dict) and initial:
+                self._initial_input[index] = initial
+
+    def _delta(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:
+        acc = self.acc
+        index = _index(obj)
+        delta = obj.get("delta")
+        if not isinstance(delta, dict):
+            return
+        kind = delta.get("type")
+        if kind == "text_delta":
+            emit(out, acc.text(_str(delta.get("text")) or ""))
+        elif kind == "input_json_delta":
+            # server_tool_use blocks stream input_json_delta too; only our tool calls matter.
+            piece = _str(delta.get("partial_json")) or ""
+            if piece and acc.has_tool(index):
+                self._got_args.add(index)
+                emit(out, acc.tool_args(index, piece))
+        elif kind == "thinking_delta":
+            emit(out, acc.thinking(_str(delta.get("thinking")) or ""))
+        elif kind == "signature_delta":
+            emit(out, acc.thinking_signature(_str(delta.get("signature")) or ""))
+        # citations_delta: citations are not modelled.
+
+    def _update_usage(self, usage: Any) -> None:
+        # message_delta usage is cumulative and may revise input and cache figures, so the final
+        # usage is message_start's updated by every figure a later event states.
+        if not isinstance(usage, dict):
+            return
+        self._usage.update({k: v for k, v in usage.items() if v is not None})
+        self.acc.usage = map_usage(self._usage)
+
+    def _complete(self, out: List[StreamEvent]) -> None:
+        acc = self.acc
+        # A tool_use block cut off by max_tokens never gets its content_block_stop.
+        out.extend(acc.end_open_tools())
+        if self._usage:
+            out.append(acc.set_usage(map_usage(self._usage)))
+        out.append(acc.finish(self._stop_reason))
+
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        # A stop_reason means the model finished; only the closing message_stop was lost.
+        if self._stop_seen:
+            self._complete(out)
+            return
+        raise self.broken("the connection closed before message_stop")
