@@ -31,6 +31,7 @@ def pytest_pyfunc_call(pyfuncitem):
 def emulator():
     with Emulator() as emu:
         yield emu
+    assert emu.internal_errors == [], "the emulator itself failed"
 
 
 def fixture_path(*parts: str) -> str:
