@@ -1,0 +1,298 @@
+"""Ollama's native API (``POST /api/chat``), local or Ollama Cloud. Wire facts: WIRE.md section 7.
+
+Not to be confused with Ollama's OpenAI-compatible layer (``/v1``), which the OpenAI codec
+speaks. The native API differs in ways that matter here:
+
+- it streams unless told not to, so ``stream`` is always sent explicitly;
+- sampling settings live in an ``options`` object (``num_predict`` is the token limit);
+- tool-call arguments are JSON **objects**, both ways, and a tool call arrives whole;
+- there is no ``tool_choice`` (see :meth:`OllamaCodec.chat_request`);
+- images are bare base64 strings on the message (no URLs, no ``data:`` prefix);
+- the stream is NDJSON; its last line has ``done: true`` with the reason and token counts.
+"""
+import json
+import re
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+from .._events import Accumulator, StreamEvent
+from .._options import Options, deep_merge
+from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
+from ..errors import ValidationError
+from ._base import Codec, HTTPRequest, NDJSONStreamDecoder, body_text, decode_json, emit, malformed
+
+__all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
+
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+# done_reason values (WIRE.md 0.4): "load"/"unload" come back when a request only (un)loads the
+# model and nothing was generated.
+_DONE = {"stop": "stop", "length": "length"}
+
+# The Accumulator names calls the server left without an id "call_<n>". Such an id means nothing
+# to the server, so it is not sent back (see _is_real_id).
+_SYNTHETIC_ID = re.compile(r"call_[0-9]+\Z")
+
+
+def map_done_reason(value: Optional[str], has_tool_calls: bool) -> Optional[str]:
+    """Ollama's ``done_reason`` -> unified finish reason (None when the server sent none)."""
+    if not value:
+        return None
+    if value == "stop" and has_tool_calls:
+        return "tool_calls"  # Ollama has no separate value for "stopped to call tools"
+    return _DONE.get(value, "other")
+
+
+def map_usage(obj: Mapping[str, Any]) -> Usage:
+    """Counts from the final object. Cloud replies may leave some out: those count as 0."""
+    prompt = _count(obj.get("prompt_eval_count"))
+    output = _count(obj.get("eval_count"))
+    return Usage(prompt, output, prompt + output)
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _is_real_id(call_id: Optional[str]) -> bool:
+    return bool(call_id) and not _SYNTHETIC_ID.match(call_id)  # type: ignore[arg-type]
+
+
+def _image(p: ImagePart) -> str:
+    if p.data:  # data: URLs were already split into media_type + data by ImagePart
+        return p.data
+    raise ValidationError(
+        f"Ollama only accepts images as base64 data, not URLs (got {p.url[:80]!r}); download the image "
+        "and pass ImagePart(data=<base64>, media_type=...) or a data: URL")
+
+
+def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
+    """Unified messages -> Ollama ``messages``."""
+    wire: List[Dict[str, Any]] = []
+    names: Dict[str, str] = {}  # tool call id -> tool name, from earlier assistant turns
+    for m in messages:
+        if m.role == "tool":
+            # One wire message per result; chat templates match results to calls by order and
+            # ``tool_name`` (newer servers also read ``tool_call_id``).
+            for p in m.parts:
+                if not isinstance(p, ToolResult):
+                    continue
+                entry: Dict[str, Any] = {"role": "tool", "content": p.text}
+                name = p.name or names.get(p.tool_call_id)
+                if name:
+                    entry["tool_name"] = name
+                if _is_real_id(p.tool_call_id):
+                    entry["tool_call_id"] = p.tool_call_id
+                wire.append(entry)
+            continue
+        entry = {"role": _ROLES[m.role], "content": m.text}
+        if isinstance(m.content, list):
+            images = [_image(p) for p in m.content if isinstance(p, ImagePart)]
+            if images:
+                entry["images"] = images
+            thinking = "".join(p.text for p in m.content if isinstance(p, ThinkingPart) and not p.redacted)
+            if thinking:
+                entry["thinking"] = thinking
+            calls = [p for p in m.content if isinstance(p, ToolCall)]
+            if calls:
+                entry["tool_calls"] = [_encode_call(c) for c in calls]
+                for c in calls:
+                    if c.id:
+                        names[c.id] = c.name
+        wire.append(entry)
+    return wire
+
+
+def _encode_call(c: ToolCall) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"function": {"name": c.name, "arguments": c.arguments}}
+    # Older servers know no id (ollama-python's ToolCall has only ``function``) but their JSON
+    # decoder ignores unknown fields, so a real id is sent for the servers that do use it.
+    if _is_real_id(c.id):
+        out["id"] = c.id
+    return out
+
+
+class _Shape(Exception):
+    """A reply object that is not the shape Ollama's API promises (turned into the right typed
+    error by the caller: MalformedResponseError or StreamError)."""
+
+
+def _add_message(acc: Accumulator, msg: Any, out: Optional[List[StreamEvent]]) -> int:
+    """Feed one reply ``message`` (whole, or one stream line's fragment) to the accumulator;
+    returns the number of tool calls it carried."""
+    if msg is None:
+        return 0
+    if not isinstance(msg, dict):
+        raise _Shape("'message' is not an object")
+    thinking = msg.get("thinking")
+    content = msg.get("content")
+    calls = msg.get("tool_calls")
+    if thinking is not None and not isinstance(thinking, str):
+        raise _Shape("message.thinking is not a string")
+    if content is not None and not isinstance(content, str):
+        raise _Shape("message.content is not a string")
+    if calls is not None and not isinstance(calls, list):
+        raise _Shape("message.tool_calls is not a list")
+    if thinking:
+        ev = acc.thinking(thinking)
+        if out is not None:
+            emit(out, ev)
+    if content:
+        ev = acc.text(content)
+        if out is not None:
+            emit(out, ev)
+    for call in calls or ():
+        fn = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise _Shape("a tool call without function.name")
+        call_id = call.get("id")
+        call_id = call_id if isinstance(call_id, str) and call_id else None
+        args = fn.get("arguments")
+        if args is None:
+            events = acc.add_tool_call(call_id, fn["name"], {})  # some calls carry no arguments at all
+        elif isinstance(args, dict):
+            events = acc.add_tool_call(call_id, fn["name"], args)
+        elif isinstance(args, str):  # not seen from Ollama; kept as text rather than rejected
+            events = acc.add_tool_call(call_id, fn["name"], {}, raw_arguments=args)
+        else:
+            raise _Shape("a tool call's function.arguments is not an object")
+        if out is not None:
+            out.extend(events)
+    return len(calls or ())
+
+
+def _finish(acc: Accumulator, obj: Mapping[str, Any], has_tool_calls: bool,
+            out: Optional[List[StreamEvent]]) -> None:
+    reason = obj.get("done_reason")
+    usage_ev = acc.set_usage(map_usage(obj))
+    finish_ev = acc.finish(map_done_reason(reason if isinstance(reason, str) else None, has_tool_calls))
+    if out is not None:
+        out.append(usage_ev)
+        out.append(finish_ev)
+
+
+class OllamaCodec(Codec):
+    """``/api/chat``. ``tool_choice`` has no Ollama field, so it is approximated:
+
+    - ``"auto"`` (or unset): nothing is sent, the model decides;
+    - ``"none"``: the tools are left out of the request, so the model cannot call one;
+    - a tool name: only that tool is sent. This narrows the choice but does **not** force a
+      call; the model may still answer in text;
+    - ``"required"``: cannot be expressed at all, so it raises ValidationError.
+
+    ``parallel_tool_calls`` has no Ollama equivalent and is ignored, and so is
+    ``ToolResult.is_error`` (a tool message has only content and the tool's name).
+
+    Tool-call ids: older servers send none (the Accumulator then names the calls ``call_0``,
+    ``call_1``...); newer ones and Ollama Cloud send ``call_<random>``. Only server-made ids are
+    sent back, as ``id`` on the call and ``tool_call_id`` on its result; ``tool_name`` is always
+    sent when the name is known (from the ToolResult, or from the call with that id earlier in
+    the same request), because that is how every server version pairs a result with its call.
+    JSON structured output: ``extra={"format": "json"}`` or ``extra={"format": <JSON Schema>}``.
+    """
+
+    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        body: Dict[str, Any] = {"model": model, "messages": encode_messages(messages),
+                                "stream": bool(stream)}  # always explicit: the server streams by default
+        opts: Dict[str, Any] = {}
+        if options.temperature is not None:
+            opts["temperature"] = options.temperature
+        if options.top_p is not None:
+            opts["top_p"] = options.top_p
+        if options.seed is not None:
+            opts["seed"] = options.seed
+        if options.stop:
+            opts["stop"] = list(options.stop)
+        if options.max_tokens is not None:
+            opts["num_predict"] = options.max_tokens
+        if opts:
+            body["options"] = opts
+        tools = list(options.tools or ())
+        choice = options.tool_choice
+        if choice == "required":
+            raise ValidationError(
+                "Ollama cannot force a tool call: its API has no tool_choice. Use tool_choice='auto' "
+                "(or a tool name, which sends only that tool) and check reply.tool_calls")
+        if choice == "none":
+            tools = []
+        elif choice not in (None, "auto"):
+            tools = [t for t in tools if t.name == choice]
+            if not tools:
+                raise ValidationError(f"tool_choice {choice!r} names no tool passed in tools")
+        if tools:
+            body["tools"] = [{"type": "function", "function": {
+                "name": t.name, "description": t.description, "parameters": t.parameters}} for t in tools]
+        if options.extra:
+            # e.g. extra={"think": True, "keep_alive": "5m", "format": {...}, "options": {"num_ctx": 8192}}
+            body = deep_merge(body, options.extra)
+        headers = {"Content-Type": "application/json",
+                   "Accept": "application/x-ndjson" if stream else "application/json"}
+        if self.config.api_key:  # Ollama Cloud; a local server needs no key
+            headers["Authorization"] = "Bearer " + self.config.api_key.get()
+        return HTTPRequest("POST", self.config.base_url + "/api/chat", self._headers(headers),
+                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+
+    def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        if not isinstance(data, dict):
+            return None, None, None
+        err = data.get("error")
+        if isinstance(err, str):
+            return err, None, None
+        if isinstance(err, dict):  # not seen from Ollama; tolerated for proxies in front of it
+            msg = err.get("message")
+            code = err.get("code")
+            return (msg if isinstance(msg, str) else None, err.get("type"),
+                    str(code) if code is not None else None)
+        return None, None, None
+
+    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        data = decode_json(self.provider, body, headers=headers)
+        if not isinstance(data, dict):
+            raise malformed(self.provider, "expected a JSON object", body, headers)
+        if data.get("error") is not None:
+            # Ollama sends errors with a non-2xx status, but a proxy in front of it may not.
+            message, etype, code = self.error_details(data)
+            raise self.make_error(None, headers, message or "error", etype, code, body_text(body))
+        if not isinstance(data.get("message"), dict):
+            raise malformed(self.provider, "no 'message' object in the chat response", body, headers)
+        model_name = data.get("model")
+        acc = Accumulator(self.provider, model_name if isinstance(model_name, str) and model_name else model,
+                          headers)
+        acc.raw = data
+        try:
+            ncalls = _add_message(acc, data["message"], None)
+        except _Shape as exc:
+            raise malformed(self.provider, str(exc), body, headers) from None
+        _finish(acc, data, ncalls > 0, None)
+        return acc.response()
+
+    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "OllamaStream":
+        return OllamaStream(self, Accumulator(self.provider, model, headers))
+
+
+class OllamaStream(NDJSONStreamDecoder):
+    """One JSON object per line; the line with ``done: true`` ends the reply. Tool calls arrive
+    whole, so each gives a ToolCallStart and a ToolCallEnd at once (no argument deltas)."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self._ncalls = 0
+
+    def on_line(self, obj: Any, out: List[StreamEvent]) -> None:
+        acc = self.acc
+        acc.raw.append(obj)
+        if not isinstance(obj, dict):
+            raise self.broken(f"a line is not a JSON object: {json.dumps(obj)[:200]!r}")
+        if obj.get("error") is not None:
+            # ollama-python raises on any line with an "error" key (WIRE.md 0.2).
+            raise self.codec.stream_error(obj, acc, acc.headers)
+        model = obj.get("model")
+        if isinstance(model, str) and model:
+            acc.model = model
+        try:
+            self._ncalls += _add_message(acc, obj.get("message"), out)
+        except _Shape as exc:
+            err = self.broken(str(exc))
+            err.body = json.dumps(obj, ensure_ascii=False)
+            raise err from None
+        if obj.get("done") is True:
+            _finish(acc, obj, self._ncalls > 0, out)
