@@ -1,0 +1,219 @@
+"""Providers, model names and configuration (llmunified/_registry.py), and that no repr shows a key
+(Secret, ProviderConfig, llmunified._core.Endpoint, HTTPRequest)."""
+import pytest
+
+from llmunified._core import Endpoint
+from llmunified._registry import PROVIDERS, ProviderConfig, Secret, resolve_config, split_model
+from llmunified.errors import ConfigurationError, LLMError
+
+KEY = "sk-unit-test-SECRET-9f8e7d6c5b4a"
+
+
+# -- split_model -----------------------------------------------------------------------------
+
+def test_split_on_first_slash():
+    info, name = split_model("openrouter/meta-llama/llama-3-70b")
+    assert info is PROVIDERS["openrouter"]
+    assert name == "meta-llama/llama-3-70b"
+    info, name = split_model("openai/gpt-4o-mini")
+    assert (info.name, name) == ("openai", "gpt-4o-mini")
+    assert split_model("ollama/llama3.2:1b")[1] == "llama3.2:1b"
+
+
+def test_provider_name_case_insensitive():
+    assert split_model("OpenAI/gpt-4o")[0] is PROVIDERS["openai"]
+
+
+def test_unknown_provider_lists_known_ones():
+    with pytest.raises(ConfigurationError) as exc:
+        split_model("openia/gpt-4o")
+    msg = str(exc.value)
+    assert "openia" in msg
+    for name in PROVIDERS:
+        assert name in msg
+    assert isinstance(exc.value, LLMError)
+
+
+@pytest.mark.parametrize("bad", ["gpt-4o", "", "openai", None, 42])
+def test_missing_slash(bad):
+    with pytest.raises(ConfigurationError, match="provider/model"):
+        split_model(bad)
+
+
+def test_missing_slash_message_lists_providers():
+    with pytest.raises(ConfigurationError) as exc:
+        split_model("gpt-4o")
+    assert "openai/gpt-4o-mini" in str(exc.value) and "anthropic" in str(exc.value)
+
+
+def test_empty_model_name():
+    with pytest.raises(ConfigurationError, match="names no model"):
+        split_model("openai/")
+
+
+def test_empty_provider_name():
+    with pytest.raises(ConfigurationError, match="unknown provider"):
+        split_model("/gpt-4o")
+
+
+def test_registry_table_is_consistent():
+    for name, info in PROVIDERS.items():
+        assert info.name == name
+        assert info.codec in ("openai", "anthropic", "ollama")
+        assert info.base_url.startswith(("http://", "https://")) and not info.base_url.endswith("/")
+        assert info.api_key_env and info.api_key_env.endswith("_API_KEY")
+    assert {n for n, i in PROVIDERS.items() if not i.key_required} == {"ollama", "lmstudio", "vllm"}
+
+
+# -- resolve_config --------------------------------------------------------------------------
+
+def test_args_beat_env_beat_defaults():
+    info = PROVIDERS["openai"]
+    env = {"OPENAI_API_KEY": "sk-env", "OPENAI_BASE_URL": "https://env.example/v1"}
+    c = resolve_config(info, api_key="sk-arg", base_url="https://arg.example/v1/", environ=env)
+    assert (c.api_key.get(), c.base_url) == ("sk-arg", "https://arg.example/v1")
+    c = resolve_config(info, environ=env)
+    assert (c.api_key.get(), c.base_url) == ("sk-env", "https://env.example/v1")
+    c = resolve_config(info, api_key="sk-arg", environ={})
+    assert (c.api_key.get(), c.base_url) == ("sk-arg", "https://api.openai.com/v1")
+
+
+def test_empty_env_values_count_as_unset():
+    c = resolve_config(PROVIDERS["groq"], environ={"GROQ_API_KEY": "gk", "GROQ_BASE_URL": ""})
+    assert c.base_url == "https://api.groq.com/openai/v1"
+    with pytest.raises(ConfigurationError):
+        resolve_config(PROVIDERS["groq"], environ={"GROQ_API_KEY": ""})
+
+
+def test_environ_parameter_isolated_from_os_environ(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-real-env")
+    with pytest.raises(ConfigurationError):
+        resolve_config(PROVIDERS["openai"], environ={})
+    # without environ= the process environment is read
+    assert resolve_config(PROVIDERS["openai"]).api_key.get() == "sk-from-real-env"
+
+
+@pytest.mark.parametrize("provider, var", [
+    ("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("groq", "GROQ_API_KEY"),
+    ("together", "TOGETHER_API_KEY"), ("openrouter", "OPENROUTER_API_KEY"), ("deepseek", "DEEPSEEK_API_KEY"),
+])
+def test_missing_required_key_names_env_var(provider, var, monkeypatch):
+    import socket
+
+    def no_network(*a, **k):
+        raise AssertionError("network used while resolving configuration")
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with pytest.raises(ConfigurationError) as exc:
+        resolve_config(PROVIDERS[provider], environ={})
+    assert var in str(exc.value)
+    assert "api_key" in str(exc.value)
+    # the same through Endpoint (what Client builds): raised at construction
+    with pytest.raises(ConfigurationError, match=var):
+        Endpoint(f"{provider}/some-model", environ={})
+
+
+@pytest.mark.parametrize("provider", ["ollama", "lmstudio", "vllm"])
+def test_optional_key_providers_fine_without_key(provider):
+    c = resolve_config(PROVIDERS[provider], environ={})
+    assert c.api_key is None
+    assert c.base_url == PROVIDERS[provider].base_url
+    c = resolve_config(PROVIDERS[provider], environ={PROVIDERS[provider].api_key_env: "k"})
+    assert c.api_key.get() == "k"
+
+
+def test_headers_kept_as_tuple():
+    c = resolve_config(PROVIDERS["openrouter"], api_key="k", headers={"HTTP-Referer": "https://me.example"},
+                       environ={})
+    assert c.headers == (("HTTP-Referer", "https://me.example"),)
+    assert c.name == "openrouter"
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("localhost", "http://localhost:11434"),
+    ("0.0.0.0:1234", "http://0.0.0.0:1234"),
+    ("127.0.0.1", "http://127.0.0.1:11434"),
+    ("https://x.example:443/", "https://x.example:443"),
+    ("http://gpu-box:8080", "http://gpu-box:8080"),
+    ("  example.com:5000/  ", "http://example.com:5000"),
+    ("example.com/path", "http://example.com:11434/path"),
+    ("[::1]", "http://[::1]:11434"),
+    ("[::1]:9000", "http://[::1]:9000"),
+])
+def test_ollama_host_normalisation(value, expected):
+    assert resolve_config(PROVIDERS["ollama"], environ={"OLLAMA_HOST": value}).base_url == expected
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("http://[::1]", "http://[::1]:80"),
+    ("https://x.example", "https://x.example:443"),
+    ("http://localhost", "http://localhost:80"),
+])
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "_registry.py _normalise_ollama_host appends :11434 to every host without a port, also when OLLAMA_HOST "
+    "names a scheme. Ollama itself (envconfig.Host in ollama/ollama, _parse_host in ollama-python) uses "
+    "11434 only when there is no scheme; 'http://h' means port 80 and 'https://h' port 443, so "
+    "OLLAMA_HOST=https://ollama.example (behind a TLS proxy) is sent to :11434 and fails to connect. "
+    "Fix: default port = {'http': 80, 'https': 443} when '://' was present, else 11434."))
+def test_ollama_host_with_scheme_uses_scheme_default_port(value, expected):
+    assert resolve_config(PROVIDERS["ollama"], environ={"OLLAMA_HOST": value}).base_url == expected
+
+
+def test_ollama_host_not_applied_to_explicit_base_url():
+    c = resolve_config(PROVIDERS["ollama"], base_url="http://box:1/", environ={"OLLAMA_HOST": "other"})
+    assert c.base_url == "http://box:1"
+
+
+# -- secrets never shown ---------------------------------------------------------------------
+
+def test_secret_repr_and_str_hide_value():
+    s = Secret(KEY)
+    assert s.get() == KEY
+    for text in (repr(s), str(s), f"{s}", "%s" % s, "%r" % (s,), repr([s]), repr({"k": s})):
+        assert KEY not in text
+        assert "***" in text
+    assert bool(s) and not bool(Secret(""))
+
+
+def test_secret_not_picklable():
+    import pickle
+    with pytest.raises(TypeError):
+        pickle.dumps(Secret(KEY))
+
+
+def test_provider_config_repr_hides_key():
+    c = resolve_config(PROVIDERS["anthropic"], api_key=KEY, environ={})
+    assert isinstance(c, ProviderConfig)
+    assert KEY not in repr(c) and KEY not in str(c)
+    assert c.api_key.get() == KEY
+
+
+def test_provider_config_from_env_repr_hides_key():
+    c = resolve_config(PROVIDERS["openai"], environ={"OPENAI_API_KEY": KEY})
+    assert KEY not in repr(c)
+
+
+def test_endpoint_repr_and_request_repr_hide_key():
+    ep = Endpoint("openai/gpt-4o-mini", api_key=KEY, environ={})
+    assert KEY not in repr(ep)
+    assert repr(ep) == "Endpoint('openai/gpt-4o-mini', base_url='https://api.openai.com/v1')"
+    assert (ep.provider, ep.model_name, ep.base_url) == ("openai", "gpt-4o-mini", "https://api.openai.com/v1")
+    for stream in (False, True):
+        request, opts = ep.chat("hi", {"temperature": 0.1}, stream=stream)
+        # the key is in the headers (it has to be sent) but not in the repr
+        assert request.headers["Authorization"] == "Bearer " + KEY
+        assert KEY not in repr(request) and KEY not in str(request)
+        assert KEY not in repr(opts)
+        assert request.url == "https://api.openai.com/v1/chat/completions"
+        assert KEY.encode() not in request.body
+
+
+def test_endpoint_from_env_and_bad_default_fails_at_construction():
+    ep = Endpoint("groq/llama-3.1-8b-instant", environ={"GROQ_API_KEY": KEY})
+    assert KEY not in repr(ep)
+    assert ep.base_url == "https://api.groq.com/openai/v1"
+    from llmunified.errors import ValidationError
+    with pytest.raises(ValidationError):
+        Endpoint("openai/gpt-4o-mini", api_key=KEY, defaults={"temperature": 9}, environ={})
+    with pytest.raises(ConfigurationError):
+        Endpoint("nope/x", api_key=KEY, environ={})
