@@ -170,6 +170,8 @@ class Accumulator:
 
     # -- tool calls --------------------------------------------------------------------------
     def tool_start(self, key: Any, id: Optional[str], name: str) -> ToolCallStart:
+        if key in self._calls and not self._calls[key].ended:
+            self.tool_end(key)  # a provider reused an index: the earlier call is complete
         self._close_text()
         index = self._ncalls
         self._ncalls += 1

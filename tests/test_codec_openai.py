@@ -7,7 +7,7 @@ Every stream is replayed under many chunkings (whole, 1-byte, fixed sizes, cuts 
 UTF-8 characters, seeded random cuts): the events and the final Response must be identical for
 all of them, and equal to the non-streaming parse of an equivalent body.
 
-Tests marked xfail(strict=True) document bugs in openai.py (see each reason).
+Wrong-shaped chunks and bodies must give typed errors (they once raised AttributeError/TypeError).
 """
 import hashlib
 import json
@@ -616,11 +616,6 @@ def test_malformed_stream_events(data):
         run_stream([b'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: ' + data + b"\n\n"])
 
 
-_SHAPE_BUG = ("openai.py OpenAIStream.on_event/_choice and map_usage index into chunk parts without type "
-              "checks, so a wrong-shaped chunk raises AttributeError/TypeError instead of StreamError")
-
-
-@pytest.mark.xfail(strict=True, raises=(AttributeError, TypeError), reason=_SHAPE_BUG)
 @pytest.mark.parametrize("chunk", [
     b'{"choices":[3]}',
     b'{"choices":{"a":1}}',
@@ -638,10 +633,6 @@ def test_wrong_shaped_stream_chunks_are_stream_errors(chunk):
                     b"data: " + chunk + b"\n\ndata: [DONE]\n\n"])
 
 
-@pytest.mark.xfail(strict=True, raises=(AttributeError, TypeError),
-                   reason="openai.py OpenAICodec.parse_chat/map_usage: non-string tool-call arguments and a "
-                          "non-object usage.prompt_tokens_details raise TypeError/AttributeError instead of "
-                          "MalformedResponseError")
 @pytest.mark.parametrize("body", [
     b'{"choices":[{"message":{"content":"x","tool_calls":[{"id":"a","function":{"name":"f","arguments":5}}]}}]}',
     b'{"choices":[{"message":{"content":"x"}}],"usage":{"prompt_tokens":1,"prompt_tokens_details":5}}',

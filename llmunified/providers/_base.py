@@ -1,5 +1,7 @@
 """What every provider codec shares: the HTTP request value, JSON decoding with nothing lost,
 error construction, and the stream-decoder skeleton. Sans-IO."""
+import abc
+import functools
 import json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
@@ -12,7 +14,8 @@ from .._types import Message, Response
 from ..errors import (APIError, ContextWindowExceededError, LLMError, MalformedResponseError, StreamError,
                       error_for_status)
 
-__all__ = ["HTTPRequest", "Codec", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "body_text"]
+__all__ = ["HTTPRequest", "Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json",
+           "body_text", "malformed", "shape_guard", "emit"]
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
 
@@ -68,7 +71,7 @@ def malformed(provider: str, what: str, data: Any, headers: Optional[Mapping[str
         provider=provider, status=status, body=text, headers=headers, request_id=_request_id(headers or {}))
 
 
-class Codec:
+class Codec(abc.ABC):
     """Translate unified calls to one provider's HTTP and back. Subclasses set ``provider`` and
     implement the four hooks below; everything here is pure."""
 
@@ -81,18 +84,21 @@ class Codec:
         self.provider = config.name
 
     # -- hooks -----------------------------------------------------------------------------
+    @abc.abstractmethod
     def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
-        raise NotImplementedError  # pragma: no cover - every codec implements it
+        """The HTTP request for a chat call."""
 
+    @abc.abstractmethod
     def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
-        raise NotImplementedError  # pragma: no cover
+        """The Response for a non-streaming reply body (decorate with ``shape_guard``)."""
 
+    @abc.abstractmethod
     def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "StreamDecoderBase":
-        raise NotImplementedError  # pragma: no cover
+        """A fresh decoder for one streaming reply."""
 
+    @abc.abstractmethod
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         """(message, type, code) from a decoded error body."""
-        raise NotImplementedError  # pragma: no cover
 
     # -- shared ----------------------------------------------------------------------------
     def _headers(self, base: Dict[str, str]) -> Dict[str, str]:
@@ -141,17 +147,27 @@ class Codec:
         cls = error_for_status(status) if status is not None else APIError
         err = self.make_error(status, headers, message or "error inside the stream", etype, code,
                               json.dumps(data, ensure_ascii=False), response=acc.response(), cls=cls)
+        # The class follows the error's type (overloaded -> OverloadedError), but there was no
+        # HTTP error status: the stream itself answered 200.
+        err.status = None
         err.retryable = False  # content may already have reached the caller
         return err
 
 
-class StreamDecoderBase:
+class StreamDecoderBase(abc.ABC):
     """Bytes in, unified events out. ``eof()`` is called at end of input and raises
-    StreamError when the provider's stream was not complete."""
+    StreamError when the provider's stream was not complete.
 
-    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+    Subclasses handle one decoded unit (an SSE event, an NDJSON line) in ``handle(unit, out)``.
+    When a unit fails (an error event, a unit of the wrong shape), the events decoded before it
+    in the same network chunk are still returned, and the error is raised by the next
+    ``feed()``/``eof()``/``check()``: nothing the provider sent is withheld from the caller.
+    """
+
+    def __init__(self, codec: "Codec", acc: Accumulator) -> None:
         self.codec = codec
         self.acc = acc
+        self.error: Optional[LLMError] = None
 
     @property
     def done(self) -> bool:
@@ -160,56 +176,94 @@ class StreamDecoderBase:
     def response(self) -> Response:
         return self.acc.response()
 
-    def broken(self, why: str) -> StreamError:
+    def broken(self, why: str, body: Optional[str] = None) -> StreamError:
         acc = self.acc
         return StreamError(
             f"{self.codec.provider} stream broke before it was complete ({why}); "
             "the partial reply is on error.response", provider=self.codec.provider,
-            request_id=_request_id(acc.headers), response=acc.response(), headers=acc.headers)
+            request_id=_request_id(acc.headers), response=acc.response(), headers=acc.headers, body=body)
+
+    def check(self) -> None:
+        """Raise the error found after the events already returned, if any."""
+        if self.error is not None:
+            raise self.error
+
+    @abc.abstractmethod
+    def units(self, chunk: bytes) -> List[Any]:
+        """Split bytes into complete units (SSE events, NDJSON lines)."""
+
+    @abc.abstractmethod
+    def flush_units(self) -> List[Any]:
+        """The units left at end of input."""
+
+    @abc.abstractmethod
+    def handle(self, unit: Any, out: List[StreamEvent]) -> None:
+        """Turn one unit into events appended to ``out`` (raise typed errors)."""
+
+    @abc.abstractmethod
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        """End of input before the provider's end marker: finish, or raise ``broken()``."""
+
+    @staticmethod
+    def unit_text(unit: Any) -> str:
+        return unit.data if isinstance(unit, SSEEvent) else body_text(unit)
+
+    def _run(self, units: List[Any], out: List[StreamEvent]) -> bool:
+        for unit in units:
+            if self.acc.finished:
+                break
+            try:
+                self.handle(unit, out)
+            except LLMError as exc:
+                self.error = exc
+            except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+                # A unit of the wrong shape: typed, with the offending unit kept.
+                text = self.unit_text(unit)
+                self.error = self.broken(f"an event has an unexpected shape ({exc}): {text[:200]!r}", body=text)
+            if self.error is not None:
+                if not out:
+                    raise self.error
+                return False
+        return True
 
     def feed(self, chunk: bytes) -> List[StreamEvent]:
-        raise NotImplementedError  # pragma: no cover
+        self.check()
+        out: List[StreamEvent] = []
+        self._run(self.units(chunk), out)
+        return out
 
     def eof(self) -> List[StreamEvent]:
-        raise NotImplementedError  # pragma: no cover
+        self.check()
+        out: List[StreamEvent] = []
+        if self._run(self.flush_units(), out) and not self.acc.finished:
+            try:
+                self.on_eof(out)
+            except LLMError as exc:
+                if not out:
+                    raise
+                self.error = exc
+        return out
 
 
 class SSEStreamDecoder(StreamDecoderBase):
-    """Skeleton for SSE providers: subclasses implement ``on_event(sse_event, out)`` and
+    """Skeleton for SSE providers: subclasses implement ``handle(sse_event, out)`` and
     ``on_eof(out)``."""
 
-    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+    def __init__(self, codec: "Codec", acc: Accumulator) -> None:
         super().__init__(codec, acc)
         self._sse = SSEDecoder()
 
-    def feed(self, chunk: bytes) -> List[StreamEvent]:
-        out: List[StreamEvent] = []
-        for ev in self._sse.feed(chunk):
-            if self.acc.finished:
-                break
-            self.on_event(ev, out)
-        return out
+    def units(self, chunk: bytes) -> List[Any]:
+        return self._sse.feed(chunk)
 
-    def eof(self) -> List[StreamEvent]:
-        out: List[StreamEvent] = []
-        for ev in self._sse.flush():
-            if self.acc.finished:
-                break
-            self.on_event(ev, out)
-        if not self.acc.finished:
-            self.on_eof(out)
-        return out
+    def flush_units(self) -> List[Any]:
+        return self._sse.flush()
 
     def load(self, ev: SSEEvent) -> Any:
         try:
             return json.loads(ev.data)
         except ValueError:
-            err = self.broken(f"an event's data is not valid JSON: {ev.data[:200]!r}")
-            err.body = ev.data
-            raise err from None
-
-    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
-        raise NotImplementedError  # pragma: no cover
+            raise self.broken(f"an event's data is not valid JSON: {ev.data[:200]!r}", body=ev.data) from None
 
     def on_eof(self, out: List[StreamEvent]) -> None:
         raise self.broken("the connection closed before the end-of-stream marker")
@@ -218,35 +272,46 @@ class SSEStreamDecoder(StreamDecoderBase):
 class NDJSONStreamDecoder(StreamDecoderBase):
     """Skeleton for NDJSON providers: subclasses implement ``on_line(obj, out)``."""
 
-    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+    def __init__(self, codec: "Codec", acc: Accumulator) -> None:
         super().__init__(codec, acc)
         self._nd = NDJSONDecoder()
 
-    def _run(self, lines: List[bytes]) -> List[StreamEvent]:
-        out: List[StreamEvent] = []
-        for line in lines:
-            if self.acc.finished:
-                break
-            try:
-                obj = json.loads(line)
-            except ValueError:
-                err = self.broken(f"a line is not valid JSON: {body_text(line)[:200]!r}")
-                err.body = body_text(line)
-                raise err from None
-            self.on_line(obj, out)
-        return out
+    def units(self, chunk: bytes) -> List[Any]:
+        return self._nd.feed(chunk)
 
-    def feed(self, chunk: bytes) -> List[StreamEvent]:
-        return self._run(self._nd.feed(chunk))
+    def flush_units(self) -> List[Any]:
+        return self._nd.flush()
 
-    def eof(self) -> List[StreamEvent]:
-        out = self._run(self._nd.flush())
-        if not self.acc.finished:
-            raise self.broken("the connection closed before the final line")
-        return out
+    def handle(self, unit: Any, out: List[StreamEvent]) -> None:
+        try:
+            obj = json.loads(unit)
+        except ValueError:
+            text = body_text(unit)
+            raise self.broken(f"a line is not valid JSON: {text[:200]!r}", body=text) from None
+        self.on_line(obj, out)
 
+    @abc.abstractmethod
     def on_line(self, obj: Any, out: List[StreamEvent]) -> None:
-        raise NotImplementedError  # pragma: no cover
+        """Turn one decoded line into events."""
+
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        raise self.broken("the connection closed before the final line")
+
+
+def shape_guard(parse: Callable[..., Response]) -> Callable[..., Response]:
+    """Wrap a codec's ``parse_chat``: a reply of an unexpected shape that slipped past the
+    codec's own checks becomes MalformedResponseError with the raw body, never a KeyError."""
+
+    @functools.wraps(parse)
+    def guarded(self: "Codec", model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+        try:
+            return parse(self, model, body, headers)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            if isinstance(exc, LLMError):
+                raise
+            raise malformed(self.provider, f"{type(exc).__name__}: {exc}", body, headers) from None
+
+    return guarded
 
 
 def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:

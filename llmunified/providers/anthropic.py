@@ -8,7 +8,7 @@ from .._options import Options, deep_merge
 from .._sse import SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, error_for_status
-from ._base import Codec, HTTPRequest, SSEStreamDecoder, body_text, decode_json, emit, malformed
+from ._base import Codec, HTTPRequest, SSEStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
            "STATUS_BY_ERROR_TYPE"]
@@ -257,6 +257,7 @@ class AnthropicCodec(Codec):
         return err
 
     # -- responses ---------------------------------------------------------------------------
+    @shape_guard
     def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):
@@ -336,7 +337,7 @@ class AnthropicStream(SSEStreamDecoder):
         self._stop_seen = False
         self._stop_reason: Optional[str] = None
 
-    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
+    def handle(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
         obj = self.load(ev)
         acc = self.acc
         if not isinstance(obj, dict):

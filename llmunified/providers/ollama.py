@@ -18,7 +18,7 @@ from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import ValidationError
-from ._base import Codec, HTTPRequest, NDJSONStreamDecoder, body_text, decode_json, emit, malformed
+from ._base import Codec, HTTPRequest, NDJSONStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
 
 __all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
 
@@ -244,6 +244,7 @@ class OllamaCodec(Codec):
                     str(code) if code is not None else None)
         return None, None, None
 
+    @shape_guard
     def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):

@@ -7,7 +7,7 @@ from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._sse import SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
-from ._base import Codec, HTTPRequest, SSEStreamDecoder, decode_json, emit, malformed
+from ._base import Codec, HTTPRequest, SSEStreamDecoder, decode_json, emit, malformed, shape_guard
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage"]
 
@@ -27,14 +27,28 @@ def map_finish_reason(value: Optional[str]) -> Optional[str]:
     return _FINISH.get(value, "other")
 
 
+def _string(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{what} is {type(value).__name__}, not a string")
+    return value
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"a token count is {value!r}, not an integer")
+    return value
+
+
 def map_usage(u: Mapping[str, Any]) -> Usage:
-    prompt = u.get("prompt_tokens") or 0
-    completion = u.get("completion_tokens") or 0
+    prompt = _count(u.get("prompt_tokens"))
+    completion = _count(u.get("completion_tokens"))
     details = u.get("prompt_tokens_details") or {}
-    cached = details.get("cached_tokens") or u.get("prompt_cache_hit_tokens") or 0  # DeepSeek names it so
-    written = details.get("cache_write_tokens") or 0
-    reasoning = (u.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0
-    return Usage(prompt, completion, u.get("total_tokens") or prompt + completion, cached, written, reasoning)
+    cached = _count(details.get("cached_tokens") or u.get("prompt_cache_hit_tokens"))  # DeepSeek's name
+    written = _count(details.get("cache_write_tokens"))
+    reasoning = _count((u.get("completion_tokens_details") or {}).get("reasoning_tokens"))
+    return Usage(prompt, completion, _count(u.get("total_tokens")) or prompt + completion, cached, written, reasoning)
 
 
 def _content(parts: List[Any]) -> Any:
@@ -126,20 +140,21 @@ class OpenAICodec(Codec):
         code = err.get("code")
         return err.get("message"), err.get("type"), str(code) if code is not None else None
 
+    @shape_guard
     def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):
-            raise malformed(self.provider, "expected a JSON object", data, headers)
+            raise malformed(self.provider, "expected a JSON object", body, headers)
         if data.get("error"):
             # Some compatible servers answer 200 with an error object.
             message, etype, code = self.error_details(data)
             raise self.make_error(None, headers, message or "error", etype, code, json.dumps(data))
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise malformed(self.provider, "no choices[0] in the completion", data, headers)
+            raise malformed(self.provider, "no choices[0] in the completion", body, headers)
         message = choices[0].get("message")
         if not isinstance(message, dict):
-            raise malformed(self.provider, "choices[0].message is missing", data, headers)
+            raise malformed(self.provider, "choices[0].message is missing", body, headers)
         acc = Accumulator(self.provider, data.get("model") or model, headers)
         acc.id = data.get("id")
         acc.raw = data
@@ -161,12 +176,13 @@ class OpenAICodec(Codec):
         for call in message.get("tool_calls") or ():
             fn = call.get("function") if isinstance(call, dict) else None
             if not isinstance(fn, dict) or not fn.get("name"):
-                raise malformed(self.provider, "a tool call without function.name", data, headers)
+                raise malformed(self.provider, "a tool call without function.name", body, headers)
             args = fn.get("arguments")
             if isinstance(args, dict):  # non-standard servers send an object
                 acc.add_tool_call(call.get("id"), fn["name"], args)
             else:
-                acc.add_tool_call(call.get("id"), fn["name"], {}, raw_arguments=args or "")
+                acc.add_tool_call(call.get("id"), fn["name"], {},
+                                  raw_arguments=_string(args, "function.arguments") if args else "")
         usage = data.get("usage")
         if isinstance(usage, dict):
             acc.set_usage(map_usage(usage))
@@ -184,7 +200,7 @@ class OpenAIStream(SSEStreamDecoder):
         self._refusal = False
         self._got_text = False
 
-    def on_event(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
+    def handle(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
         data = ev.data
         if data == "[DONE]":
             self._complete(out)
@@ -218,15 +234,15 @@ class OpenAIStream(SSEStreamDecoder):
         delta = choice.get("delta") or {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
-            emit(out, acc.thinking(reasoning))
+            emit(out, acc.thinking(_string(reasoning, "delta.reasoning")))
         text = delta.get("content")
         if text:
             self._got_text = True
-            emit(out, acc.text(text))
+            emit(out, acc.text(_string(text, "delta.content")))
         refusal = delta.get("refusal")
         if refusal and not self._got_text:
             self._refusal = True
-            emit(out, acc.text(refusal))
+            emit(out, acc.text(_string(refusal, "delta.refusal")))
         calls = delta.get("tool_calls")
         if calls:
             for position, call in enumerate(calls):
@@ -235,10 +251,10 @@ class OpenAIStream(SSEStreamDecoder):
                 if not acc.has_tool(key):
                     out.append(acc.tool_start(key, call.get("id"), fn.get("name") or ""))
                 args = fn.get("arguments")
-                if isinstance(args, dict):
+                if isinstance(args, dict):  # Groq-style whole calls from some servers send an object
                     args = json.dumps(args)
                 if args:
-                    emit(out, acc.tool_args(key, args))
+                    emit(out, acc.tool_args(key, _string(args, "function.arguments")))
         finish = choice.get("finish_reason")
         if finish:
             self._finish = "content_filter" if self._refusal else map_finish_reason(finish)
