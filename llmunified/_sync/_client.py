@@ -200,6 +200,7 @@ class Stream:
         self._open()
         decoder = self._decoder
         try:
+            decoder.check()  # an error found after the events already handed out
             chunk = self._client._transport.read_chunk(self._http)
             events = decoder.feed(chunk) if chunk else decoder.eof()
         except (ConnectionError, TimeoutError) as exc:
