@@ -4,7 +4,7 @@ Every provider's stream decoder produces these events through :class:`Accumulato
 provider's non-streaming parser builds its Response through the same Accumulator, so a streamed
 response and a non-streamed one for the same content are equal by construction.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Optional, Union
 
 from ._types import Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
@@ -243,14 +243,23 @@ class Accumulator:
 
     # -- result ------------------------------------------------------------------------------
     def response(self) -> Response:
-        """The Response so far (complete after ``finish()``; partial before it)."""
-        self._close_text()
+        """The Response so far (complete after ``finish()``; partial before it).
+
+        Reading it changes nothing: the stream can go on, and the parts returned are copies.
+        """
+        open_calls = {c.position: c for c in self._calls.values() if not c.ended}
+        last = len(self.parts) - 1
         parts: List[Part] = []
         for i, p in enumerate(self.parts):
-            if p is None:  # a tool call still open (the stream broke inside it)
-                call = next(c for c in self._calls.values() if c.position == i)
-                raw = "".join(call.args)
-                p = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
+            if p is None:
+                if i == last and self._text is not None:  # the text run still being streamed
+                    p = TextPart("".join(self._text))
+                else:  # a tool call still open (the stream broke inside it)
+                    call = open_calls[i]
+                    raw = "".join(call.args)
+                    p = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
+            elif isinstance(p, ThinkingPart):
+                p = replace(p)  # thinking text grows in place while streaming
             parts.append(p)
         if len(parts) == 1 and isinstance(parts[0], TextPart):
             content: Any = parts[0].text

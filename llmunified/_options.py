@@ -44,7 +44,7 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
     """Merge client defaults with per-call options (call wins) and validate them."""
     merged: Dict[str, Any] = dict(defaults)
     for k, v in call.items():
-        if k == "extra" and v and merged.get("extra"):
+        if k == "extra" and isinstance(v, Mapping) and isinstance(merged.get("extra"), Mapping):
             merged["extra"] = deep_merge(merged["extra"], v)
         else:
             merged[k] = v
@@ -75,6 +75,9 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
     if not isinstance(o.extra, dict):
         raise ValidationError(f"extra must be a dict merged into the request body, got {type(o.extra).__name__}")
     if o.tools is not None:
+        if not isinstance(o.tools, (list, tuple)):
+            raise ValidationError(f"tools must be a list of tools, got {type(o.tools).__name__}; "
+                                  "wrap a single tool in a list: tools=[my_tool]")
         o.tools = [to_tool(t) for t in o.tools]
         names = [t.name for t in o.tools]
         dup = {n for n in names if names.count(n) > 1}
@@ -113,6 +116,9 @@ def to_tool(value: Any) -> Tool:
         spec = value.get("function") if value.get("type") == "function" else value
         if isinstance(spec, Mapping) and spec.get("name"):
             params = spec.get("parameters", spec.get("input_schema"))
+            if params is not None and not isinstance(params, Mapping):
+                raise ValidationError(f"tool {spec['name']!r}: parameters must be a JSON Schema object (a dict), "
+                                      f"got {type(params).__name__}")
             return Tool(spec["name"], spec.get("description") or "",
                         dict(params) if params is not None else {"type": "object", "properties": {}})
     raise ValidationError(
@@ -194,8 +200,12 @@ def _from_dict(d: Mapping[str, Any]) -> Message:
         if role != "assistant":
             raise ValidationError("only assistant messages carry tool_calls")
         tcs = []
+        if not isinstance(calls, (list, tuple)):
+            raise ValidationError("tool_calls must be a list of {'id', 'type', 'function': {...}} dicts")
         for c in calls:
-            fn = c.get("function") or {}
+            if not isinstance(c, Mapping) or not isinstance(c.get("function"), Mapping):
+                raise ValidationError(f"each tool call must be a dict with a 'function' dict, got {c!r}")
+            fn = c["function"]
             args = fn.get("arguments", {})
             raw = None
             if isinstance(args, str):

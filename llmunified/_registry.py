@@ -1,6 +1,6 @@
 """Which providers exist, where they live, and how a ``provider/model`` name is resolved."""
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, Mapping, Optional, Tuple
 
 from .errors import ConfigurationError
@@ -95,7 +95,7 @@ class ProviderConfig:
     info: ProviderInfo
     base_url: str
     api_key: Optional[Secret]
-    headers: Tuple[Tuple[str, str], ...] = ()
+    headers: Tuple[Tuple[str, str], ...] = field(default=(), repr=False)  # may carry credentials
 
     @property
     def name(self) -> str:
@@ -103,13 +103,17 @@ class ProviderConfig:
 
 
 def _normalise_ollama_host(value: str) -> str:
+    """OLLAMA_HOST as Ollama itself reads it: no scheme means http and port 11434; an explicit
+    scheme without a port means that scheme's default port (80/443)."""
     value = value.strip().rstrip("/")
-    if "://" not in value:
-        value = "http://" + value
-    scheme, _, rest = value.partition("://")
+    if "://" in value:
+        scheme, _, rest = value.partition("://")
+        default_port = "443" if scheme == "https" else "80"
+    else:
+        scheme, rest, default_port = "http", value, "11434"
     host = rest.split("/", 1)[0]
     if ":" not in host.rsplit("]", 1)[-1]:
-        rest = rest.replace(host, host + ":11434", 1)
+        rest = rest.replace(host, host + ":" + default_port, 1)
     return f"{scheme}://{rest}"
 
 
@@ -124,9 +128,9 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[str] = None, base_ur
         if base_url and info.name == "ollama":
             base_url = _normalise_ollama_host(base_url)
     base_url = (base_url or info.base_url).rstrip("/")
-    if api_key is None and info.api_key_env:
+    if not api_key and info.api_key_env:
         api_key = env.get(info.api_key_env) or None
-    if api_key is None and info.key_required:
+    if not api_key and info.key_required:
         raise ConfigurationError(
             f"no API key for {info.name}: set the {info.api_key_env} environment variable "
             f"or pass api_key=... to the Client")

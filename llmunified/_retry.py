@@ -42,7 +42,7 @@ class RetryPolicy:
     attempt: int = 0
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0 or self.initial_delay < 0 or self.max_delay < 0:
+        if min(self.max_retries, self.initial_delay, self.max_delay, self.max_server_delay, self.attempt) < 0:
             raise ValueError("RetryPolicy values must not be negative")
         if not 0 <= self.jitter <= 1:
             raise ValueError("RetryPolicy.jitter must be between 0 and 1")

@@ -116,7 +116,7 @@ class SSEDecoder:
                 if "\x00" not in value:
                     self._id = value
             elif name == "retry":
-                if value.isdigit():
+                if value.isascii() and value.isdigit():  # the spec allows ASCII digits only
                     self._retry = int(value)
         return events
 

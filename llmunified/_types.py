@@ -55,6 +55,10 @@ class ImagePart:
     type: str = field(default="image", init=False)
 
     def __post_init__(self) -> None:
+        for name in ("url", "data", "media_type", "detail"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"ImagePart.{name} must be a string, got {type(value).__name__}")
         if not self.url and not self.data:
             raise ValidationError("ImagePart needs a url or base64 data (with media_type); got neither")
         if self.url and self.url.startswith("data:") and not self.data:
@@ -96,7 +100,7 @@ class ToolCall:
 
     def arguments_json(self) -> str:
         """The arguments as a JSON string (the provider's own text when it is valid)."""
-        if self.raw_arguments is not None and self.arguments_valid:
+        if self.raw_arguments is not None and self.raw_arguments.strip() and self.arguments_valid:
             return self.raw_arguments
         return json.dumps(self.arguments, ensure_ascii=False, separators=(",", ":"))
 

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from llmunified._events import Finish, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, UsageEvent
 from llmunified._options import Options, make_options, to_messages
-from llmunified._registry import PROVIDERS, resolve_config
+from llmunified._registry import ProviderConfig, PROVIDERS, resolve_config
 from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall, Usage, assistant,
                                system, tool_result, user)
 from llmunified.errors import (APIError, AuthenticationError, BadRequestError, ContextWindowExceededError,
@@ -249,7 +249,8 @@ def test_config_headers_are_merged_and_base_url_respected():
 
 
 def test_no_key_header_without_a_key():
-    config = resolve_config(PROVIDERS["anthropic"], api_key="", environ={})
+    # An empty key counts as no key (and Anthropic requires one), so build the config directly.
+    config = ProviderConfig(PROVIDERS["anthropic"], "https://api.anthropic.com", None)
     req = AnthropicCodec(config).chat_request(MODEL, to_messages("Hi"), Options(), False)
     assert "x-api-key" not in req.headers
 

@@ -35,7 +35,6 @@ def _load_generator():
 
 gen = _load_generator()
 
-
 def transform(src, **kw):
     return gen.transform_source(textwrap.dedent(src).lstrip("\n"), **kw)
 

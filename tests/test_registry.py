@@ -149,12 +149,6 @@ def test_ollama_host_normalisation(value, expected):
     ("https://x.example", "https://x.example:443"),
     ("http://localhost", "http://localhost:80"),
 ])
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "_registry.py _normalise_ollama_host appends :11434 to every host without a port, also when OLLAMA_HOST "
-    "names a scheme. Ollama itself (envconfig.Host in ollama/ollama, _parse_host in ollama-python) uses "
-    "11434 only when there is no scheme; 'http://h' means port 80 and 'https://h' port 443, so "
-    "OLLAMA_HOST=https://ollama.example (behind a TLS proxy) is sent to :11434 and fails to connect. "
-    "Fix: default port = {'http': 80, 'https': 443} when '://' was present, else 11434."))
 def test_ollama_host_with_scheme_uses_scheme_default_port(value, expected):
     assert resolve_config(PROVIDERS["ollama"], environ={"OLLAMA_HOST": value}).base_url == expected
 

@@ -269,11 +269,6 @@ def test_api_key_never_in_error(codec, status):
         assert KEY[3:] not in _all_text(err)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "hardening: providers/_base.py Codec.api_error/make_error copy the server's message and body verbatim, "
-    "so a server (e.g. a proxy) that echoes the full API key in its 401 message puts the key into str(error) "
-    "and error.body. Suggested fix: in make_error, replace config.api_key.get() (when >= 8 chars) by '***' in "
-    "message and body."))
 def test_api_key_echoed_by_server_is_redacted(codec):
     err = codec.api_error(401, {}, body(f"Incorrect API key provided: {KEY}", "invalid_request_error",
                                         "invalid_api_key"))

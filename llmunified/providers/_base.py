@@ -131,6 +131,11 @@ class Codec(abc.ABC):
         lowered = " ".join(str(x).lower() for x in (message, etype, code) if x)
         if (status in (400, 413, None) or cls is APIError) and any(m in lowered for m in self.context_window_markers):
             cls = ContextWindowExceededError
+        key = self.config.api_key.get() if self.config.api_key else None
+        if key and len(key) >= 8:
+            # A proxy may echo the key back in its error text: never let it into an exception.
+            message = message.replace(key, "***")
+            body = body.replace(key, "***") if body else body
         should = parse_should_retry(headers)
         return cls(message, provider=self.provider, status=status, request_id=_request_id(headers),
                    retryable=should if should is not None else None,

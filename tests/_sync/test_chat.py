@@ -10,30 +10,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import Reply, ToolCallSpec
-
-PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio"]
-SECRET = "sk-test-SECRET-0123456789"
-
-WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
-    "type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-    "required": ["city"]})
-
-
-@pytest.fixture(params=PROVIDERS)
-def provider(request):
-    return request.param
-
-
-def settings(emulator, provider, **extra):
-    """Client keyword arguments that point a client at the emulator."""
-    values = {"base_url": emulator.url_for(provider), "api_key": SECRET, "max_retries": 0}
-    values.update(extra)
-    return values
-
-
-def model(provider):
-    return provider + "/test-model"
-
+from tests._sync.helpers import SECRET, WEATHER, model, provider, settings  # noqa: F401 - provider is a fixture
 
 def test_complete_text(emulator, provider):
     emulator.reply(text="Bonjour, monde!", usage=(11, 3))
@@ -225,7 +202,11 @@ def test_leaving_stream_early_closes_the_connection(emulator, provider):
             for event in stream:
                 if event.type == "text":
                     break
-        assert emulator.wait_for_aborted(1, timeout=5.0)
+        # Poll with sleeps rather than block: the async twin must let its loop run to close.
+        deadline = time.monotonic() + 5.0
+        while emulator.aborted_streams < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert emulator.aborted_streams == 1
         emulator.reply(text="still usable")
         assert client.complete("again").text == "still usable"
 
