@@ -58,8 +58,9 @@ def _fake_weather(city: str) -> str:
     return json.dumps({"city": city, "temperature_c": 18, "sky": "clear"})
 
 
-def demo(out: TextIO = sys.stdout, use_local: bool = True) -> int:
+def demo(out: Optional[TextIO] = None, use_local: bool = True) -> int:
     """The tour: complete, stream, a tool-call round trip; sync then async."""
+    out = out or sys.stdout
     import llmunified as llm
 
     found = find_local_model() if use_local else None
@@ -158,7 +159,9 @@ def _tour_async(model: str, base_url: str, key: Optional[str], out: TextIO) -> N
 
 
 def chat(model: str, prompt: Optional[str], interactive: bool, system: Optional[str], options: dict,
-         client_args: dict, out: TextIO = sys.stdout, inp: TextIO = sys.stdin) -> int:
+         client_args: dict, out: Optional[TextIO] = None, inp: Optional[TextIO] = None) -> int:
+    out = out or sys.stdout
+    inp = inp or sys.stdin
     import llmunified as llm
     from .errors import LLMError
 
@@ -205,7 +208,8 @@ def chat(model: str, prompt: Optional[str], interactive: bool, system: Optional[
     return 0
 
 
-def providers(out: TextIO = sys.stdout) -> int:
+def providers(out: Optional[TextIO] = None) -> int:
+    out = out or sys.stdout
     from ._registry import PROVIDERS
 
     for p in PROVIDERS.values():
