@@ -1,6 +1,7 @@
 """The asyncio transport, on a pooled ``aiohttp.ClientSession``: the hand-written twin of
 ``_transport_requests.py`` (same methods, as coroutines). Knows nothing of providers."""
 import asyncio
+import inspect
 import logging
 import time
 import urllib.parse
@@ -13,7 +14,7 @@ from ._transport_requests import USER_AGENT, TransportResponse, _reason
 from .errors import ConnectionError, TimeoutError
 from .providers._base import HTTPRequest
 
-__all__ = ["AiohttpTransport", "TransportResponse"]
+__all__ = ["AiohttpTransport", "TransportResponse", "call_function"]
 
 log = logging.getLogger("llmunified")
 
@@ -115,3 +116,11 @@ class AiohttpTransport:
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+
+async def call_function(fn: Any, kwargs: Dict[str, Any]) -> Any:
+    """Run a tool's function: coroutine functions are awaited, plain ones called."""
+    result = fn(**kwargs)
+    if inspect.isawaitable(result):
+        result = await result
+    return result

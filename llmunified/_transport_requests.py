@@ -3,6 +3,7 @@
 Its twin, ``_transport_aiohttp.py``, has the same methods as coroutines. Both map library
 exceptions to ``llmunified.errors`` and never put request headers (API keys) in messages.
 """
+import inspect
 import logging
 import time
 from typing import Any, Dict, Iterator, Optional
@@ -12,10 +13,10 @@ import requests.adapters
 
 from ._io import io
 from ._version import __version__ as _version
-from .errors import ConnectionError, TimeoutError
+from .errors import ConnectionError, TimeoutError, ValidationError
 from .providers._base import HTTPRequest
 
-__all__ = ["RequestsTransport", "TransportResponse", "USER_AGENT"]
+__all__ = ["RequestsTransport", "TransportResponse", "USER_AGENT", "call_function"]
 
 log = logging.getLogger("llmunified")
 
@@ -134,3 +135,14 @@ def _reason(exc: BaseException) -> str:
     # The innermost cause, without URLs' query strings or headers.
     text = str(exc)
     return text[:300] if text else type(exc).__name__
+
+
+@io
+def call_function(fn: Any, kwargs: Dict[str, Any]) -> Any:
+    """Run a tool's function (the async twin also awaits coroutine functions)."""
+    result = fn(**kwargs)
+    if inspect.iscoroutine(result):
+        result.close()
+        raise ValidationError(f"tool function {getattr(fn, '__name__', fn)!r} is a coroutine function: "
+                              "run it with llmunified_async, or give the sync client a plain function")
+    return result

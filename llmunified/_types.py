@@ -324,6 +324,10 @@ class Response:
     id: Optional[str] = None
     raw: Any = field(default=None, compare=False, repr=False)
     headers: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    #: the validated structured output, when the call asked for one (``response_format``)
+    parsed: Any = field(default=None, repr=False)
+    #: after ``Client.run``: every message the run added (assistant turns and tool results)
+    messages: Optional[List[Message]] = field(default=None, compare=False, repr=False)
 
     @property
     def text(self) -> str:

@@ -30,7 +30,8 @@ Which class is raised::
     |-- ConnectionError             could not connect, connection dropped before a reply
     |-- MalformedResponseError      the reply is not what the provider's API promises
     |-- StreamError                 a stream broke or carried an error after HTTP 200
-    `-- StructuredOutputError       structured output failed validation on every attempt
+    |-- StructuredOutputError       structured output failed validation on every attempt
+    `-- ToolLoopError               the tool loop reached max_rounds (transcript on .messages)
 """
 from typing import Any, Dict, Mapping, Optional
 
@@ -53,6 +54,7 @@ __all__ = [
     "MalformedResponseError",
     "StreamError",
     "StructuredOutputError",
+    "ToolLoopError",
     "error_for_status",
 ]
 
@@ -204,6 +206,19 @@ class StructuredOutputError(LLMError):
         super().__init__(message, **kwargs)
         self.attempts = list(attempts or [])
         self.errors = list(errors or [])
+        self.usage = usage
+
+
+class ToolLoopError(LLMError):
+    """``Client.run`` reached ``max_rounds`` while the model still asked for tools.
+
+    ``messages`` holds the whole new transcript (assistant tool-call turns and tool results),
+    ``usage`` the usage summed over the rounds, ``response`` the last reply.
+    """
+
+    def __init__(self, message: str, *, messages: Any = None, usage: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.messages = list(messages or [])
         self.usage = usage
 
 

@@ -12,10 +12,12 @@ from typing import Any, Deque, AsyncIterator, Mapping, Optional
 from llmunified._core import Endpoint
 from llmunified._events import StreamEvent
 from llmunified._io import io
+from llmunified._options import to_messages
 from llmunified._retry import RetryPolicy
-from llmunified._transport_aiohttp import AiohttpTransport, TransportResponse
+from llmunified._toolloop import ToolLoop
+from llmunified._transport_aiohttp import AiohttpTransport, TransportResponse, call_function
 from llmunified._types import Response
-from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError
+from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError
 from llmunified.providers._base import HTTPRequest
 
 __all__ = ["Client", "Stream", "complete"]
@@ -110,6 +112,42 @@ class Client:
         """
         request, opts = self._endpoint.chat(messages, options, stream=True)
         return Stream(self, request, opts.timeout)
+
+    @io
+    async def run(self, messages: Any, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> Response:
+        """The automatic tool loop: call the model, run every tool it asks for (arguments
+        validated against the tool's schema first), send the results back, and repeat until it
+        answers without tool calls.
+
+        A tool that raises, an unknown tool name or invalid arguments become an error result
+        sent to the model (with the message), not a crash. The returned Response has
+        ``messages``: everything this run added to the conversation (assistant tool-call turns
+        and tool results, then the final answer), and ``usage`` summed over the rounds. After
+        ``max_rounds`` model calls that still ask for tools, :class:`ToolLoopError` carries the
+        transcript so far. ``tools`` defaults to the client's ``tools`` option.
+        """
+        loop = ToolLoop(tools if tools is not None else self._endpoint.defaults.get("tools") or (), max_rounds)
+        history = to_messages(messages)
+        while True:
+            response = await self.complete(history + loop.new, tools=loop.tools, **options)
+            plans = loop.record(response)
+            if not plans:
+                return loop.finish(response)
+            if loop.exhausted():
+                raise loop.error(response)
+            for plan in plans:
+                if plan.error is not None:
+                    loop.answer(plan)
+                    continue
+                try:
+                    value = await call_function(plan.tool.function, plan.kwargs)
+                except ValidationError:  # a misconfigured tool (e.g. a coroutine given to the sync client)
+                    raise
+                except Exception as exc:  # a failing tool is reported to the model, not raised
+                    log.info("tool %s raised %s: %s", plan.call.name, type(exc).__name__, exc)
+                    loop.answer(plan, error=exc)
+                else:
+                    loop.answer(plan, value)
 
     @io
     async def _send(self, request: HTTPRequest, timeout: Optional[float]) -> TransportResponse:
