@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                           ToolCallStart, UsageEvent)
     from ._registry import PROVIDERS
     from ._retry import RetryPolicy
+    from ._tooldef import tool
     from ._sync._client import Client, Stream, complete
     from ._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall, ToolResult,
                          Usage, assistant, system, tool_result, user)

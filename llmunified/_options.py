@@ -26,6 +26,8 @@ class Options:
     tool_choice: Optional[str] = None
     parallel_tool_calls: Optional[bool] = None
     timeout: Optional[float] = None
+    #: structured output: a dataclass type, a JSON Schema dict or list[Dataclass]
+    response_format: Any = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -83,6 +85,10 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValidationError(f"tool names must be unique in a request; repeated: {', '.join(sorted(dup))}")
+    if o.response_format is not None:
+        from ._extract import as_spec  # jsonschema loads only when structured output is used
+
+        o.response_format = as_spec(o.response_format)
     if o.tool_choice is not None:
         tc = o.tool_choice
         if not isinstance(tc, str) or not tc:

@@ -11,6 +11,7 @@ from typing import Any, Deque, AsyncIterator, Mapping, Optional
 
 from llmunified._core import Endpoint
 from llmunified._events import StreamEvent
+from llmunified._extract import Extraction
 from llmunified._io import io
 from llmunified._options import to_messages
 from llmunified._retry import RetryPolicy
@@ -93,10 +94,47 @@ class Client:
     @io
     async def complete(self, messages: Any, **options: Any) -> Response:
         """One completion. ``messages`` is a prompt string, a Message, an OpenAI-style dict or a
-        list of those; ``options`` override the client's defaults for this call."""
+        list of those; ``options`` override the client's defaults for this call.
+
+        With ``response_format=<dataclass type | JSON Schema dict | list[Dataclass]>`` the reply
+        is validated and ``Response.parsed`` holds the value (StructuredOutputError otherwise;
+        :meth:`extract` re-asks instead).
+        """
+        request, opts = self._endpoint.chat(messages, options, stream=False)
+        response = await self._call(request, opts.timeout)
+        if opts.response_format is not None:
+            job = Extraction(self._endpoint.codec, opts.response_format)
+            if not job.check(response):
+                raise job.error()
+        return response
+
+    @io
+    async def extract(self, target: Any, messages: Any, *, retries: int = 2, **options: Any) -> Any:
+        """Structured output: the reply as an instance of ``target`` (a dataclass type), or the
+        validated JSON value for a JSON Schema dict or ``list[Dataclass]``.
+
+        Uses each provider's native mechanism (OpenAI ``json_schema``, strict when the schema
+        allows; Anthropic a forced tool; Ollama ``format``). An invalid reply is answered with its
+        validation errors and asked again, up to ``retries`` more times; when every attempt
+        fails, :class:`StructuredOutputError` carries each attempt's text, the errors and the
+        summed usage.
+        """
+        job = Extraction(self._endpoint.codec, target, retries)
+        history = to_messages(messages)
+        while True:
+            request, opts = self._endpoint.chat(history + job.new, dict(options, response_format=job.spec),
+                                                stream=False)
+            response = await self._call(request, opts.timeout)
+            if job.check(response):
+                return response.parsed
+            if not job.can_retry():
+                raise job.error()
+            job.followup()
+
+    @io
+    async def _call(self, request: HTTPRequest, timeout: Optional[float]) -> Response:
         endpoint = self._endpoint
-        request, opts = endpoint.chat(messages, options, stream=False)
-        response = await self._send(request, opts.timeout)
+        response = await self._send(request, timeout)
         return endpoint.codec.parse_chat(endpoint.model_name, response.body or b"", response.headers)
 
     def stream(self, messages: Any, **options: Any) -> "Stream":
@@ -111,7 +149,7 @@ class Client:
         Leaving the ``with`` block early closes the connection at once.
         """
         request, opts = self._endpoint.chat(messages, options, stream=True)
-        return Stream(self, request, opts.timeout)
+        return Stream(self, request, opts.timeout, opts.response_format)
 
     @io
     async def run(self, messages: Any, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> Response:
@@ -184,8 +222,11 @@ class Stream:
     An error inside the stream raises a typed error whose ``response`` is the partial reply.
     """
 
-    def __init__(self, client: Client, request: HTTPRequest, timeout: Optional[float]) -> None:
+    def __init__(self, client: Client, request: HTTPRequest, timeout: Optional[float],
+                 response_format: Any = None) -> None:
         self._client = client
+        self._spec = response_format
+        self._final: Optional[Response] = None
         self._request = request
         self._timeout = timeout
         self._http: Optional[TransportResponse] = None
@@ -279,7 +320,14 @@ class Stream:
         if not self._finished:
             raise LLMError("the stream is not finished: iterate it to the end (or call until_done()) first; "
                            "partial_response has what arrived so far", provider=self._client.provider)
-        return self._decoder.response()
+        if self._final is None:
+            response = self._decoder.response()
+            if self._spec is not None:  # structured output: validate once, set .parsed
+                job = Extraction(self._client._endpoint.codec, self._spec)
+                if not job.check(response):
+                    raise job.error()
+            self._final = response
+        return self._final
 
     @property
     def partial_response(self) -> Optional[Response]:

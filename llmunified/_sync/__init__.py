@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                                     ToolCallStart, UsageEvent)
     from llmunified._registry import PROVIDERS
     from llmunified._retry import RetryPolicy
+    from llmunified._tooldef import tool
     from llmunified._sync import errors, testing
     from llmunified._sync._client import Client, Stream, complete
     from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,

@@ -100,6 +100,15 @@ class Codec(abc.ABC):
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         """(message, type, code) from a decoded error body."""
 
+    # -- structured output -----------------------------------------------------------------
+    #: "text": the answer's text is the JSON document; "tool": a forced tool call carries it
+    structured_mode = "text"
+
+    def structured_dialect(self, spec: Any) -> Tuple[str, ...]:
+        """The schema rewrites this provider needs (``_schema.DIALECTS``); every provider gets an
+        object root, so a list target travels as ``{"value": [...]}`` everywhere alike."""
+        return ("object-root",)
+
     # -- shared ----------------------------------------------------------------------------
     def _headers(self, base: Dict[str, str]) -> Dict[str, str]:
         base.update(self.config.headers)

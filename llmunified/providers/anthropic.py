@@ -190,6 +190,14 @@ class AnthropicCodec(Codec):
                 tools.append(spec)
             body["tools"] = tools
         choice = self._tool_choice(options)
+        if options.response_format is not None:
+            # Structured output as one forced tool whose input schema is the wanted schema: it
+            # works on every tool-capable Claude model (WIRE.md 3, "Fallback ... forced tool use").
+            spec = options.response_format
+            body.setdefault("tools", []).append({
+                "name": spec.name, "description": "Give the answer as this structured output.",
+                "input_schema": spec.wire_schema(self.structured_dialect(spec)).schema})
+            choice = {"type": "tool", "name": spec.name}
         if choice is not None:
             body["tool_choice"] = choice
         if stream:
@@ -202,6 +210,8 @@ class AnthropicCodec(Codec):
             headers["x-api-key"] = self.config.api_key.get()
         return HTTPRequest("POST", self._url(), self._headers(headers),
                            json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+
+    structured_mode = "tool"
 
     @staticmethod
     def _tool_choice(options: Options) -> Optional[Dict[str, Any]]:

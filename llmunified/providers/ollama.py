@@ -221,6 +221,9 @@ class OllamaCodec(Codec):
         if tools:
             body["tools"] = [{"type": "function", "function": {
                 "name": t.name, "description": t.description, "parameters": t.parameters}} for t in tools]
+        if options.response_format is not None:
+            spec = options.response_format
+            body["format"] = spec.wire_schema(self.structured_dialect(spec)).schema  # grammar-constrained JSON
         if options.extra:
             # e.g. extra={"think": True, "keep_alive": "5m", "format": {...}, "options": {"num_ctx": 8192}}
             body = deep_merge(body, options.extra)

@@ -112,14 +112,18 @@ class OpenAICodec(Codec):
         if options.seed is not None:
             body["seed"] = options.seed
         if options.tools:
-            body["tools"] = [{"type": "function", "function": {
-                "name": t.name, "description": t.description, "parameters": t.parameters}} for t in options.tools]
+            body["tools"] = [self._tool(t) for t in options.tools]
             if options.parallel_tool_calls is not None:
                 body["parallel_tool_calls"] = options.parallel_tool_calls
         if options.tool_choice is not None:
             tc = options.tool_choice
             body["tool_choice"] = tc if tc in ("auto", "none", "required") else {
                 "type": "function", "function": {"name": tc}}
+        if options.response_format is not None:
+            spec = options.response_format
+            dialect = self.structured_dialect(spec)
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": spec.name, "schema": spec.wire_schema(dialect).schema, "strict": "openai-strict" in dialect}}
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
@@ -130,6 +134,24 @@ class OpenAICodec(Codec):
             headers["Authorization"] = "Bearer " + self.config.api_key.get()
         return HTTPRequest("POST", self.config.base_url + "/chat/completions", self._headers(headers),
                            json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+
+    _STRICT = ("object-root", "openai-strict")
+
+    def structured_dialect(self, spec: Any) -> Tuple[str, ...]:
+        # Strict mode guarantees the schema, but only when the rewrite keeps its meaning; then
+        # strict:true, else the plain schema and our own validation (the _schema module says why).
+        return self._STRICT if spec.wire_schema(self._STRICT).lossless else ("object-root",)
+
+    def _tool(self, t: Any) -> Dict[str, Any]:
+        fn: Dict[str, Any] = {"name": t.name, "description": t.description, "parameters": t.parameters}
+        # Strict function calling only on request (@llm.tool(strict=True)): OpenAI documents it
+        # as incompatible with parallel tool calls, which are on by default.
+        if getattr(t, "strict", None):
+            from .._schema import rewrite
+
+            fn["parameters"] = rewrite(t.parameters, "openai-strict").schema
+            fn["strict"] = True
+        return {"type": "function", "function": fn}
 
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         err = data.get("error", data) if isinstance(data, dict) else None
