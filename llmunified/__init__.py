@@ -23,10 +23,10 @@ __all__, __getattr__, __dir__ = namespace(
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors, testing
     from ._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
-                          ToolCallStart, UsageEvent)
+                          ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
     from ._registry import PROVIDERS
     from ._retry import RetryPolicy
     from ._tooldef import tool
-    from ._sync._client import Client, Stream, complete
+    from ._sync._client import Client, RunStream, Stream, complete
     from ._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall, ToolResult,
                          Usage, assistant, system, tool_result, user)

@@ -17,6 +17,8 @@ __all__ = [
     "ToolCallEnd",
     "UsageEvent",
     "Finish",
+    "ToolResultEvent",
+    "RoundEnd",
     "StreamEvent",
     "Accumulator",
 ]
@@ -83,7 +85,27 @@ class Finish:
     type: str = field(default="finish", init=False)
 
 
-StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, UsageEvent, Finish]
+@dataclass
+class ToolResultEvent:
+    """(``run_stream``) A tool ran (or failed) and its result goes back to the model."""
+
+    tool_call: ToolCall
+    content: Any
+    is_error: bool = False
+    type: str = field(default="tool_result", init=False)
+
+
+@dataclass
+class RoundEnd:
+    """(``run_stream``) Marker between rounds: the model asked for tools, they ran, the next
+    round (a new model call) follows. ``round`` counts from 1."""
+
+    round: int
+    type: str = field(default="round_end", init=False)
+
+
+StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, UsageEvent, Finish,
+                    ToolResultEvent, RoundEnd]
 
 
 class _OpenCall:

@@ -17,13 +17,14 @@ CORE_EXPORTS: Dict[str, str] = {
     "TextDelta": "llmunified._events", "ThinkingDelta": "llmunified._events",
     "ToolCallStart": "llmunified._events", "ToolCallDelta": "llmunified._events",
     "ToolCallEnd": "llmunified._events", "UsageEvent": "llmunified._events", "Finish": "llmunified._events",
+    "ToolResultEvent": "llmunified._events", "RoundEnd": "llmunified._events",
     "StreamEvent": "llmunified._events",
     # configuration
     "RetryPolicy": "llmunified._retry", "PROVIDERS": "llmunified._registry",
 }
 
 #: names that differ between the twins (the I/O layer)
-IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "complete")
+IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete")
 
 
 def namespace(package: str, io_module: str, submodules: Dict[str, str]

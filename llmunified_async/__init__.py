@@ -11,11 +11,11 @@ __all__, __getattr__, __dir__ = namespace(
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
-                                    ToolCallStart, UsageEvent)
+                                    ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
     from llmunified._registry import PROVIDERS
     from llmunified._retry import RetryPolicy
     from llmunified._tooldef import tool
     from llmunified_async import errors, testing
-    from llmunified_async._client import Client, Stream, complete
+    from llmunified_async._client import Client, RunStream, Stream, complete
     from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
                                    ToolResult, Usage, assistant, system, tool_result, user)

@@ -10,7 +10,7 @@ from collections import deque
 from typing import Any, Deque, AsyncIterator, Mapping, Optional
 
 from llmunified._core import Endpoint
-from llmunified._events import StreamEvent
+from llmunified._events import RoundEnd, StreamEvent, ToolResultEvent
 from llmunified._extract import Extraction
 from llmunified._io import io
 from llmunified._options import to_messages
@@ -21,7 +21,7 @@ from llmunified._types import Response
 from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError
 from llmunified.providers._base import HTTPRequest
 
-__all__ = ["Client", "Stream", "complete"]
+__all__ = ["Client", "Stream", "RunStream", "complete"]
 
 log = logging.getLogger("llmunified")
 
@@ -174,18 +174,19 @@ class Client:
             if loop.exhausted():
                 raise loop.error(response)
             for plan in plans:
-                if plan.error is not None:
-                    loop.answer(plan)
-                    continue
-                try:
-                    value = await call_function(plan.tool.function, plan.kwargs)
-                except ValidationError:  # a misconfigured tool (e.g. a coroutine given to the sync client)
-                    raise
-                except Exception as exc:  # a failing tool is reported to the model, not raised
-                    log.info("tool %s raised %s: %s", plan.call.name, type(exc).__name__, exc)
-                    loop.answer(plan, error=exc)
-                else:
-                    loop.answer(plan, value)
+                await _run_tool(loop, plan)
+
+    def run_stream(self, messages: Any, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> "RunStream":
+        """:meth:`run` as a stream: the events of every round, then for each tool call a
+        ``ToolResultEvent``, and a ``RoundEnd`` marker before the next round::
+
+            with client.run_stream("Weather in Paris?", tools=[get_weather]) as run:
+                for event in run:
+                    ...
+            run.response     # as run() would have returned it
+        """
+        loop = ToolLoop(tools if tools is not None else self._endpoint.defaults.get("tools") or (), max_rounds)
+        return RunStream(self, to_messages(messages), loop, options)
 
     @io
     async def _send(self, request: HTTPRequest, timeout: Optional[float]) -> TransportResponse:
@@ -333,6 +334,90 @@ class Stream:
     def partial_response(self) -> Optional[Response]:
         """What has arrived so far (None before the stream opened)."""
         return self._decoder.response() if self._decoder is not None else None
+
+
+class RunStream:
+    """The streaming tool loop (see :meth:`Client.run_stream`): a context manager and an
+    iterator of events across rounds; ``response`` after the end."""
+
+    def __init__(self, client: Client, history: Any, loop: ToolLoop, options: Any) -> None:
+        self._client = client
+        self._history = history
+        self._loop = loop
+        self._options = options
+        self._stream: Optional[Stream] = None
+        self._events: Deque[Any] = deque()
+        self._final: Optional[Response] = None
+
+    async def __aenter__(self) -> "RunStream":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    @io
+    async def close(self) -> None:
+        """Close the round in flight, if any."""
+        if self._stream is not None:
+            await self._stream.close()
+            self._stream = None
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    async def __anext__(self) -> Any:
+        while not self._events:
+            if self._final is not None:
+                raise StopAsyncIteration
+            await self._advance()
+        return self._events.popleft()
+
+    @io
+    async def _advance(self) -> None:
+        loop = self._loop
+        if self._stream is None:
+            self._stream = self._client.stream(self._history + loop.new, tools=loop.tools, **self._options)
+        stream = self._stream
+        if not stream._finished:
+            await stream._pull()
+            self._events.extend(stream._events)
+            stream._events.clear()
+            return
+        response = stream.response
+        self._stream = None
+        plans = loop.record(response)
+        if not plans:
+            self._final = loop.finish(response)
+            return
+        if loop.exhausted():
+            raise loop.error(response)
+        for plan in plans:
+            message = await _run_tool(loop, plan)
+            result = message.content[0]
+            self._events.append(ToolResultEvent(plan.call, result.content, result.is_error))
+        self._events.append(RoundEnd(loop.rounds))
+
+    @property
+    def response(self) -> Response:
+        """The final Response (``messages``: the whole new transcript; ``usage``: all rounds)."""
+        if self._final is None:
+            raise LLMError("the run is not finished: iterate it to the end first", provider=self._client.provider)
+        return self._final
+
+
+@io
+async def _run_tool(loop: ToolLoop, plan: Any) -> Any:
+    """Run one planned tool call and record its result message (errors become error results)."""
+    if plan.error is not None:
+        return loop.answer(plan)
+    try:
+        value = await call_function(plan.tool.function, plan.kwargs)
+    except ValidationError:  # a misconfigured tool (e.g. a coroutine given to the sync client)
+        raise
+    except Exception as exc:  # a failing tool is reported to the model, not raised
+        log.info("tool %s raised %s: %s", plan.call.name, type(exc).__name__, exc)
+        return loop.answer(plan, error=exc)
+    return loop.answer(plan, value)
 
 
 @io

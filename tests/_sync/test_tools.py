@@ -106,3 +106,24 @@ def test_run_rejects_bad_tools_before_any_call(emulator, provider):
             client.run("x", tools=[llm.Tool("f", "d", {"type": "object", "properties": {"a": {"type": "strin"}}},
                                             function=get_weather)])
     assert emulator.requests == []
+
+
+def test_run_stream_events_across_rounds(emulator, provider):
+    emulator.reply(text="Checking. ", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})], chunk_size=7,
+                   usage=(10, 3))
+    emulator.reply(text="It is clear.", chunk_size=5, usage=(20, 4))
+    with llm.Client(model(provider), **settings(emulator, provider)) as client:
+        with client.run_stream("Weather in Paris?", tools=[WEATHER]) as run:
+            events = [event for event in run]
+    kinds = [e.type for e in events]
+    assert kinds.count("finish") == 2 and kinds.count("round_end") == 1
+    marker = kinds.index("round_end")
+    assert kinds[marker - 1] == "tool_result" and kinds[marker - 2] == "finish"
+    result = events[marker - 1]
+    assert result.tool_call.arguments == {"city": "Paris"} and not result.is_error
+    assert "".join(e.text for e in events[marker:] if e.type == "text") == "It is clear."
+    assert run.response.text == "It is clear."
+    assert [m.role for m in run.response.messages] == ["assistant", "tool", "assistant"]
+    assert run.response.usage.input_tokens == 30
+    assert CALLS == [("Paris", 1)]
+    assert all(not r.violations for r in emulator.requests)
