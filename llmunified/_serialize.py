@@ -1,0 +1,578 @@
+"""Messages, responses and chat sessions to and from JSON-ready dicts and files (sans-IO core,
+plus two small file helpers: an atomic save and a careful load).
+
+The dataclasses of :mod:`llmunified._types` go through ``dataclasses-json`` (imported on first
+use, never by ``import llmunified``). Content parts carry their ``type`` as the discriminator
+(``text``, ``image``, ``tool_call``, ``tool_result``, ``thinking``); a message's content keeps
+its shape (a string stays a string, a list of parts stays a list), so
+``message_from_dict(message_to_dict(m)) == m`` and every field survives, including the ones
+equality ignores (``ToolCall.raw_arguments``). Images are stored by reference: the URL, or the
+base64 data exactly as given. ``ToolResult.content`` must be JSON (str, number, bool, None,
+list, dict).
+
+Decoding is strict: a missing or mistyped field, an unknown part type or an unknown key is a
+:class:`SessionFileError` that says where (``messages[3].content[1]``) and what is wrong, never
+a KeyError or TypeError. A file from a newer llmunified is a :class:`SessionVersionError`.
+
+Session files::
+
+    {"format": "llmunified.chat", "version": 1, "library": "llmunified 0.1.0",
+     "system": "...", "messages": [...], "dropped": [...], "pinned": [0, 3],
+     "options": {...}, "meta": {...}}
+"""
+import json
+import os
+import stat
+import tempfile
+from dataclasses import dataclass, field, is_dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from ._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ._version import __version__
+from .errors import ValidationError
+
+__all__ = [
+    "SESSION_FORMAT",
+    "SESSION_VERSION",
+    "SessionFileError",
+    "SessionVersionError",
+    "SessionData",
+    "part_to_dict",
+    "part_from_dict",
+    "message_to_dict",
+    "message_from_dict",
+    "usage_to_dict",
+    "usage_from_dict",
+    "response_to_dict",
+    "response_from_dict",
+    "session_to_dict",
+    "session_from_dict",
+    "dumps",
+    "save_atomic",
+    "load_file",
+    "load_session",
+]
+
+SESSION_FORMAT = "llmunified.chat"
+#: the newest session file version this library writes and reads (it reads every older one)
+SESSION_VERSION = 1
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class SessionFileError(ValidationError):
+    """A session file or dict is not a valid llmunified chat session.
+
+    ``path`` names the file (None for a dict); ``where`` locates the fault inside it
+    (``messages[3].content[1]``). A corrupt file is never written to.
+    """
+
+    def __init__(self, message: str, *, path: Optional[str] = None, where: Optional[str] = None) -> None:
+        text = message
+        if where:
+            text = f"{where}: {text}"
+        if path:
+            text = f"{path}: {text}"
+        super().__init__(text)
+        self.path = path
+        self.where = where
+
+
+class SessionVersionError(SessionFileError):
+    """The session was written by a newer llmunified (``version`` > ``supported``)."""
+
+    def __init__(self, message: str, *, version: Any, supported: int = SESSION_VERSION,
+                 path: Optional[str] = None) -> None:
+        super().__init__(message, path=path)
+        self.version = version
+        self.supported = supported
+
+
+@dataclass
+class SessionData:
+    """A decoded session: what :func:`session_to_dict` was given."""
+
+    system: Optional[str] = None
+    messages: List[Message] = field(default_factory=list)
+    dropped: List[Message] = field(default_factory=list)
+    pinned: List[int] = field(default_factory=list)
+    options: Dict[str, Any] = field(default_factory=dict)
+    meta: Dict[str, Any] = field(default_factory=dict)
+    version: int = SESSION_VERSION
+
+
+# -- dataclasses-json, loaded on first use -------------------------------------------------------
+
+_MIXIN: Any = None
+
+
+def _mixin() -> Any:
+    global _MIXIN
+    if _MIXIN is None:
+        from dataclasses_json import DataClassJsonMixin  # noqa: PLC0415 - lazy by design (DESIGN 7)
+        _MIXIN = DataClassJsonMixin
+    return _MIXIN
+
+
+def _encode(obj: Any) -> Dict[str, Any]:
+    # DataClassJsonMixin's methods work on any dataclass; our types stay plain (no mixin base).
+    return _mixin().to_dict(obj, encode_json=False)
+
+
+def _decode(cls: type, data: Dict[str, Any]) -> Any:
+    return _mixin().from_dict.__func__(cls, data, infer_missing=False)
+
+
+# -- field checks --------------------------------------------------------------------------------
+# What each field must hold (checked before decoding, so a bad file never reaches a constructor
+# as a wrong type, and dataclasses-json never coerces "5" into 5).
+_STR, _OSTR, _BOOL, _INT, _DICT, _ANY = "a string", "a string or null", "true or false", "an integer", \
+    "an object", "any JSON value"
+_REQUIRED = object()
+
+
+def _ok(kind: str, value: Any) -> bool:
+    if kind is _STR:
+        return isinstance(value, str)
+    if kind is _OSTR:
+        return value is None or isinstance(value, str)
+    if kind is _BOOL:
+        return isinstance(value, bool)
+    if kind is _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is _DICT:
+        return isinstance(value, dict)
+    return True
+
+
+# field -> (kind, required)
+_SPECS: Dict[type, Dict[str, Tuple[str, bool]]] = {
+    TextPart: {"text": (_STR, True)},
+    ImagePart: {"url": (_OSTR, False), "data": (_OSTR, False), "media_type": (_OSTR, False),
+                "detail": (_OSTR, False)},
+    ToolCall: {"id": (_STR, True), "name": (_STR, True), "arguments": (_DICT, False),
+               "raw_arguments": (_OSTR, False)},
+    ToolResult: {"tool_call_id": (_STR, True), "content": (_ANY, False), "name": (_OSTR, False),
+                 "is_error": (_BOOL, False)},
+    ThinkingPart: {"text": (_STR, False), "signature": (_OSTR, False), "redacted": (_BOOL, False),
+                   "data": (_OSTR, False)},
+    Usage: {"input_tokens": (_INT, False), "output_tokens": (_INT, False), "total_tokens": (_INT, False),
+            "cache_read_tokens": (_INT, False), "cache_write_tokens": (_INT, False),
+            "reasoning_tokens": (_INT, False), "estimated": (_BOOL, False)},
+}
+_PART_TYPES: Dict[str, type] = {"text": TextPart, "image": ImagePart, "tool_call": ToolCall,
+                                "tool_result": ToolResult, "thinking": ThinkingPart}
+_PART_CLASSES = tuple(_PART_TYPES.values())
+_MESSAGE_KEYS = {"role": (_STR, True), "content": (_ANY, False), "name": (_OSTR, False)}
+_RESPONSE_KEYS = {"message": (_DICT, True), "finish_reason": (_STR, False), "usage": (_DICT, False),
+                  "model": (_OSTR, False), "provider": (_OSTR, False), "id": (_OSTR, False),
+                  "raw": (_ANY, False), "headers": (_DICT, False), "parsed": (_ANY, False),
+                  "messages": (_ANY, False)}
+
+
+class _Bad(Exception):
+    """Internal: a decoding fault at ``where``; turned into SessionFileError at the boundary."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(message)
+        self.where = where
+        self.message = message
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    return {str: "a string", int: "an integer", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__)
+
+
+def _check_fields(data: Any, spec: Dict[str, Tuple[str, bool]], where: str, what: str,
+                  extra: Sequence[str] = ()) -> None:
+    if not isinstance(data, dict):
+        raise _Bad(where, f"{what} must be an object, got {_describe(data)}")
+    for key, (kind, required) in spec.items():
+        if key not in data:
+            if required:
+                raise _Bad(where, f"{what} has no {key!r}")
+            continue
+        if not _ok(kind, data[key]):
+            raise _Bad(where, f"{what} field {key!r} must be {kind}, got {_describe(data[key])}")
+    for key in data:
+        if key not in spec and key not in extra:
+            raise _Bad(where, f"{what} has an unknown field {key!r} (written by a newer llmunified?)")
+
+
+def _build(cls: type, data: Dict[str, Any], where: str, what: str) -> Any:
+    try:
+        return _decode(cls, data)
+    except ValidationError as exc:  # the type's own validation (__post_init__)
+        raise _Bad(where, f"invalid {what}: {exc.message}") from None
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:  # pragma: no cover - pre-checked
+        raise _Bad(where, f"invalid {what}: {exc}") from None
+
+
+# -- parts and messages --------------------------------------------------------------------------
+
+def part_to_dict(part: Any) -> Dict[str, Any]:
+    """A content part as a dict, ``type`` first."""
+    if not isinstance(part, _PART_CLASSES):
+        raise ValidationError(f"not a content part: {type(part).__name__}")
+    d = _encode(part)
+    kind = d.pop("type")
+    return {"type": kind, **d}
+
+
+def _part_from(data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise _Bad(where, f"a content part must be an object, got {_describe(data)}")
+    kind = data.get("type")
+    cls = _PART_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        if "type" not in data:
+            raise _Bad(where, "content part has no 'type'")
+        raise _Bad(where, f"unknown content part type {kind!r}; known: {', '.join(_PART_TYPES)}")
+    _check_fields(data, _SPECS[cls], where, f"{kind} part", extra=("type",))
+    return _build(cls, data, where, f"{kind} part")
+
+
+def part_from_dict(data: Any) -> Any:
+    """The inverse of :func:`part_to_dict`; raises :class:`SessionFileError` when malformed."""
+    return _guard(lambda: _part_from(data, "part"))
+
+
+def message_to_dict(message: Message) -> Dict[str, Any]:
+    """A message as a dict: ``role``, ``content`` (a string, or a list of part dicts), ``name``."""
+    if not isinstance(message, Message):
+        raise ValidationError(f"not a Message: {type(message).__name__}")
+    content = message.content
+    out: Dict[str, Any] = {"role": message.role,
+                           "content": content if isinstance(content, str) else [part_to_dict(p) for p in content]}
+    if message.name is not None:
+        out["name"] = message.name
+    return out
+
+
+def _message_from(data: Any, where: str) -> Message:
+    _check_fields(data, _MESSAGE_KEYS, where, "message")
+    content = data.get("content", "")
+    if isinstance(content, list):
+        content = [_part_from(p, f"{where}.content[{i}]") for i, p in enumerate(content)]
+    elif not isinstance(content, str):
+        raise _Bad(where, f"message content must be a string or a list of parts, got {_describe(content)}")
+    try:
+        return Message(data["role"], content, data.get("name"))
+    except ValidationError as exc:
+        raise _Bad(where, f"invalid message: {exc.message}") from None
+
+
+def message_from_dict(data: Any) -> Message:
+    """The inverse of :func:`message_to_dict`; raises :class:`SessionFileError` when malformed."""
+    return _guard(lambda: _message_from(data, "message"))
+
+
+# -- usage and responses -------------------------------------------------------------------------
+
+def usage_to_dict(usage: Usage) -> Dict[str, Any]:
+    if not isinstance(usage, Usage):
+        raise ValidationError(f"not a Usage: {type(usage).__name__}")
+    return _encode(usage)
+
+
+def _usage_from(data: Any, where: str) -> Usage:
+    _check_fields(data, _SPECS[Usage], where, "usage")
+    return _build(Usage, data, where, "usage")
+
+
+def usage_from_dict(data: Any) -> Usage:
+    return _guard(lambda: _usage_from(data, "usage"))
+
+
+def _plain(value: Any) -> Any:
+    """A structured-output value as JSON: JSON values as they are, dataclasses as their dict."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if is_dataclass(value) and not isinstance(value, type):
+        return _encode(value)
+    dump = getattr(value, "model_dump", None)  # pydantic v2 models, should one be used as a type
+    if callable(dump):
+        return dump(mode="json")
+    raise ValidationError(f"cannot save Response.parsed of type {type(value).__name__}: not JSON")
+
+
+def response_to_dict(response: Response, *, raw: bool = False) -> Dict[str, Any]:
+    """A response as a dict. ``raw=True`` also keeps ``raw`` (the provider's decoded JSON) and
+    the response ``headers``; equality ignores both, so they are left out by default.
+
+    ``parsed`` (structured output) is kept as JSON: a JSON value round-trips exactly, a typed
+    value (a dataclass) comes back as its JSON object - validate it again with the type you
+    asked for. ``messages`` (what ``Client.run`` added) is kept when present.
+    """
+    if not isinstance(response, Response):
+        raise ValidationError(f"not a Response: {type(response).__name__}")
+    out = {"message": message_to_dict(response.message), "finish_reason": response.finish_reason,
+           "usage": usage_to_dict(response.usage), "model": response.model, "provider": response.provider,
+           "id": response.id}
+    if response.parsed is not None:
+        out["parsed"] = _plain(response.parsed)
+    if response.messages is not None:
+        out["messages"] = [message_to_dict(m) for m in response.messages]
+    if raw:
+        out["raw"] = response.raw
+        out["headers"] = dict(response.headers or {})
+    return out
+
+
+def _response_from(data: Any, where: str) -> Response:
+    _check_fields(data, _RESPONSE_KEYS, where, "response")
+    message = _message_from(data["message"], f"{where}.message")
+    usage = _usage_from(data["usage"], f"{where}.usage") if "usage" in data else Usage()
+    messages = data.get("messages")
+    if messages is not None:
+        if not isinstance(messages, list):
+            raise _Bad(where, f"response field 'messages' must be a list or null, got {_describe(messages)}")
+        messages = [_message_from(m, f"{where}.messages[{i}]") for i, m in enumerate(messages)]
+    return Response(message, data.get("finish_reason", "stop"), usage, data.get("model"), data.get("provider"),
+                    data.get("id"), raw=data.get("raw"), headers=dict(data.get("headers") or {}),
+                    parsed=data.get("parsed"), messages=messages)
+
+
+def response_from_dict(data: Any) -> Response:
+    return _guard(lambda: _response_from(data, "response"))
+
+
+def _guard(fn: Callable[[], Any], path: Optional[str] = None) -> Any:
+    try:
+        return fn()
+    except _Bad as bad:
+        raise SessionFileError(bad.message, path=path, where=bad.where) from None
+
+
+# -- sessions ------------------------------------------------------------------------------------
+
+def session_to_dict(system: Optional[str], messages: Sequence[Message], dropped: Sequence[Message] = (),
+                    pinned: Sequence[int] = (), options: Optional[Dict[str, Any]] = None,
+                    meta: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """A whole chat session as a JSON-ready dict (``format`` and ``version`` first).
+
+    ``pinned`` are indices into ``messages``; ``options`` are the session's call options and
+    ``meta`` anything else worth keeping (model, token calibration...), both JSON values.
+    """
+    if system is not None and not isinstance(system, str):
+        raise ValidationError(f"system must be a string or None, got {type(system).__name__}")
+    msgs = list(messages)
+    pins = list(pinned)
+    for i in pins:
+        if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(msgs):
+            raise ValidationError(f"pinned index {i!r} is not an index into the {len(msgs)} messages")
+    for name, value in (("options", options), ("meta", meta)):
+        if value is not None and not isinstance(value, dict):
+            raise ValidationError(f"{name} must be a dict, got {type(value).__name__}")
+    return {
+        "format": SESSION_FORMAT,
+        "version": SESSION_VERSION,
+        "library": f"llmunified {__version__}",
+        "system": system,
+        "messages": [message_to_dict(m) for m in msgs],
+        "dropped": [message_to_dict(m) for m in dropped],
+        "pinned": sorted(set(pins)),
+        "options": dict(options or {}),
+        "meta": dict(meta or {}),
+    }
+
+
+_SESSION_KEYS = {"format": (_STR, True), "version": (_INT, True), "library": (_OSTR, False),
+                 "system": (_OSTR, False), "messages": (_ANY, True), "dropped": (_ANY, False),
+                 "pinned": (_ANY, False), "options": (_DICT, False), "meta": (_DICT, False)}
+
+
+def _check_envelope(data: Any, path: Optional[str]) -> int:
+    """Format and version, checked before anything else so a newer file says so."""
+    if not isinstance(data, dict):
+        raise SessionFileError(f"not an llmunified chat session: the top level is {_describe(data)}, "
+                               "not an object", path=path)
+    if data.get("format") != SESSION_FORMAT:
+        found = f"found {data['format']!r}" if "format" in data else "no 'format' field"
+        raise SessionFileError(f"not an llmunified chat session: expected \"format\": "
+                               f"\"{SESSION_FORMAT}\", {found}", path=path)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SessionFileError(f"corrupt session: 'version' must be a positive integer, got {version!r}", path=path)
+    if version > SESSION_VERSION:
+        lib = data.get("library")
+        by = f" ({lib})" if isinstance(lib, str) else ""
+        raise SessionVersionError(
+            f"this session was written by a newer llmunified{by} in session format version {version}; "
+            f"this llmunified ({__version__}) reads versions up to {SESSION_VERSION}. Upgrade llmunified "
+            "to load it", version=version, path=path)
+    return version
+
+
+def _session_from(data: Dict[str, Any], version: int) -> SessionData:
+    _check_fields(data, _SESSION_KEYS, "session", "session")
+    lists = {}
+    for key in ("messages", "dropped"):
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise _Bad(key, f"must be a list of messages, got {_describe(value)}")
+        lists[key] = [_message_from(m, f"{key}[{i}]") for i, m in enumerate(value)]
+    pinned = data.get("pinned", [])
+    if not isinstance(pinned, list):
+        raise _Bad("pinned", f"must be a list of message indices, got {_describe(pinned)}")
+    n = len(lists["messages"])
+    for i, p in enumerate(pinned):
+        if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p < n:
+            raise _Bad(f"pinned[{i}]", f"{p!r} is not an index into the {n} messages")
+    return SessionData(data.get("system"), lists["messages"], lists["dropped"], list(pinned),
+                       dict(data.get("options") or {}), dict(data.get("meta") or {}), version)
+
+
+def session_from_dict(data: Any, *, path: Optional[str] = None) -> SessionData:
+    """Decode :func:`session_to_dict`'s output. Raises :class:`SessionVersionError` for a newer
+    version and :class:`SessionFileError` for anything malformed (``path`` names the file)."""
+    version = _check_envelope(data, path)
+    return _guard(lambda: _session_from(data, version), path)
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def dumps(data: Any) -> bytes:
+    """Strict JSON as UTF-8 bytes (no NaN/Infinity). Lone surrogates in strings, which UTF-8
+    cannot encode, are written as ``\\uXXXX`` escapes so they load back unchanged."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, indent=1)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"cannot save: the session holds a value that is not JSON ({exc})") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, allow_nan=False, indent=1).encode("ascii")
+
+
+# Files this process last wrote or loaded successfully, with their stat stamp: saving over one of
+# them again needs no re-validation. Anything else at the target is checked before replacing.
+_KNOWN: Dict[str, Tuple[int, int, int, int]] = {}
+
+
+def _stamp(path: str) -> Optional[Tuple[int, int, int, int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _display(path: PathLike) -> str:
+    return os.fspath(path)
+
+
+def save_atomic(path: PathLike, data: Any, *, overwrite: bool = False) -> None:
+    """Write ``data`` as JSON to ``path`` atomically: a temporary file in the same directory,
+    flushed to disk, then ``os.replace`` - an interrupted save leaves the old file or the new
+    one, never half of either.
+
+    Unless ``overwrite=True``, an existing non-empty file at ``path`` is only replaced when it is
+    a readable llmunified chat session of a version this library reads: a corrupt file, a file
+    from a newer llmunified, or some other file is left untouched and
+    :class:`SessionFileError` / :class:`SessionVersionError` is raised.
+    A new file is created readable by its owner only (0600); a replaced file keeps its mode.
+    """
+    payload = dumps(data)
+    shown = _display(path)
+    real = os.path.realpath(os.fspath(path))
+    existing = None
+    try:
+        existing = os.stat(real)
+    except FileNotFoundError:
+        pass
+    if existing is not None and not overwrite and existing.st_size > 0 and _stamp(real) != _KNOWN.get(real):
+        try:
+            data_there = _read_json(real, None)
+            session_from_dict(data_there)
+        except SessionVersionError as exc:
+            raise SessionVersionError(f"refusing to overwrite it: {exc.message}; choose another path or pass "
+                                      "overwrite=True", version=exc.version, path=shown) from None
+        except SessionFileError as exc:
+            raise SessionFileError(
+                f"refusing to overwrite it: it is not a readable llmunified chat session ({exc.message}); move "
+                "it away, choose another path, or pass overwrite=True", path=shown) from None
+    directory = os.path.dirname(real) or "."
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(real) + ".", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        if existing is not None:
+            try:
+                os.chmod(tmp, stat.S_IMODE(existing.st_mode))
+            except OSError:  # pragma: no cover - e.g. a file owned by someone else
+                pass
+        os.replace(tmp, real)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+    stamp = _stamp(real)
+    if stamp is not None:
+        _KNOWN[real] = stamp
+
+
+def _fsync_dir(directory: str) -> None:
+    # Makes the rename itself durable on POSIX; Windows cannot open a directory, and that is fine.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def load_file(path: PathLike) -> Dict[str, Any]:
+    """Read a session file's JSON and check its format and version (the messages are checked by
+    :func:`session_from_dict`). Never writes to ``path``. OSError (e.g. FileNotFoundError)
+    passes through; anything wrong with the content raises :class:`SessionFileError` naming the
+    file, or :class:`SessionVersionError` for a newer version."""
+    return _read_json(path, _display(path))
+
+
+def _read_json(path: PathLike, shown: Optional[str]) -> Dict[str, Any]:
+    with open(path, "rb") as f:
+        raw = f.read()
+    if not raw.strip():
+        raise SessionFileError("corrupt session file: it is empty", path=shown)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SessionFileError(f"corrupt session file: not UTF-8 text (byte {exc.start})", path=shown) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) \
+            else str(exc)
+        raise SessionFileError(f"corrupt session file: not valid JSON ({detail})", path=shown) from None
+    _check_envelope(data, shown)
+    return data
+
+
+def load_session(path: PathLike) -> SessionData:
+    """:func:`load_file` then :func:`session_from_dict`; remembers the file as valid so saving
+    over it later needs no second check."""
+    real = os.path.realpath(os.fspath(path))
+    before = _stamp(real)
+    data = session_from_dict(load_file(path), path=_display(path))
+    if before is not None and before == _stamp(real):
+        _KNOWN[real] = before
+    return data

@@ -1,0 +1,486 @@
+"""Token counting for chat history truncation (sans-IO).
+
+A counter turns one :class:`~llmunified.Message` into a number of prompt tokens. ChatSession
+asks it once per message (the History caches the answer), so a counter may be slow-ish but must
+be deterministic for a given message.
+
+Three kinds:
+
+``EstimateCounter(family)``  no dependency; characters-per-token ratios per provider family.
+                             Always labelled ``estimated = True``.
+``TiktokenCounter(model)``   OpenAI's real tokenizer when ``tiktoken`` is installed (extra
+                             ``llmunified[tiktoken]``); falls back to the OpenAI estimate when it
+                             is not, or when its encoding files cannot be loaded.
+``FunctionCounter(fn)``      wraps a plain ``fn(message) -> int`` supplied by the user.
+
+``counter_for(provider, model)`` picks one; ``as_counter(x, provider, model)`` turns whatever a
+user passed as ``token_counter=`` (None, a counter, or a function) into a counter.
+
+Where the estimate's constants come from (rough published figures, not measurements of ours):
+
+- OpenAI: "1 token ~= 4 characters of English text" (OpenAI help centre, *What are tokens and how
+  to count them?*). Per message 3 framing tokens, +1 for a ``name``, +3 per request to prime the
+  reply (OpenAI cookbook, *How to count tokens with tiktoken*, for gpt-3.5/gpt-4 chat formats).
+  Images: 85 tokens at ``detail="low"``, otherwise 765 = a 1024x1024 image at high detail
+  (85 base + 170 per 512-px tile, 4 tiles; OpenAI vision pricing docs).
+- Anthropic: "a token approximately represents 3.5 English characters" (Anthropic docs, older
+  glossary). Images: ~1,600 tokens, the documented ceiling (tokens ~= width*height/750; larger
+  images are scaled down to about 1.15 megapixels). When tools are sent Anthropic adds a hidden
+  tool-use system prompt of ~346 tokens (tool-use pricing table, Claude 4 / 3.7 models).
+- Llama family (Ollama, LM Studio, vLLM, Groq, Together): no single tokenizer; SentencePiece
+  models (Llama 2, Mistral) run at ~3.5 characters per token, tiktoken-style 128k vocabularies
+  (Llama 3) nearer 4, so 3.5 errs on the safe side. Chat templates add ~5 tokens per message
+  (Llama 3: ``<|start_header_id|>role<|end_header_id|>\\n\\n ... <|eot_id|>``). Images: 576
+  tokens (LLaVA-1.5: a 336-px image in 14-px patches, 24x24).
+- DeepSeek: "1 English character ~= 0.3 token, 1 Chinese character ~= 0.6 token" (DeepSeek API
+  docs, *Token & Token Usage*).
+- default: 3.5 characters per token, 4 framing tokens, 1,000 per image.
+
+Non-ASCII text tokenizes far worse than English (a CJK character is often a whole token or more),
+so each extra UTF-8 byte beyond the first of a character adds ``non_ascii`` tokens (e.g. OpenAI:
+0.25 + 2 * 0.375 = 1 token per CJK character). JSON (tool arguments, tool results, schemas) is
+counted at 80% of the text ratio: punctuation and quoted keys split into more tokens than prose.
+Tool calls and tool results carry a fixed 8 tokens each for their id and framing (a guess: the
+providers do not publish how tool turns are rendered).
+
+Thinking is counted only where the codec sends it back: never for the OpenAI codec (Chat
+Completions has no field for reasoning), only signed or redacted blocks for Anthropic, the text
+for Ollama. Anthropic leaves thinking of earlier turns out of the context, so counting it there
+errs high; the History's correction from reported usage absorbs that.
+"""
+import json
+import math
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, Optional, Protocol, Union, runtime_checkable
+
+from ._types import ImagePart, Message, TextPart, ThinkingPart, ToolCall, ToolResult
+from .errors import ConfigurationError, ValidationError
+
+__all__ = [
+    "TokenCounter",
+    "EstimateCounter",
+    "TiktokenCounter",
+    "FunctionCounter",
+    "Family",
+    "FAMILIES",
+    "counter_for",
+    "as_counter",
+    "family_for",
+    "encoding_for",
+    "tiktoken_available",
+    "tools_tokens",
+    "prompt_overhead",
+]
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """What the History needs from a token counter.
+
+    ``count(message)`` returns the prompt tokens the message costs (framing included);
+    ``estimated`` says whether that is an approximation (then provider-reported usage may
+    correct it); ``name`` identifies the counter in messages and files. A counter may also have
+    ``per_request`` (tokens every request adds, e.g. reply priming) and ``tools_overhead``
+    (tokens a provider adds whenever tools are sent); see :func:`prompt_overhead`.
+    """
+
+    name: str
+    estimated: bool
+
+    def count(self, message: Message) -> int:  # pragma: no cover - protocol
+        ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """Calibration of the estimate for one provider family (see the module docstring)."""
+
+    name: str
+    chars_per_token: float
+    non_ascii: float          # tokens added per UTF-8 byte beyond the first of a character
+    per_message: int          # role and framing tokens of every message (and every tool result)
+    per_name: int             # extra tokens when a message has a ``name``
+    per_request: int          # tokens every request adds (reply priming)
+    image: int                # fixed cost of one image
+    image_low: int            # ... with detail="low" (OpenAI only; others: same as image)
+    tools_overhead: int       # hidden prompt added when any tool is sent
+    thinking: str             # which thinking parts are sent back: "none" | "signed" | "all"
+
+
+_TOOL_FRAMING = 8  # id and framing of one tool call or tool result (a guess, see module doc)
+_JSON_DENSITY = 0.8  # JSON packs fewer characters into a token than prose
+
+FAMILIES: Dict[str, Family] = {f.name: f for f in (
+    Family("openai", 4.0, 0.375, 3, 1, 3, 765, 85, 0, "none"),
+    Family("anthropic", 3.5, 0.4, 3, 1, 0, 1600, 1600, 346, "signed"),
+    Family("llama", 3.5, 0.4, 5, 1, 0, 576, 576, 0, "all"),
+    Family("deepseek", 1 / 0.3, 0.15, 3, 1, 3, 1000, 1000, 0, "none"),
+    Family("default", 3.5, 0.4, 4, 1, 0, 1000, 1000, 0, "all"),
+)}
+_FAMILY_ALIASES = {"ollama": "llama", "meta": "llama", "claude": "anthropic", "gpt": "openai"}
+_THINKING_MODES = ("none", "signed", "all")
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):  # circular structures and the like: count their repr
+        return str(value)
+
+
+def _result_text(result: ToolResult) -> str:
+    return _json_text(result.content)
+
+
+class _PartCounter:
+    """Shared walk over a message's parts; subclasses say how to count a piece of text."""
+
+    family: Family
+    thinking: str
+
+    def text_tokens(self, text: str) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def json_tokens(self, text: str) -> float:
+        return self.text_tokens(text)
+
+    def image_tokens(self, part: ImagePart) -> int:
+        return self.family.image_low if part.detail == "low" else self.family.image
+
+    def count(self, message: Message) -> int:
+        fam = self.family
+        total = 0.0
+        framed = False
+        if message.name:
+            total += fam.per_name + self.text_tokens(message.name)
+        content = message.content
+        if isinstance(content, str):
+            total += self.text_tokens(content) if content else 0
+        else:
+            for p in content:
+                if isinstance(p, TextPart):
+                    total += self.text_tokens(p.text)
+                elif isinstance(p, ToolCall):
+                    total += _TOOL_FRAMING + self.text_tokens(p.name) + self.json_tokens(p.arguments_json())
+                elif isinstance(p, ToolResult):
+                    # The OpenAI codec sends one wire message per result: each pays the framing.
+                    total += fam.per_message + _TOOL_FRAMING + self.json_tokens(_result_text(p))
+                    framed = True
+                elif isinstance(p, ImagePart):
+                    total += self.image_tokens(p)
+                elif isinstance(p, ThinkingPart):
+                    total += self._thinking(p)
+        if not framed:
+            total += fam.per_message
+        return int(math.ceil(total - 1e-9))
+
+    def _thinking(self, p: ThinkingPart) -> float:
+        mode = self.thinking
+        if mode == "signed":  # Anthropic: signed blocks, and redacted ones (opaque data, sent verbatim)
+            if p.redacted:
+                return self.text_tokens(p.data or "")
+            return self.text_tokens(p.text) if p.signature else 0
+        if mode == "all":  # Ollama: the text of every block that has text
+            return 0 if p.redacted else self.text_tokens(p.text)
+        return 0
+
+
+class EstimateCounter(_PartCounter):
+    """Counts tokens from character counts, calibrated per provider family. No dependency.
+
+    ``family`` is one of :data:`FAMILIES` (``"openai"``, ``"anthropic"``, ``"llama"``
+    (alias ``"ollama"``), ``"deepseek"``, ``"default"``). ``thinking`` overrides which thinking
+    parts count (``"none"``, ``"signed"``, ``"all"``); by default the family's codec decides.
+    Always ``estimated = True``.
+    """
+
+    estimated = True
+
+    def __init__(self, family: str = "default", *, thinking: Optional[str] = None) -> None:
+        key = _FAMILY_ALIASES.get(family, family) if isinstance(family, str) else family
+        fam = FAMILIES.get(key) if isinstance(key, str) else None
+        if fam is None:
+            raise ConfigurationError(
+                f"unknown token-estimate family {family!r}; use one of {', '.join(sorted(FAMILIES))}")
+        if thinking is not None and thinking not in _THINKING_MODES:
+            raise ConfigurationError(f"thinking must be one of {', '.join(_THINKING_MODES)}, got {thinking!r}")
+        self.family = fam
+        self.thinking = thinking or fam.thinking
+        self.name = "estimate:" + fam.name
+        self.per_request = fam.per_request
+        self.tools_overhead = fam.tools_overhead
+        self._ratio = 1.0 / fam.chars_per_token
+        self._json_ratio = self._ratio / _JSON_DENSITY
+
+    def text_tokens(self, text: str) -> float:
+        if text.isascii():
+            return len(text) * self._ratio
+        extra = len(text.encode("utf-8", "surrogatepass")) - len(text)
+        return len(text) * self._ratio + extra * self.family.non_ascii
+
+    def json_tokens(self, text: str) -> float:
+        if text.isascii():
+            return len(text) * self._json_ratio
+        extra = len(text.encode("utf-8", "surrogatepass")) - len(text)
+        return len(text) * self._json_ratio + extra * self.family.non_ascii
+
+    def count_text(self, text: str) -> int:
+        """Tokens of a bare piece of text (no message framing)."""
+        return int(math.ceil(self.text_tokens(text) - 1e-9))
+
+    def __repr__(self) -> str:
+        return f"EstimateCounter({self.family.name!r}, thinking={self.thinking!r})"
+
+
+# -- tiktoken ----------------------------------------------------------------------------------
+
+# Model-name prefixes and their tiktoken encodings (tiktoken's own model table, restated so a
+# model newer than the installed tiktoken still gets the right encoding). Longest prefix wins.
+_ENCODINGS = (
+    ("gpt-4o", "o200k_base"), ("gpt-4.1", "o200k_base"), ("gpt-4.5", "o200k_base"),
+    ("gpt-5", "o200k_base"), ("gpt-oss", "o200k_base"), ("chatgpt-4o", "o200k_base"),
+    ("o1", "o200k_base"), ("o3", "o200k_base"), ("o4", "o200k_base"), ("omni-moderation", "o200k_base"),
+    ("gpt-4", "cl100k_base"), ("gpt-3.5", "cl100k_base"), ("gpt-35", "cl100k_base"),
+    ("text-embedding-3", "cl100k_base"), ("text-embedding-ada-002", "cl100k_base"),
+)
+_DEFAULT_ENCODING = "o200k_base"  # every OpenAI chat model since gpt-4o
+
+
+def _bare_model(model: Optional[str]) -> str:
+    name = (model or "").strip().lower()
+    if name.startswith("ft:"):  # fine-tunes: ft:gpt-4o-mini-2024-07-18:org::id
+        name = name[3:]
+    return name.rsplit("/", 1)[-1]  # openrouter-style "openai/gpt-4o"
+
+
+def encoding_for(model: Optional[str]) -> str:
+    """The tiktoken encoding name for an OpenAI model (``o200k_base`` or ``cl100k_base``)."""
+    name = _bare_model(model)
+    best = ""
+    choice = _DEFAULT_ENCODING
+    for prefix, encoding in _ENCODINGS:
+        if name.startswith(prefix) and len(prefix) > len(best):
+            best, choice = prefix, encoding
+    return choice
+
+
+def tiktoken_available() -> bool:
+    """True when ``import tiktoken`` would succeed (checked without importing it)."""
+    if "tiktoken" in sys.modules:
+        return sys.modules["tiktoken"] is not None
+    import importlib.util
+    try:
+        return importlib.util.find_spec("tiktoken") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class TiktokenCounter(_PartCounter):
+    """OpenAI's tokenizer (``tiktoken``) for the text; OpenAI's documented framing around it.
+
+    ``tiktoken`` is imported, and its encoding loaded, on the first count. If either fails
+    (not installed; the encoding files cannot be downloaded) the counter falls back to
+    ``EstimateCounter("openai")`` and says so: ``estimated`` becomes True, ``name`` and
+    ``error`` tell why.
+    """
+
+    def __init__(self, model: Optional[str] = None, *, encoding: Optional[str] = None,
+                 thinking: str = "none") -> None:
+        if thinking not in _THINKING_MODES:
+            raise ConfigurationError(f"thinking must be one of {', '.join(_THINKING_MODES)}, got {thinking!r}")
+        self.model = model
+        self.encoding_name = encoding or encoding_for(model)
+        self.family = FAMILIES["openai"]
+        self.thinking = thinking
+        self.per_request = self.family.per_request
+        self.tools_overhead = self.family.tools_overhead
+        self.error: Optional[str] = None
+        self._encode: Optional[Callable[[str], Any]] = None
+        self._fallback: Optional[EstimateCounter] = None
+
+    def _load(self) -> None:
+        try:
+            import tiktoken  # noqa: PLC0415 - optional dependency, imported on first use
+            enc = None
+            if self.model and self.encoding_name == encoding_for(self.model):
+                try:
+                    enc = tiktoken.encoding_for_model(_bare_model(self.model))
+                except KeyError:  # a model newer than this tiktoken: use our table's choice
+                    enc = None
+            if enc is None:
+                enc = tiktoken.get_encoding(self.encoding_name)
+            self.encoding_name = getattr(enc, "name", self.encoding_name)
+            self._encode = enc.encode_ordinary  # ordinary: "<|endoftext|>" in user text is just text
+        except Exception as exc:  # noqa: BLE001 - ImportError, download failures, bad files
+            self.error = f"{type(exc).__name__}: {exc}"
+            self._fallback = EstimateCounter("openai", thinking=self.thinking)
+
+    @property
+    def estimated(self) -> bool:  # type: ignore[override]
+        if self._encode is None and self._fallback is None:
+            self._load()
+        return self._fallback is not None
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        if self._encode is None and self._fallback is None:
+            self._load()
+        if self._fallback is not None:
+            return "estimate:openai (tiktoken unavailable)"
+        return "tiktoken:" + self.encoding_name
+
+    def text_tokens(self, text: str) -> float:
+        if not text:
+            return 0
+        return len(self._encode(text))  # type: ignore[misc]
+
+    def count(self, message: Message) -> int:
+        if self._encode is None:
+            if self._fallback is None:
+                self._load()
+            if self._fallback is not None:
+                return self._fallback.count(message)
+        return super().count(message)
+
+    def __repr__(self) -> str:
+        return f"TiktokenCounter(model={self.model!r}, encoding={self.encoding_name!r})"
+
+
+# -- user functions ----------------------------------------------------------------------------
+
+class FunctionCounter:
+    """Adapts a plain ``fn(message) -> int`` to the :class:`TokenCounter` protocol.
+
+    A user's function is taken to be exact (``estimated=False``: reported usage does not
+    rescale it) unless told otherwise. Its results are checked: a negative or non-integer
+    count raises :class:`~llmunified.errors.ValidationError` naming the function.
+    """
+
+    def __init__(self, fn: Callable[[Message], int], *, estimated: bool = False,
+                 name: Optional[str] = None, per_request: int = 0) -> None:
+        if not callable(fn):
+            raise ConfigurationError(f"token_counter must be callable(message) -> int, got {type(fn).__name__}")
+        self.fn = fn
+        self.estimated = bool(estimated)
+        self.name = name or "function:" + getattr(fn, "__qualname__", getattr(fn, "__name__", type(fn).__name__))
+        self.per_request = per_request
+        self.tools_overhead = 0
+
+    def count(self, message: Message) -> int:
+        value = self.fn(message)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValidationError(f"token counter {self.name} returned {value!r}; it must return an int")
+        if value != value or value < 0 or value == float("inf"):
+            raise ValidationError(f"token counter {self.name} returned {value!r}; it must be >= 0")
+        return int(math.ceil(value)) if isinstance(value, float) else value
+
+    def __repr__(self) -> str:
+        return f"FunctionCounter({self.name!r}, estimated={self.estimated})"
+
+
+# -- choosing a counter ------------------------------------------------------------------------
+
+_OPENAI_PREFIXES = ("gpt-", "gpt4", "o1", "o3", "o4", "chatgpt", "text-embedding", "davinci", "babbage",
+                    "omni-moderation", "codex")
+_LLAMA_HINTS = ("llama", "mistral", "mixtral", "qwen", "gemma", "phi", "codestral", "falcon", "vicuna",
+                "llava", "granite", "olmo", "smollm", "starcoder", "nemotron", "yi-", "command-r")
+_LLAMA_PROVIDERS = ("ollama", "lmstudio", "vllm", "groq", "together")
+
+
+def _is_openai_model(model: str) -> bool:
+    vendor, _, bare = model.rpartition("/")
+    if vendor:
+        return vendor == "openai" or vendor.endswith("/openai")  # openrouter "openai/gpt-4o"
+    if bare.startswith("ft:"):
+        bare = bare[3:]
+    # gpt-oss uses o200k_harmony, which is o200k_base plus special tokens: tiktoken fits it too.
+    return bare.startswith(_OPENAI_PREFIXES)
+
+
+def family_for(provider: Optional[str], model: Optional[str] = None) -> str:
+    """The estimate family for a provider and model name (model name hints win)."""
+    prov = (provider or "").lower()
+    name = (model or "").lower()
+    if name:
+        if _is_openai_model(name):
+            return "openai"
+        if "claude" in name or name.startswith("anthropic/"):
+            return "anthropic"
+        if "deepseek" in name:
+            return "deepseek"
+        if any(h in name for h in _LLAMA_HINTS):
+            return "llama"
+    if prov == "anthropic":
+        return "anthropic"
+    if prov == "deepseek":
+        return "deepseek"
+    if prov == "openai":
+        return "openai"
+    if prov in _LLAMA_PROVIDERS:
+        return "llama"
+    return "default"
+
+
+def _thinking_mode(provider: Optional[str]) -> Optional[str]:
+    """Which thinking parts the provider's codec sends back (see each codec's encoder)."""
+    if not provider:
+        return None
+    try:
+        from ._registry import PROVIDERS
+    except ImportError:  # pragma: no cover
+        return None
+    info = PROVIDERS.get(provider.lower())
+    if info is None:
+        return None
+    return {"openai": "none", "anthropic": "signed", "ollama": "all"}.get(info.codec)
+
+
+def counter_for(provider: Optional[str], model: Optional[str] = None) -> "TokenCounter":
+    """The default counter for a provider/model: tiktoken for OpenAI models when installed,
+    otherwise the family estimate."""
+    family = family_for(provider, model)
+    thinking = _thinking_mode(provider)
+    if family == "openai" and tiktoken_available():
+        return TiktokenCounter(model, thinking=thinking or "none")
+    return EstimateCounter(family, thinking=thinking)
+
+
+def as_counter(value: Union[None, "TokenCounter", Callable[[Message], int]] = None,
+               provider: Optional[str] = None, model: Optional[str] = None) -> "TokenCounter":
+    """Whatever ``token_counter=`` was given -> a counter.
+
+    None -> :func:`counter_for`; an object with ``count`` -> itself; a callable -> wrapped in
+    :class:`FunctionCounter`.
+    """
+    if value is None:
+        return counter_for(provider, model)
+    if callable(getattr(value, "count", None)) and hasattr(value, "estimated"):
+        return value  # type: ignore[return-value]
+    if callable(value):
+        return FunctionCounter(value)  # type: ignore[arg-type]
+    raise ConfigurationError(
+        f"token_counter must be a callable(message) -> int or an object with count(message), "
+        f"estimated and name; got {type(value).__name__}")
+
+
+def tools_tokens(counter: "TokenCounter", tools: Iterable[Any]) -> int:
+    """Estimated prompt tokens of tool definitions (name, description, JSON Schema)."""
+    specs = []
+    for t in tools or ():
+        specs.append({"name": getattr(t, "name", ""), "description": getattr(t, "description", ""),
+                      "parameters": getattr(t, "parameters", {})})
+    if not specs:
+        return 0
+    text = json.dumps(specs, ensure_ascii=False, separators=(",", ":"), default=str)
+    return counter.count(Message("system", text)) + int(getattr(counter, "tools_overhead", 0) or 0)
+
+
+def prompt_overhead(counter: "TokenCounter", tools: Iterable[Any] = ()) -> int:
+    """Tokens a request costs besides its messages: reply priming plus tool definitions.
+
+    Pass it as ``History.select(budget, overhead=...)``; compute it once per tool set.
+    """
+    return int(getattr(counter, "per_request", 0) or 0) + tools_tokens(counter, tools)
