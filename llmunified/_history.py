@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 from ._types import Message
-from .errors import ContextWindowExceededError, ValidationError
+from .errors import ContextBudgetExceededError, ContextWindowExceededError, ValidationError  # noqa: F401
 
 __all__ = ["History", "Selection", "Mark", "ContextBudgetExceededError", "MIN_FACTOR", "MAX_FACTOR"]
 
@@ -51,27 +51,6 @@ _KEEP_SYSTEM = 1
 _KEEP_PINNED = 2
 _KEEP_ANCHOR = 3  # the user message opening the turn of a pinned assistant unit (user_first)
 _SYSTEM_ROLES = ("system", "developer")
-
-
-class ContextBudgetExceededError(ContextWindowExceededError, ValidationError):
-    """The newest turn, with the system prompt and pinned messages, does not fit the budget.
-
-    Raised by :meth:`History.select` before any network call. It is a
-    ``ContextWindowExceededError`` (one ``except`` catches this prediction and the provider's
-    own refusal) and a ``ValidationError`` (the input is what must change).
-
-    ``needed`` and ``allowed`` are token counts; ``estimated`` says whether ``needed`` is an
-    estimate; ``breakdown`` splits ``needed`` into ``kept`` (system and pinned messages),
-    ``turn`` (the newest user message and what follows it) and ``overhead``.
-    """
-
-    def __init__(self, message: str, *, needed: int, allowed: int, estimated: bool,
-                 breakdown: Dict[str, int]) -> None:
-        super().__init__(message)
-        self.needed = needed
-        self.allowed = allowed
-        self.estimated = estimated
-        self.breakdown = dict(breakdown)
 
 
 @dataclass(frozen=True)

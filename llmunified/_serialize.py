@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ._version import __version__
-from .errors import ValidationError
+from .errors import SessionFileError, SessionVersionError, ValidationError
 
 __all__ = [
     "SESSION_FORMAT",
@@ -58,34 +58,6 @@ SESSION_FORMAT = "llmunified.chat"
 SESSION_VERSION = 1
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class SessionFileError(ValidationError):
-    """A session file or dict is not a valid llmunified chat session.
-
-    ``path`` names the file (None for a dict); ``where`` locates the fault inside it
-    (``messages[3].content[1]``). A corrupt file is never written to.
-    """
-
-    def __init__(self, message: str, *, path: Optional[str] = None, where: Optional[str] = None) -> None:
-        text = message
-        if where:
-            text = f"{where}: {text}"
-        if path:
-            text = f"{path}: {text}"
-        super().__init__(text)
-        self.path = path
-        self.where = where
-
-
-class SessionVersionError(SessionFileError):
-    """The session was written by a newer llmunified (``version`` > ``supported``)."""
-
-    def __init__(self, message: str, *, version: Any, supported: int = SESSION_VERSION,
-                 path: Optional[str] = None) -> None:
-        super().__init__(message, path=path)
-        self.version = version
-        self.supported = supported
 
 
 @dataclass

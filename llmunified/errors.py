@@ -16,9 +16,11 @@ Which class is raised::
     LLMError
     |-- ConfigurationError          unknown provider, missing API key, bad option
     |-- ValidationError             an invalid message, tool or option of ours (also ValueError)
+    |   `-- SessionFileError        a chat session file is corrupt (SessionVersionError: newer)
     |-- APIError                    the provider answered with an error
     |   |-- BadRequestError         400, 413, 422
     |   |   `-- ContextWindowExceededError
+    |   |       `-- ContextBudgetExceededError  (also a ValidationError: predicted before sending)
     |   |-- AuthenticationError     401
     |   |   `-- PermissionDeniedError   403
     |   |-- NotFoundError           404
@@ -55,6 +57,9 @@ __all__ = [
     "StreamError",
     "StructuredOutputError",
     "ToolLoopError",
+    "ContextBudgetExceededError",
+    "SessionFileError",
+    "SessionVersionError",
     "error_for_status",
 ]
 
@@ -220,6 +225,55 @@ class ToolLoopError(LLMError):
         super().__init__(message, **kwargs)
         self.messages = list(messages or [])
         self.usage = usage
+
+
+class ContextBudgetExceededError(ContextWindowExceededError, ValidationError):
+    """The newest turn, with the system prompt and pinned messages, does not fit the budget.
+
+    Raised by :meth:`History.select` before any network call. It is a
+    ``ContextWindowExceededError`` (one ``except`` catches this prediction and the provider's
+    own refusal) and a ``ValidationError`` (the input is what must change).
+
+    ``needed`` and ``allowed`` are token counts; ``estimated`` says whether ``needed`` is an
+    estimate; ``breakdown`` splits ``needed`` into ``kept`` (system and pinned messages),
+    ``turn`` (the newest user message and what follows it) and ``overhead``.
+    """
+
+    def __init__(self, message: str, *, needed: int, allowed: int, estimated: bool,
+                 breakdown: Dict[str, int]) -> None:
+        super().__init__(message)
+        self.needed = needed
+        self.allowed = allowed
+        self.estimated = estimated
+        self.breakdown = dict(breakdown)
+
+
+class SessionFileError(ValidationError):
+    """A session file or dict is not a valid llmunified chat session.
+
+    ``path`` names the file (None for a dict); ``where`` locates the fault inside it
+    (``messages[3].content[1]``). A corrupt file is never written to.
+    """
+
+    def __init__(self, message: str, *, path: Optional[str] = None, where: Optional[str] = None) -> None:
+        text = message
+        if where:
+            text = f"{where}: {text}"
+        if path:
+            text = f"{path}: {text}"
+        super().__init__(text)
+        self.path = path
+        self.where = where
+
+
+class SessionVersionError(SessionFileError):
+    """The session was written by a newer llmunified (``version`` > ``supported``)."""
+
+    def __init__(self, message: str, *, version: Any, supported: int = 1,
+                 path: Optional[str] = None) -> None:
+        super().__init__(message, path=path)
+        self.version = version
+        self.supported = supported
 
 
 _STATUS_CLASSES = {
