@@ -24,14 +24,18 @@ CORE_EXPORTS: Dict[str, str] = {
 }
 
 #: names that differ between the twins (the I/O layer)
-IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete")
+IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "ChatSession", "SessionStream")
+#: the module of each I/O name, relative to the I/O package
+IO_MODULES: Dict[str, str] = {"ChatSession": "_session", "SessionStream": "_session"}
 
 
 def namespace(package: str, io_module: str, submodules: Dict[str, str]
               ) -> Tuple[List[str], Callable[[str], Any], Callable[[], List[str]]]:
     """``(__all__, __getattr__, __dir__)`` for a package whose I/O names live in ``io_module``."""
     table = dict(CORE_EXPORTS)
-    table.update({name: io_module for name in IO_EXPORTS})
+    package_root = io_module.rsplit(".", 1)[0]
+    table.update({name: package_root + "." + IO_MODULES[name] if name in IO_MODULES else io_module
+                  for name in IO_EXPORTS})
     names = sorted(table) + sorted(submodules)
 
     def __getattr__(name: str) -> Any:

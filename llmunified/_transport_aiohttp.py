@@ -64,7 +64,7 @@ class AiohttpTransport:
                 total=None, sock_connect=self.connect_timeout, sock_read=read or self.read_timeout)
         return t
 
-    async def send(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
+    async def send_request(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
         started = time.perf_counter()
         session = self._get_session()
         try:

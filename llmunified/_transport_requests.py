@@ -69,7 +69,7 @@ class RequestsTransport:
         return f"RequestsTransport(connect_timeout={self.connect_timeout}, read_timeout={self.read_timeout})"
 
     @io
-    def send(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
+    def send_request(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
         """Send; for a streaming request the body is left unread on the returned handle."""
         started = time.perf_counter()
         try:

@@ -197,7 +197,7 @@ class Client:
         codec = self._endpoint.codec
         while True:
             try:
-                response = await self._transport.send(request, timeout)
+                response = await self._transport.send_request(request, timeout)
                 if response.status >= 300:
                     body = response.body
                     if body is None:

@@ -26,7 +26,7 @@ def post(stream=False):
 def test_send_returns_status_lowercased_headers_and_body():
     responses.add(responses.POST, URL, json=COMPLETION, headers={"X-Request-ID": "req_1"})
     t = RequestsTransport()
-    resp = t.send(post())
+    resp = t.send_request(post())
     assert resp.status == 200
     assert resp.headers["x-request-id"] == "req_1"
     assert json.loads(resp.body) == COMPLETION
@@ -43,11 +43,11 @@ def test_connection_and_timeout_errors_are_typed_and_keyless():
     responses.add(responses.POST, URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
     t = RequestsTransport()
     with pytest.raises(errors.ConnectionError) as a:
-        t.send(post())
+        t.send_request(post())
     with pytest.raises(errors.TimeoutError):
-        t.send(post())
+        t.send_request(post())
     with pytest.raises(errors.TimeoutError):
-        t.send(post())
+        t.send_request(post())
     assert "sk-x" not in str(a.value)
     assert a.value.retryable
 
@@ -55,7 +55,7 @@ def test_connection_and_timeout_errors_are_typed_and_keyless():
 @responses.activate
 def test_redirects_are_not_followed():
     responses.add(responses.POST, URL, status=307, headers={"Location": "https://elsewhere.test/"})
-    resp = RequestsTransport().send(post())
+    resp = RequestsTransport().send_request(post())
     assert resp.status == 307
 
 
@@ -64,7 +64,7 @@ def test_streaming_body_read_in_pieces_until_empty():
     sse = b'data: {"a": 1}\n\ndata: [DONE]\n\n'
     responses.add(responses.POST, URL, body=sse, content_type="text/event-stream")
     t = RequestsTransport()
-    resp = t.send(post(stream=True))
+    resp = t.send_request(post(stream=True))
     assert resp.body is None
     got = b""
     while True:

@@ -16,5 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._tooldef import tool
     from llmunified._sync import errors, testing
     from llmunified._sync._client import Client, RunStream, Stream, complete
+    from llmunified._sync._session import ChatSession, SessionStream
     from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
                                    ToolResult, Usage, assistant, system, tool_result, user)

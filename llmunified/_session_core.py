@@ -1,0 +1,132 @@
+"""ChatSession's decisions (sans-IO): history, truncation to the token budget, what a finished
+exchange adds, and the session file. Both twins' ChatSession hold one ``SessionState``."""
+import json
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from ._history import History, Mark, Selection
+from ._options import to_messages, to_tool
+from ._tokens import as_counter, prompt_overhead
+from ._types import ImagePart, Message, Response, TextPart
+from .errors import ValidationError
+
+__all__ = ["SessionState"]
+
+
+def user_message(content: Any) -> Message:
+    """What ``send`` accepts: text, a Message, a dict, or a list of parts."""
+    if (isinstance(content, (list, tuple)) and any(isinstance(p, (TextPart, ImagePart)) for p in content)
+            and all(isinstance(p, (str, TextPart, ImagePart)) for p in content)):
+        return Message("user", [TextPart(p) if isinstance(p, str) else p for p in content])
+    messages = to_messages(content)
+    if len(messages) != 1:
+        raise ValidationError("send() takes one message (text, a Message, a dict or a list of parts)")
+    return messages[0]
+
+
+class SessionState:
+    """History + budget + options of one chat session."""
+
+    def __init__(self, provider: str, model_name: str, system: Optional[str] = None, tools: Any = None,
+                 max_context_tokens: Optional[int] = None, reserve_tokens: int = 1024, token_counter: Any = None,
+                 options: Optional[Dict[str, Any]] = None, history: Optional[History] = None) -> None:
+        if system is not None and not isinstance(system, str):
+            raise ValidationError(f"system must be a string, got {type(system).__name__}")
+        for name, value in (("max_context_tokens", max_context_tokens), ("reserve_tokens", reserve_tokens)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
+        if max_context_tokens is not None and max_context_tokens <= reserve_tokens:
+            raise ValidationError(f"max_context_tokens ({max_context_tokens}) must exceed reserve_tokens "
+                                  f"({reserve_tokens}): nothing would be left for the conversation")
+        self.provider = provider
+        self.model_name = model_name
+        self.system = system
+        self.tools = [to_tool(t) for t in tools] if tools else None
+        self.max_context_tokens = max_context_tokens
+        self.reserve_tokens = reserve_tokens
+        self.options = dict(options or {})
+        self.counter = as_counter(token_counter, provider, model_name)
+        self.overhead = prompt_overhead(self.counter, self.tools or ())
+        if history is None:
+            history = History(self.counter, [Message("system", system)] if system else [])
+        self.history = history
+        self.last_selection: Optional[Selection] = None
+
+    @property
+    def budget(self) -> Optional[int]:
+        if self.max_context_tokens is None:
+            return None
+        return self.max_context_tokens - self.reserve_tokens
+
+    # -- one exchange ------------------------------------------------------------------------
+    def prepare(self, content: Any) -> Tuple[Mark, Selection]:
+        """Append the user turn and choose what to send; raises before any network call when
+        the newest turn cannot fit (nothing changes then)."""
+        message = user_message(content)
+        mark = self.history.mark()
+        self.history.append(message)
+        try:
+            selection = self.history.select(self.budget, overhead=self.overhead)
+        except BaseException:
+            self.history.rollback(mark)
+            raise
+        self.last_selection = selection
+        return mark, selection
+
+    def call_options(self, options: Dict[str, Any]) -> Dict[str, Any]:
+        merged = dict(self.options)
+        merged.update(options)
+        return merged
+
+    def commit(self, selection: Selection, response: Response) -> None:
+        """A finished exchange: keep the assistant turn (and with tools, every tool turn)."""
+        added: Sequence[Message] = response.messages if response.messages is not None else [response.message]
+        self.history.extend(added)
+        # The provider's input count covers exactly the selection only for a single call.
+        if len(added) == 1 and response.usage.input_tokens:
+            self.history.correct(selection, response.usage.input_tokens)
+
+    def abort(self, mark: Mark) -> None:
+        self.history.rollback(mark)
+
+    # -- copies and files --------------------------------------------------------------------
+    def fork(self) -> "SessionState":
+        twin = SessionState.__new__(SessionState)
+        twin.__dict__.update(self.__dict__)
+        twin.options = dict(self.options)
+        twin.tools = list(self.tools) if self.tools else None
+        twin.history = self.history.fork()
+        return twin
+
+    def _offset(self) -> int:
+        h = self.history.messages
+        return 1 if self.system is not None and h and h[0].role == "system" and h[0].content == self.system else 0
+
+    def to_dict(self, model: str) -> Dict[str, Any]:
+        from ._serialize import session_to_dict
+
+        off = self._offset()
+        options = {}
+        for key, value in self.options.items():
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError):
+                continue  # tools, response_format types...: given again on load
+            options[key] = value
+        meta = {"model": model, "token_factor": self.history.factor, "counter": self.counter.name,
+                "max_context_tokens": self.max_context_tokens, "reserve_tokens": self.reserve_tokens}
+        return session_to_dict(self.system, self.history.messages[off:], self.history.dropped,
+                               [i - off for i in self.history.pinned if i >= off], options, meta)
+
+    @classmethod
+    def from_data(cls, data: Any, provider: str, model_name: str, tools: Any, token_counter: Any,
+                  options: Dict[str, Any]) -> "SessionState":
+        meta = data.meta or {}
+        state = cls(provider, model_name, data.system, tools, meta.get("max_context_tokens"),
+                    meta.get("reserve_tokens", 1024), token_counter, {**data.options, **options})
+        head: List[Message] = [Message("system", data.system)] if data.system is not None else []
+        factor = meta.get("token_factor", 1.0)
+        state.history = History(state.counter, head + list(data.messages), dropped=data.dropped,
+                                pinned=[i + len(head) for i in data.pinned],
+                                factor=factor if isinstance(factor, (int, float)) and 0 < factor else 1.0)
+        return state
+
