@@ -38,7 +38,7 @@ def _public(cls):
 
 def test_io_classes_have_the_same_members_and_signatures():
     dunders = {"__enter__": "__aenter__", "__exit__": "__aexit__", "__iter__": "__aiter__", "__next__": "__anext__"}
-    for name in ("Client", "Stream"):
+    for name in ("Client", "Stream", "RunStream", "ChatSession", "SessionStream"):
         sync_cls, async_cls = getattr(llmunified, name), getattr(llmunified_async, name)
         s, a = _public(sync_cls), _public(async_cls)
         assert sorted(s) == sorted(a), name
@@ -47,6 +47,9 @@ def test_io_classes_have_the_same_members_and_signatures():
             if isinstance(value, property):
                 assert isinstance(twin, property), (name, member)
                 continue
+            if isinstance(value, (classmethod, staticmethod)):
+                assert type(twin) is type(value), (name, member)
+                value, twin = value.__func__, twin.__func__
             assert _shape(value) == _shape(twin), (name, member)
             if inspect.iscoroutinefunction(twin):
                 assert not inspect.iscoroutinefunction(value)
@@ -58,6 +61,9 @@ def test_io_classes_have_the_same_members_and_signatures():
     for method in ("complete", "close"):
         assert inspect.iscoroutinefunction(getattr(llmunified_async.Client, method))
     assert inspect.iscoroutinefunction(llmunified_async.Stream.until_done)
+    for method in ("run", "extract"):
+        assert inspect.iscoroutinefunction(getattr(llmunified_async.Client, method))
+    assert inspect.iscoroutinefunction(llmunified_async.ChatSession.send)
 
 
 def test_one_shot_complete_signature():

@@ -176,3 +176,16 @@ def test_corrupt_or_newer_files_are_typed_and_never_overwritten(emulator, provid
         with pytest.raises(errors.SessionFileError):
             chat.save(corrupt)
     assert corrupt.read_text().endswith('"wizard"')
+
+
+def test_reported_input_tokens_correct_the_estimate(emulator, provider):
+    with llm.Client(model(provider), **settings(emulator, provider)) as client:
+        chat = llm.ChatSession(client, system="Be brief.")
+        estimate = chat._state.counter.count(llm.system("Be brief.")) + chat._state.counter.count(
+            llm.user("Hello there, how are you?"))
+        emulator.reply(text="ok", usage=(2 * estimate, 1))  # the provider counts twice our estimate
+        before = chat.token_count
+        chat.send("Hello there, how are you?")
+    assert chat.token_count_estimated
+    assert 1.5 < chat._state.history.factor <= 2.0
+    assert chat.token_count > before + estimate
