@@ -4,14 +4,13 @@ Expected values were read from the fixtures by hand and are written out here; th
 test never computes them. Streams are replayed under many chunkings (whole, 1-byte, random,
 splits inside multibyte UTF-8 characters) and must give identical events every time.
 """
+import functools
 import json
 import logging
 import os
-import random
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +24,10 @@ from llmunified.errors import (APIError, AuthenticationError, BadRequestError, C
                                RateLimitError, ServerError, StreamError)
 from llmunified.providers import codec_for
 from llmunified.providers.anthropic import AnthropicCodec, map_stop_reason, map_usage
+from tests import recordings
+from tests.recordings import FIXTURES, feed_all, httprr_records, jsonl_as_sse, load, split_http, sse
 
-FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "anthropic")
+FIX = os.path.join(FIXTURES, "anthropic")
 KEY = "sk-ant-api03-test-key-DO-NOT-LEAK-1234567890"
 MODEL = "claude-sonnet-4-5"
 
@@ -46,22 +47,11 @@ def codec() -> AnthropicCodec:
     return make_codec()
 
 
-def fixture_bytes(name: str) -> bytes:
-    with open(os.path.join(FIX, name), "rb") as f:
-        return f.read()
+fixture_bytes = functools.partial(load, base=FIX)
 
 
 def fixture_json(name: str) -> Any:
     return json.loads(fixture_bytes(name))
-
-
-def jsonl_as_sse(name: str) -> bytes:
-    """vercel/ai stripped the SSE framing; put Anthropic's back: ``event: <type>`` + ``data:``."""
-    out = []
-    for line in fixture_bytes(name).decode("utf-8").splitlines():
-        if line.strip():
-            out.append("event: %s\ndata: %s\n\n" % (json.loads(line)["type"], line))
-    return "".join(out).encode("utf-8")
 
 
 def http_exchanges(name: str) -> List[Dict[str, Any]]:
@@ -76,46 +66,18 @@ def http_exchanges(name: str) -> List[Dict[str, Any]]:
     return out
 
 
-def _dechunk(body: bytes) -> bytes:
-    out = b""
-    while body:
-        size_line, _, body = body.partition(b"\r\n")
-        size = int(size_line.split(b";")[0].strip() or b"0", 16)
-        if size == 0:
-            break
-        out += body[:size]
-        body = body[size + 2:]
-    return out
-
-
 def httprr(name: str) -> List[Tuple[bytes, int, Dict[str, str], bytes]]:
     """(raw request, status, lower-cased response headers, de-chunked body) per record."""
-    data = fixture_bytes(name)
-    head, _, data = data.partition(b"\n")
-    assert head == b"httprr trace v1"
     records = []
-    while data:
-        sizes, _, data = data.partition(b"\n")
-        req_n, resp_n = (int(x) for x in sizes.split())
-        req, resp, data = data[:req_n], data[req_n:req_n + resp_n], data[req_n + resp_n:]
-        head_bytes, _, body = resp.partition(b"\r\n\r\n")
-        lines = head_bytes.decode("latin-1").split("\r\n")
-        status = int(lines[0].split()[1])
-        headers = {}
-        for line in lines[1:]:
-            k, _, v = line.partition(":")
-            headers[k.strip().lower()] = v.strip()
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            body = _dechunk(body)
-        records.append((req, status, headers, body))
+    for req, resp in httprr_records(fixture_bytes(name)):
+        status_line, headers, body = split_http(resp)
+        records.append((req, int(status_line.split()[1]), headers, body))
     return records
 
 
 def vcr(name: str) -> List[Dict[str, Any]]:
-    with open(os.path.join(FIX, name), encoding="utf-8") as f:
-        cassette = yaml.safe_load(f)
     out = []
-    for it in cassette["interactions"]:
+    for it in recordings.vcr(name, FIX):
         resp = it["response"]
         out.append({"request": it["request"]["parsed_body"], "status": resp["status"]["code"],
                     "headers": {k.lower(): v[0] for k, v in resp["headers"].items()},
@@ -127,34 +89,12 @@ def request_body(codec: AnthropicCodec, messages: Any, stream: bool = False, **o
     return codec.chat_request(MODEL, to_messages(messages), make_options({}, options), stream).json()
 
 
-def chunkings(data: bytes, n_random: int = 60, seed: int = 1234) -> Iterator[List[bytes]]:
-    """Whole, 1-byte, inside every multibyte character (one split each and all at once), and
-    seeded random splits of every granularity."""
-    yield [data]
-    yield [data[i:i + 1] for i in range(len(data))]
-    continuation = [i for i, b in enumerate(data) if 0x80 <= b <= 0xBF]
-    for i in continuation[:25]:
-        yield [data[:i], data[i:]]
-    if continuation:
-        cuts = [0] + continuation + [len(data)]
-        yield [data[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
-    rng = random.Random(seed)
-    for _ in range(n_random):
-        k = rng.randint(1, max(1, len(data) // rng.choice((2, 7, 30, 200))))
-        cuts = sorted(set(rng.randint(0, len(data)) for _ in range(k)))
-        bounds = [0] + cuts + [len(data)]
-        yield [data[a:b] for a, b in zip(bounds, bounds[1:])]
+chunkings = functools.partial(recordings.chunkings, seed=1234, n_random=60)
 
 
 def run_stream(codec: AnthropicCodec, chunks: List[bytes], headers: Optional[Mapping[str, str]] = None,
                model: str = MODEL) -> Tuple[List[Any], Response]:
-    dec = codec.stream_decoder(model, headers or {})
-    events: List[Any] = []
-    for chunk in chunks:
-        events.extend(dec.feed(chunk))
-    events.extend(dec.eof())
-    assert dec.done
-    return events, dec.response()
+    return feed_all(codec.stream_decoder(model, headers or {}), chunks)
 
 
 def replay_all(codec: AnthropicCodec, data: bytes, headers: Optional[Mapping[str, str]] = None,
@@ -162,7 +102,7 @@ def replay_all(codec: AnthropicCodec, data: bytes, headers: Optional[Mapping[str
     """Run every chunking; assert identical events and responses; return the reference ones."""
     ref_events, ref_resp = run_stream(codec, [data], headers)
     count = 0
-    for chunks in chunkings(data, n_random):
+    for chunks in chunkings(data, n_random=n_random):
         assert b"".join(chunks) == data
         events, resp = run_stream(codec, chunks, headers)
         assert events == ref_events
@@ -172,11 +112,6 @@ def replay_all(codec: AnthropicCodec, data: bytes, headers: Optional[Mapping[str
         count += 1
     assert count >= n_random + 2
     return ref_events, ref_resp
-
-
-def sse(*events: Tuple[str, Any]) -> bytes:
-    return "".join("event: %s\ndata: %s\n\n" % (name, json.dumps(data, ensure_ascii=False))
-                   for name, data in events).encode("utf-8")
 
 
 def start(id: str = "msg_1", model: str = "claude-test", **usage: int) -> Tuple[str, Any]:
@@ -820,7 +755,7 @@ def test_stream_text_then_tool_use(codec):
 
 
 def test_stream_text_chunks_reframed(codec):
-    data = jsonl_as_sse("stream_text.chunks.jsonl")
+    data = jsonl_as_sse(fixture_bytes("stream_text.chunks.jsonl"), event_key="type")
     events, resp = replay_all(codec, data)
     text = ("Hello! I'm doing well, thank you for asking. How are you doing today? "
             "Is there anything I can help you with?")

@@ -6,10 +6,10 @@ Every stream is replayed under many chunkings (whole, 1-byte, fixed sizes, cuts 
 UTF-8 characters, seeded random cuts): the events and the final Response must be identical for
 all of them, and equal to the non-streaming parse of the same content.
 """
+import functools
 import json
 import os
-import random
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,100 +24,17 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
                                StreamError, ValidationError)
 from llmunified.providers import codec_for
 from llmunified.providers.ollama import OllamaCodec, map_done_reason
+from tests import recordings
+from tests.recordings import FIXTURES, feed_all, split_at
 
-FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "ollama")
+FIX = os.path.join(FIXTURES, "ollama")
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def load(name: str) -> bytes:
-    with open(os.path.join(FIX, name), "rb") as f:
-        return f.read()
-
-
-def httprr_records(raw: bytes) -> List[Tuple[bytes, bytes]]:
-    """(request, response) raw HTTP messages of an httprr v1 trace."""
-    magic = b"httprr trace v1\n"
-    assert raw.startswith(magic)
-    pos = len(magic)
-    out = []
-    while pos < len(raw):
-        nl = raw.index(b"\n", pos)
-        nreq, nresp = (int(x) for x in raw[pos:nl].split())
-        pos = nl + 1
-        req = raw[pos:pos + nreq]
-        pos += nreq
-        resp = raw[pos:pos + nresp]
-        pos += nresp
-        out.append((req, resp))
-    return out
-
-
-def dechunk(body: bytes) -> bytes:
-    """Undo HTTP/1.1 chunked transfer coding (httprr keeps the chunk-size lines)."""
-    out = b""
-    while True:
-        eol = body.index(b"\r\n")
-        size = int(body[:eol].split(b";")[0], 16)
-        body = body[eol + 2:]
-        if size == 0:
-            return out
-        out += body[:size]
-        assert body[size:size + 2] == b"\r\n"
-        body = body[size + 2:]
-
-
-def split_http(message: bytes) -> Tuple[str, Dict[str, str], bytes]:
-    """(start line, lower-cased headers, de-chunked body)."""
-    end = message.index(b"\r\n\r\n")
-    head = message[:end].decode("utf-8").replace("\r\n", "\n").split("\n")
-    headers = {}
-    for line in head[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    body = message[end + 4:]
-    if headers.get("transfer-encoding") == "chunked":
-        body = dechunk(body)
-    return head[0], headers, body
-
-
-def httprr_exchange(name: str, index: int = 0):
-    req, resp = httprr_records(load(name))[index]
-    req_line, req_headers, req_body = split_http(req)
-    status_line, headers, body = split_http(resp)
-    return req_line, req_body, int(status_line.split()[1]), headers, body
-
-
-def split_at(data: bytes, cuts: List[int]) -> List[bytes]:
-    bounds = [0] + sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
-
-
-def chunkings(data: bytes, seed: int = 0, n_random: int = 40) -> Iterator[List[bytes]]:
-    yield [data]
-    yield [data[i:i + 1] for i in range(len(data))]
-    for size in (2, 3, 7, 64, 1000):
-        yield [data[i:i + size] for i in range(0, len(data), size)]
-    # cut right after every UTF-8 lead byte and in the middle of every multibyte sequence
-    lead_cuts = [i + 1 for i, b in enumerate(data) if b >= 0xC0]
-    if lead_cuts:
-        yield split_at(data, lead_cuts)
-        yield split_at(data, [i + 2 for i, b in enumerate(data) if b >= 0xE0])
-    # cut just before and after every newline (NDJSON line boundary)
-    yield split_at(data, [i for i, b in enumerate(data) if b == 0x0A])
-    yield split_at(data, [i + 1 for i, b in enumerate(data) if b == 0x0A])
-    rnd = random.Random(seed)
-    for _ in range(n_random):
-        if len(data) < 2:
-            break
-        k = rnd.randint(1, min(len(data) - 1, 80))
-        yield split_at(data, rnd.sample(range(1, len(data)), k))
-    for _ in range(5):  # many tiny random pieces
-        cuts, pos = [], 0
-        while pos < len(data):
-            pos += rnd.randint(1, 9)
-            cuts.append(pos)
-        yield split_at(data, cuts)
+load = functools.partial(recordings.load, base=FIX)
+httprr_exchange = functools.partial(recordings.httprr_exchange, base=FIX)
+chunkings = functools.partial(recordings.chunkings, n_random=40, max_cuts=80, n_tiny=5)
 
 
 def codec(api_key: Optional[str] = None, environ: Optional[Dict[str, str]] = None, **kw: Any) -> OllamaCodec:
@@ -128,13 +45,7 @@ def codec(api_key: Optional[str] = None, environ: Optional[Dict[str, str]] = Non
 
 
 def run_stream(chunks: List[bytes], model: str = "requested-model", headers: Optional[Dict[str, str]] = None):
-    dec = codec().stream_decoder(model, headers or {})
-    events: List[Any] = []
-    for chunk in chunks:
-        events.extend(dec.feed(chunk))
-    events.extend(dec.eof())
-    assert dec.done
-    return events, dec.response()
+    return feed_all(codec().stream_decoder(model, headers or {}), chunks)
 
 
 def replay_all(data: bytes, seed: int = 0):

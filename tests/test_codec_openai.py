@@ -11,12 +11,9 @@ Wrong-shaped chunks and bodies must give typed errors (they once raised Attribut
 """
 import hashlib
 import json
-import os
-import random
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 import pytest
-import yaml
 
 from llmunified._events import Finish, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd, ToolCallStart, UsageEvent
 from llmunified._options import make_options
@@ -27,103 +24,10 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
                                StreamError)
 from llmunified.providers import codec_for
 from llmunified.providers.openai import OpenAICodec
-
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+from tests.recordings import chunkings, feed_all, httprr_exchange, jsonl_as_sse, load, sse, vcr, vcr_body
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-def load(path: str) -> bytes:
-    with open(os.path.join(HERE, path), "rb") as f:
-        return f.read()
-
-
-def vcr(path: str) -> List[Dict[str, Any]]:
-    return yaml.safe_load(load(path).decode("utf-8"))["interactions"]
-
-
-def vcr_body(interaction: Dict[str, Any]) -> bytes:
-    """The response body as bytes (pydantic-ai re-serialised JSON bodies under parsed_body)."""
-    resp = interaction["response"]
-    if "parsed_body" in resp:
-        return json.dumps(resp["parsed_body"], ensure_ascii=False).encode("utf-8")
-    return resp["body"]["string"].encode("utf-8")
-
-
-def httprr_records(raw: bytes) -> List[Tuple[bytes, bytes]]:
-    magic = b"httprr trace v1\n"
-    assert raw.startswith(magic)
-    pos = len(magic)
-    out = []
-    while pos < len(raw):
-        nl = raw.index(b"\n", pos)
-        nreq, nresp = (int(x) for x in raw[pos:nl].split())
-        pos = nl + 1
-        out.append((raw[pos:pos + nreq], raw[pos + nreq:pos + nreq + nresp]))
-        pos += nreq + nresp
-    return out
-
-
-def dechunk(body: bytes) -> bytes:
-    out = b""
-    while True:
-        eol = body.index(b"\r\n")
-        size = int(body[:eol].split(b";")[0], 16)
-        body = body[eol + 2:]
-        if size == 0:
-            return out
-        out += body[:size]
-        body = body[size + 2:]
-
-
-def split_http(message: bytes) -> Tuple[str, Dict[str, str], bytes]:
-    end = message.index(b"\r\n\r\n")
-    head = message[:end].decode("utf-8").replace("\r\n", "\n").split("\n")
-    headers = {}
-    for line in head[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    body = message[end + 4:]
-    if headers.get("transfer-encoding") == "chunked":
-        body = dechunk(body)
-    return head[0], headers, body
-
-
-def httprr_exchange(path: str, index: int = 0):
-    req, resp = httprr_records(load(path))[index]
-    req_line, _, req_body = split_http(req)
-    status_line, headers, body = split_http(resp)
-    return req_line, req_body, int(status_line.split()[1]), headers, body
-
-
-def split_at(data: bytes, cuts: List[int]) -> List[bytes]:
-    bounds = [0] + sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
-
-
-def chunkings(data: bytes, seed: int = 0, n_random: int = 30) -> Iterator[List[bytes]]:
-    yield [data]
-    yield [data[i:i + 1] for i in range(len(data))]
-    for size in (2, 3, 7, 64, 1000):
-        yield [data[i:i + size] for i in range(0, len(data), size)]
-    lead_cuts = [i + 1 for i, b in enumerate(data) if b >= 0xC0]
-    if lead_cuts:  # inside every multibyte UTF-8 character
-        yield split_at(data, lead_cuts)
-        yield split_at(data, [i + 2 for i, b in enumerate(data) if b >= 0xE0])
-    # between the two newlines that end an event, and right before each
-    yield split_at(data, [i + 1 for i, b in enumerate(data) if b == 0x0A])
-    yield split_at(data, [i for i, b in enumerate(data) if b == 0x0A])
-    rnd = random.Random(seed)
-    for _ in range(n_random):
-        k = rnd.randint(1, min(len(data) - 1, 120))
-        yield split_at(data, rnd.sample(range(1, len(data)), k))
-    for _ in range(3):
-        cuts, pos = [], 0
-        while pos < len(data):
-            pos += rnd.randint(1, 9)
-            cuts.append(pos)
-        yield split_at(data, cuts)
-
 
 def codec(provider: str = "openai", **kw: Any) -> OpenAICodec:
     kw.setdefault("api_key", "sk-test")
@@ -133,13 +37,7 @@ def codec(provider: str = "openai", **kw: Any) -> OpenAICodec:
 
 
 def run_stream(chunks: List[bytes], provider: str = "openai", headers: Optional[Dict[str, str]] = None):
-    dec = codec(provider).stream_decoder("requested-model", headers or {})
-    events: List[Any] = []
-    for chunk in chunks:
-        events.extend(dec.feed(chunk))
-    events.extend(dec.eof())
-    assert dec.done
-    return events, dec.response()
+    return feed_all(codec(provider).stream_decoder("requested-model", headers or {}), chunks)
 
 
 def replay_all(data: bytes, provider: str = "openai", seed: int = 0, headers: Optional[Dict[str, str]] = None):
@@ -181,12 +79,6 @@ def texts(events: List[Any]) -> str:
 
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def reframe_jsonl(raw: bytes) -> bytes:
-    """vercel/ai .chunks.txt -> SSE (they stripped `data: `, the blank lines and [DONE])."""
-    lines = [line for line in raw.split(b"\n") if line.strip()]
-    return b"".join(b"data: " + line + b"\n\n" for line in lines) + b"data: [DONE]\n\n"
 
 
 def req_json(request) -> Dict[str, Any]:
@@ -277,7 +169,7 @@ def test_stream_long_json_content_with_multibyte():
 
 
 def test_stream_text_obfuscation_chunks_reframed():
-    data = reframe_jsonl(load("openai/stream_text_obfuscation.chunks.jsonl"))
+    data = jsonl_as_sse(load("openai/stream_text_obfuscation.chunks.jsonl"), done=True)
     events, resp = replay_all(data, seed=4)
     text = resp.text
     assert len(text) == 1724
@@ -729,10 +621,6 @@ def test_images_and_text_parts():
 
 
 # -- wire shapes of compatible servers (hand-written after WIRE.md section 1) -----------------
-
-def sse(*payloads: str) -> bytes:
-    return "".join("data: " + p + "\n\n" for p in payloads).encode("utf-8")
-
 
 def test_refusal_stream_equals_nonstream():
     data = sse('{"id":"r1","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":null,'
