@@ -82,8 +82,12 @@ from collections import Counter, namedtuple
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-import tokenize_rt
-import unasync
+try:
+    import tokenize_rt
+    import unasync
+except ImportError as _missing:  # pragma: no cover - a setup problem, not a generator one
+    sys.exit(f"gen_async: {_missing}; install the generator's dependencies first: "
+             "pip install unasync==0.6.0 setuptools (they come with: pip install -e .[test])")
 
 LIB = "lib"
 TESTS = "tests"
