@@ -86,8 +86,9 @@ try:
     import tokenize_rt
     import unasync
 except ImportError as _missing:  # pragma: no cover - a setup problem, not a generator one
-    sys.exit(f"gen_async: {_missing}; install the generator's dependencies first: "
-             "pip install unasync==0.6.0 setuptools (they come with: pip install -e .[test])")
+    print(f"gen_async: {_missing}; install the generator's dependencies first: "
+          "pip install unasync==0.6.0 setuptools (they come with: pip install -e .[test])", file=sys.stderr)
+    sys.exit(3)
 
 LIB = "lib"
 TESTS = "tests"
