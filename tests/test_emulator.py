@@ -4,6 +4,7 @@ Only ``requests``, ``http.client`` and raw sockets talk to it here, never the li
 """
 import http.client as httpclient
 import json
+import re
 import socket
 import threading
 import time
@@ -12,6 +13,7 @@ import pytest
 import requests
 
 from llmunified.testing import Emulator, RecordedRequest, Reply, ToolCallSpec
+from llmunified.testing._dialects import DIALECTS, Dialect, Route, Violation
 from llmunified.testing.pytest_plugin import llm_emulator  # noqa: F401 - fixture under test
 
 OAI = {"Authorization": "Bearer sk-test"}
@@ -407,6 +409,28 @@ def test_recorded_requests(emu, http):
     emu.reply(text="x")
     emu.reset()
     assert emu.requests == [] and emu.last_request is None and emu.pending_replies == 0
+
+
+def test_wait_for_requests(emu):
+    assert emu.wait_for_requests(timeout=0.05) is False  # nothing has arrived
+
+    def client():
+        time.sleep(0.1)  # the wait below starts before the requests arrive
+        with requests.Session() as s:
+            oll(emu, s, {"stream": False})
+            oai(emu, s, headers={})  # rejected (401), and still recorded
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    try:
+        assert emu.wait_for_requests(2, timeout=5.0) is True
+    finally:
+        thread.join(5)
+    assert [(r.provider, r.status) for r in emu.requests] == [("ollama", 200), ("openai", 401)]
+    assert emu.wait_for_requests(2, timeout=0) is True  # already there: no waiting
+    assert emu.wait_for_requests(3, timeout=0.05) is False
+    emu.reset()
+    assert emu.wait_for_requests(1, timeout=0.05) is False
 
 
 def test_url_for(emu):
@@ -816,3 +840,131 @@ def test_stop_closes_idle_keep_alive_connections(http):
     emu.stop()  # idempotent
     with pytest.raises(requests.exceptions.ConnectionError):
         http.post("http://127.0.0.1:%d/api/chat" % port, json={}, timeout=2)
+
+
+# ---- dialects ----------------------------------------------------------------------------------------
+
+class _ToyDialect(Dialect):
+    """A throwaway Gemini-like dialect: the model and the action are in the path."""
+
+    name = "toy"
+    aliases = ("toy-cloud",)
+    base_path = "/toy"
+    routes = (Route("POST", "/toy/v1/models/{model}:{action}", "chat"),
+              Route("GET", "/toy/v1/models", "models"))
+    path_prefixes = ("/toy/",)
+    default_models = ("toy-1", "toy-2")
+
+    def is_stream(self, body, request):
+        return request.params.get("action") == "streamGenerate"
+
+    def check_body(self, body, json_error):
+        if not isinstance(body, dict) or not isinstance(body.get("contents"), list):
+            return [Violation(400, "contents is required", type_="INVALID_ARGUMENT")]
+        return []
+
+    def last_user_text(self, body):
+        return body["contents"][-1]["text"]
+
+    def error_body(self, status, message, type_=None, code=None, param=None, request_id=""):
+        return json.dumps({"error": {"code": status, "status": type_ or "ERROR",
+                                     "message": self.error_message(status, message)}}).encode()
+
+    def models_body(self, models):
+        return {"models": [{"name": "models/" + m} for m in models]}
+
+    def render(self, reply, ctx):
+        return {"model": ctx.model(reply), "text": reply.full_text}
+
+    def events(self, reply, ctx):
+        for word in reply.full_text.split(" "):
+            yield b"data: " + json.dumps({"model": ctx.model(reply), "text": word}).encode() + b"\n\n"
+
+
+TOY = {"contents": [{"text": "hi toy"}]}
+
+
+@pytest.mark.parametrize("template, path, params", [
+    ("/v1beta/models/{model}:{action}", "/v1beta/models/gemini-2.0-flash:streamGenerateContent",
+     {"model": "gemini-2.0-flash", "action": "streamGenerateContent"}),
+    ("/v1/projects/{project}/locations/{location}/publishers/anthropic/models/{model}:{action}",
+     "/v1/projects/p-1/locations/us-east5/publishers/anthropic/models/claude-x@20250514:rawPredict",
+     {"project": "p-1", "location": "us-east5", "model": "claude-x@20250514",
+      "action": "rawPredict"}),
+    ("/openai/deployments/{deployment}/chat/completions",
+     "/openai/deployments/my%20gpt/chat/completions", {"deployment": "my gpt"}),
+    ("/v2/chat", "/v2/chat", {}),
+])
+def test_route_templates_take_params_from_the_path(template, path, params):
+    assert Route("POST", template, "chat").match("POST", path) == params
+
+
+def test_route_template_misses():
+    route = Route("POST", "/v1beta/models/{model}:{action}", "chat")
+    assert route.match("GET", "/v1beta/models/m:generate") is None  # another method
+    assert route.match("POST", "/v1beta/models/a/b:generate") is None  # one segment only
+    assert route.match("POST", "/v1beta/models/:generate") is None  # placeholders are not empty
+    assert route.match("POST", "/v1beta/models/m") is None
+    regex = Route("GET", re.compile(r"/v(?P<version>\d+)/things"), "things")
+    assert regex.match("GET", "/v2/things") == {"version": "2"}
+    assert regex.match("GET", "/vx/things") is None
+
+
+def test_dialect_with_the_model_in_the_path(http):
+    with Emulator(dialects=[*DIALECTS, _ToyDialect()]) as emu:
+        assert emu.url_for("toy") == emu.url_for("Toy_Cloud") == emu.base_url + "/toy"
+        assert emu.models["toy"] == ["toy-1", "toy-2"]
+
+        emu.reply(text="Hello from toy", usage=(3, 4))
+        r = http.post(emu.url_for("toy") + "/v1/models/toy-pro:generate?key=k&alt=json", json=TOY)
+        assert r.status_code == 200 and r.json() == {"model": "toy-pro", "text": "Hello from toy"}
+        rec = emu.last_request
+        assert (rec.provider, rec.endpoint, rec.path) == ("toy", "chat",
+                                                          "/toy/v1/models/toy-pro:generate")
+        assert rec.params == {"model": "toy-pro", "action": "generate"}
+        assert rec.query_params == {"key": "k", "alt": "json"}
+        assert rec.stream is False and rec.reply.text == "Hello from toy"
+
+        # The path says "stream"; the default reply echoes through the dialect's own body shape.
+        r = http.post(emu.url_for("toy") + "/v1/models/toy-pro:streamGenerate?alt=sse", json=TOY)
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["transfer-encoding"] == "chunked"
+        assert [json.loads(d)["text"] for _, d in sse(r.text)] == ["You", "said:", "hi", "toy"]
+        assert emu.last_request.stream is True and emu.last_request.query_params == {"alt": "sse"}
+
+        emu.reply(text="kept for later")
+        r = http.post(emu.url_for("toy") + "/v1/models/toy-pro:generate", json={"prompt": "x"})
+        assert r.status_code == 400 and r.json() == {"error": {
+            "code": 400, "status": "INVALID_ARGUMENT", "message": "contents is required"}}
+        assert emu.last_request.violations == ["contents is required"]
+        assert emu.pending_replies == 1  # the rejected request did not consume the reply
+        r = http.post(emu.url_for("toy") + "/v1/models/toy-pro:generate", json=TOY)
+        assert r.json()["text"] == "kept for later"
+        emu.reply(status=429, error="Quota exceeded", error_type="RESOURCE_EXHAUSTED")
+        r = http.post(emu.url_for("toy") + "/v1/models/toy-pro:generate", json=TOY)
+        assert r.status_code == 429 and r.json() == {"error": {
+            "code": 429, "status": "RESOURCE_EXHAUSTED", "message": "Quota exceeded"}}
+
+        r = http.get(emu.url_for("toy") + "/v1/models")
+        assert r.json() == {"models": [{"name": "models/toy-1"}, {"name": "models/toy-2"}]}
+        r = http.get(emu.base_url + "/toy/v2/nope")  # unknown, under its prefix: its 404 shape
+        assert r.status_code == 404 and r.json()["error"]["message"] == "Not Found"
+        assert emu.last_request.provider == "toy"
+
+        # The built-in dialects still answer beside it.
+        assert oai(emu, http).status_code == 200
+        assert oll(emu, http, {"stream": False}).status_code == 200
+        assert emu.internal_errors == []
+
+
+def test_dialects_registry_is_the_default():
+    toy = _ToyDialect()
+    DIALECTS.append(toy)
+    try:
+        with Emulator() as emu:
+            assert emu.dialects[-1] is toy and emu.url_for("toy") == emu.base_url + "/toy"
+    finally:
+        DIALECTS.remove(toy)
+    with Emulator() as emu:
+        assert "toy" not in emu.models
+        assert emu.url_for("toy") == emu.base_url + "/v1"  # unknown names: the OpenAI fallback

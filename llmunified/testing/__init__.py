@@ -34,6 +34,28 @@ Endpoints:
     Ollama: ``POST /api/chat`` (streams unless ``"stream": false``), ``GET /api/tags``,
     ``GET /api/version``; use ``emu.url_for("ollama")``.
 
+Providers are dialects:
+    Each wire format is one module in ``llmunified/testing/_dialects/`` (``openai.py``,
+    ``anthropic.py``, ``ollama.py``): a ``Dialect`` subclass (interface in ``_base.py``) that
+    owns the provider's routes, request contract, headers, error shapes and the rendering of
+    a :class:`Reply`. The HTTP server (``_server.py``) knows no provider by name; it routes
+    each request to a dialect and writes what the dialect answers. To add a provider:
+
+    1. Write ``_dialects/<provider>.py`` with ``class Foo(Dialect)``: set ``name``,
+       ``routes`` (``Route("POST", "/v1beta/models/{model}:{action}", "chat")``; the
+       ``{...}`` placeholders land in ``request.params``, the query string in
+       ``request.query_params``, and ``ctx.model(reply)`` falls back to ``params["model"]``),
+       ``default_models``, ``base_path`` (for ``url_for``), the content types and error
+       tables; override what differs from the base class: ``check_headers``/``check_body``,
+       ``is_stream``, ``base_headers``/``error_headers``, ``error_body``, ``render``,
+       ``events``; ``models_body``/``serve`` for endpoints other than ``chat``; ``claims``
+       and ``path_prefixes`` where paths are shared with another provider or unknown.
+    2. Add ``Foo()`` to ``DIALECTS`` in ``_dialects/__init__.py`` (the first dialect,
+       OpenAI, stays the fallback for unknown paths and names).
+    3. Test it in ``tests/test_emulator.py``.
+
+    A test may also bring its own: ``Emulator(dialects=[*DIALECTS, Foo()])``.
+
 Scripting:
     ``emu.reply(**fields)`` / ``emu.queue(Reply(...), ...)`` queue answers, served first in,
     first out, to the next chat requests (requests rejected by the contract checks do not
@@ -68,7 +90,8 @@ Wire details (modelled on real recordings):
     * Ollama: NDJSON (``application/x-ndjson``), tool calls whole in one line, a final line
       with ``done: true``, ``done_reason`` and the token counts; errors are ``{"error": ...}``.
 """
+from ._emulator import Emulator
 from ._reply import Reply, ToolCallSpec
-from ._server import Emulator, Headers, RecordedRequest
+from ._request import Headers, RecordedRequest
 
 __all__ = ["Emulator", "Reply", "ToolCallSpec", "RecordedRequest", "Headers"]

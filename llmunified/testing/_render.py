@@ -1,10 +1,10 @@
-"""Helpers shared by the three wire renderers (``_openai``, ``_anthropic``, ``_ollama``)."""
+"""Helpers shared by the dialects' wire renderers (``_dialects/openai.py``, ...)."""
 import base64
 import hashlib
 import json
 import re
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from ._reply import Reply
 
@@ -113,6 +113,7 @@ class Context:
         seq: int,
         reasoning_field: Optional[str] = None,
         ollama_legacy_tool_calls: bool = False,
+        params: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.body = body if isinstance(body, dict) else {}
         self.request_id = request_id
@@ -120,12 +121,16 @@ class Context:
         self.created = int(time.time())
         self.reasoning_field = reasoning_field
         self.ollama_legacy_tool_calls = ollama_legacy_tool_calls
+        self.params = dict(params or {})
 
     def model(self, reply: Reply) -> str:
+        """The model to report: the reply's, the request body's, or the one in the URL path."""
         if reply.model:
             return reply.model
         model = self.body.get("model")
-        return model if isinstance(model, str) and model else "emulator-model"
+        if isinstance(model, str) and model:
+            return model
+        return self.params.get("model") or "emulator-model"
 
     def tokens(self, reply: Reply) -> Tuple[int, int]:
         """(input, output) in unified terms: input includes cached tokens."""
@@ -152,6 +157,21 @@ def text_pieces(reply: Reply) -> Iterator[str]:
         return
     for piece in split_words(reply.text):
         yield piece
+
+
+def text_events(reply: Reply, frame: Callable[[str], bytes], reuse: bool = True) -> Iterator[bytes]:
+    """One framed event per content delta of ``reply.text``.
+
+    With ``repeat_chunks`` and ``reuse`` the delta is framed once and the same bytes repeated
+    (benchmarks stream thousands of them).
+    """
+    if reuse and reply.repeat_chunks and reply.text:
+        same = frame(reply.text)
+        for _ in range(reply.repeat_chunks):
+            yield same
+        return
+    for piece in text_pieces(reply):
+        yield frame(piece)
 
 
 def merge_headers(base: Dict[str, str], extra: Dict[str, str]) -> List[Tuple[str, str]]:

@@ -1,8 +1,8 @@
 """The scripted-reply data model of the emulator: :class:`Reply` and :class:`ToolCallSpec`.
 
-Both are plain dataclasses written in provider-neutral ("unified") terms. The renderers in
-``_openai.py``, ``_anthropic.py`` and ``_ollama.py`` turn one :class:`Reply` into the wire
-format of whichever endpoint asked for it.
+Both are plain dataclasses written in provider-neutral ("unified") terms. The dialects in
+``_dialects/`` (one module per provider) turn one :class:`Reply` into the wire format of
+whichever endpoint asked for it.
 """
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
