@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._registry import PROVIDERS
     from ._retry import RetryPolicy
     from ._tooldef import tool
-    from ._sync._client import Client, RunStream, Stream, complete
+    from ._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from ._sync._session import ChatSession, SessionStream
     from ._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall, ToolResult,
                          Usage, assistant, system, tool_result, user)

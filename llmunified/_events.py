@@ -5,7 +5,7 @@ provider's non-streaming parser builds its Response through the same Accumulator
 response and a non-streamed one for the same content are equal by construction.
 """
 from dataclasses import dataclass, field, replace
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Literal, Optional, Union
 
 from ._types import Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
 
@@ -29,7 +29,7 @@ class TextDelta:
     """A piece of the answer's text."""
 
     text: str
-    type: str = field(default="text", init=False)
+    type: Literal["text"] = field(default="text", init=False)
 
 
 @dataclass
@@ -38,7 +38,7 @@ class ThinkingDelta:
 
     text: str
     signature: Optional[str] = None
-    type: str = field(default="thinking", init=False)
+    type: Literal["thinking"] = field(default="thinking", init=False)
 
 
 @dataclass
@@ -48,7 +48,7 @@ class ToolCallStart:
     index: int
     id: str
     name: str
-    type: str = field(default="tool_call_start", init=False)
+    type: Literal["tool_call_start"] = field(default="tool_call_start", init=False)
 
 
 @dataclass
@@ -57,7 +57,7 @@ class ToolCallDelta:
 
     index: int
     arguments: str
-    type: str = field(default="tool_call_delta", init=False)
+    type: Literal["tool_call_delta"] = field(default="tool_call_delta", init=False)
 
 
 @dataclass
@@ -66,7 +66,7 @@ class ToolCallEnd:
 
     index: int
     tool_call: ToolCall
-    type: str = field(default="tool_call_end", init=False)
+    type: Literal["tool_call_end"] = field(default="tool_call_end", init=False)
 
 
 @dataclass
@@ -74,7 +74,7 @@ class UsageEvent:
     """Token usage for the response (the final figures the provider reported)."""
 
     usage: Usage
-    type: str = field(default="usage", init=False)
+    type: Literal["usage"] = field(default="usage", init=False)
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Finish:
     """The response is complete. Always the last event of a successful stream."""
 
     finish_reason: str
-    type: str = field(default="finish", init=False)
+    type: Literal["finish"] = field(default="finish", init=False)
 
 
 @dataclass
@@ -92,7 +92,7 @@ class ToolResultEvent:
     tool_call: ToolCall
     content: Any
     is_error: bool = False
-    type: str = field(default="tool_result", init=False)
+    type: Literal["tool_result"] = field(default="tool_result", init=False)
 
 
 @dataclass
@@ -101,7 +101,7 @@ class RoundEnd:
     round (a new model call) follows. ``round`` counts from 1."""
 
     round: int
-    type: str = field(default="round_end", init=False)
+    type: Literal["round_end"] = field(default="round_end", init=False)
 
 
 StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, UsageEvent, Finish,
@@ -142,7 +142,7 @@ class Accumulator:
         self._ncalls = 0
         self.usage: Optional[Usage] = None
         self.finish_reason: Optional[str] = None
-        self.raw: List[Any] = []
+        self.raw: Any = []  # a stream's decoded events; a parser sets the decoded body (a dict)
         self.finished = False
         self.headers = headers if headers is not None else {}
 
@@ -163,17 +163,21 @@ class Accumulator:
         return TextDelta(piece)
 
     def new_thinking_block(self) -> None:
+        self._open_thinking_block()
+
+    def _open_thinking_block(self) -> ThinkingPart:
         self._close_text()
-        self.parts.append(ThinkingPart(""))
+        block = ThinkingPart("")
+        self.parts.append(block)
+        return block
 
     def thinking(self, piece: str) -> Optional[ThinkingDelta]:
         if not piece:
             return None
         last = self.parts[-1] if self.parts else None
         if not isinstance(last, ThinkingPart) or last.redacted or self._text is not None:
-            self.new_thinking_block()
-            last = self.parts[-1]
-        last.text += piece  # type: ignore[union-attr]
+            last = self._open_thinking_block()
+        last.text += piece
         return ThinkingDelta(piece)
 
     def thinking_signature(self, signature: str) -> Optional[ThinkingDelta]:
@@ -181,9 +185,8 @@ class Accumulator:
             return None
         last = self.parts[-1] if self.parts else None
         if not isinstance(last, ThinkingPart) or self._text is not None:
-            self.new_thinking_block()
-            last = self.parts[-1]
-        last.signature = (last.signature or "") + signature  # type: ignore[union-attr]
+            last = self._open_thinking_block()
+        last.signature = (last.signature or "") + signature
         return ThinkingDelta("", signature=signature)
 
     def redacted_thinking(self, data: str) -> None:

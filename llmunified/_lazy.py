@@ -24,7 +24,8 @@ CORE_EXPORTS: Dict[str, str] = {
 }
 
 #: names that differ between the twins (the I/O layer)
-IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "ChatSession", "SessionStream")
+IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "ChatSession", "SessionStream",
+                               "HTTPTransport", "Transport")
 #: the module of each I/O name, relative to the I/O package
 IO_MODULES: Dict[str, str] = {"ChatSession": "_session", "SessionStream": "_session"}
 

@@ -86,9 +86,9 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
         if dup:
             raise ValidationError(f"tool names must be unique in a request; repeated: {', '.join(sorted(dup))}")
     if o.response_format is not None:
-        from ._extract import as_spec  # jsonschema loads only when structured output is used
+        from ._structured import output_spec  # jsonschema loads only when structured output is used
 
-        o.response_format = as_spec(o.response_format)
+        o.response_format = output_spec(o.response_format)
     if o.tool_choice is not None:
         tc = o.tool_choice
         if not isinstance(tc, str) or not tc:
@@ -191,21 +191,20 @@ def _from_dict(d: Mapping[str, Any]) -> Message:
         if isinstance(content, list):
             content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
         return Message("tool", [ToolResult(call_id, content if content is not None else "", name=d.get("name"))])
-    parts: List[Part] = []
+    parts_or_text: Union[str, List[Part]]
     if isinstance(content, str):
-        parts_or_text: Any = content
+        parts_or_text = content
     elif content is None:
         parts_or_text = ""
     elif isinstance(content, list):
-        parts = [_part_from_dict(p) if isinstance(p, Mapping) else _bad_part(p) for p in content]
-        parts_or_text = parts
+        parts_or_text = [_part_from_dict(p) if isinstance(p, Mapping) else _bad_part(p) for p in content]
     else:
         raise ValidationError(f"message content must be a string or a list of parts, got {type(content).__name__}")
     calls = d.get("tool_calls")
     if calls:
         if role != "assistant":
             raise ValidationError("only assistant messages carry tool_calls")
-        tcs = []
+        tcs: List[Part] = []
         if not isinstance(calls, (list, tuple)):
             raise ValidationError("tool_calls must be a list of {'id', 'type', 'function': {...}} dicts")
         for c in calls:
@@ -221,8 +220,10 @@ def _from_dict(d: Mapping[str, Any]) -> Message:
                 except ValueError:
                     raise ValidationError(f"tool call {c.get('id')!r} has arguments that are not valid JSON") from None
             tcs.append(ToolCall(c.get("id") or "", fn.get("name") or "", args, raw_arguments=raw))
-        base = [TextPart(parts_or_text)] if isinstance(parts_or_text, str) and parts_or_text else (
-            [] if isinstance(parts_or_text, str) else parts_or_text)
+        if isinstance(parts_or_text, str):
+            base: List[Part] = [TextPart(parts_or_text)] if parts_or_text else []
+        else:
+            base = parts_or_text
         return Message("assistant", base + tcs, name=d.get("name"))
     return Message(role, parts_or_text, name=d.get("name"))
 

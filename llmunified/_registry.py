@@ -1,64 +1,137 @@
-"""Which providers exist, where they live, and how a ``provider/model`` name is resolved."""
+"""Which providers exist, how a ``provider/model`` name is resolved, and how a key travels.
+
+There is one table, :data:`PROVIDERS`, and nobody edits it: each provider codec module in
+``llmunified/providers/`` declares the providers it serves (``PROVIDERS = [ProviderInfo(...)]``
+at module level) and the table collects them on first use. Providers that share a wire
+protocol (the OpenAI-compatible hosts) differ only by data on their entry: URLs, environment
+variables, the :class:`Auth` scheme, the token-estimate family and ``details`` the codec reads.
+"""
 import os
 from dataclasses import dataclass, field
-from typing import Dict, Mapping, Optional, Tuple
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from .errors import ConfigurationError
 
-__all__ = ["ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig", "resolve_config"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .providers._base import Codec
+
+__all__ = ["Auth", "BEARER", "ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig",
+           "resolve_config", "KeySource"]
+
+#: ``api_key=``: a string, or a callable returning the current key or token (called per request,
+#: so refreshing credentials such as Vertex or Azure Entra ID tokens work).
+KeySource = Union[str, Callable[[], str]]
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How a credential travels: in a header (``name: prefix + key``) or a query parameter.
+
+    ``Auth.bearer()`` (``Authorization: Bearer <key>``), ``Auth.header("x-api-key")``,
+    ``Auth.header("api-key")``, ``Auth.header("x-goog-api-key")``, ``Auth.query("key")``.
+    """
+
+    kind: str          # "header" or "query"
+    name: str
+    prefix: str = ""
+
+    @classmethod
+    def bearer(cls) -> "Auth":
+        return cls("header", "Authorization", "Bearer ")
+
+    @classmethod
+    def header(cls, name: str, prefix: str = "") -> "Auth":
+        return cls("header", name, prefix)
+
+    @classmethod
+    def query(cls, name: str) -> "Auth":
+        return cls("query", name)
+
+    def apply(self, headers: Dict[str, str], url: str, key: str) -> str:
+        """Put ``key`` on the request; returns the (possibly extended) URL."""
+        if self.kind == "query":
+            from urllib.parse import quote
+
+            return f"{url}{'&' if '?' in url else '?'}{self.name}={quote(key, safe='')}"
+        headers[self.name] = self.prefix + key
+        return url
+
+
+BEARER = Auth.bearer()
+
+
+def _frozen(mapping: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
 
 
 @dataclass(frozen=True)
 class ProviderInfo:
-    """Static facts about one provider name."""
+    """Static facts about one provider name, declared by the codec module that speaks for it.
+
+    :param codec: the codec class (a :class:`~llmunified.providers._base.Codec` subclass).
+    :param api_key_env: the environment variable(s) read for the key, first set one wins.
+    :param auth: how a string key is sent; ``token_auth`` how a callable's token is sent
+        (default: the same), e.g. Azure's ``api-key`` header vs ``Authorization: Bearer``.
+    :param token_family: the token-estimate family for this host's models (``_tokens.FAMILIES``).
+    :param details: wire details that differ between hosts of one protocol, read by the codec
+        (e.g. ``{"max_tokens_field": "max_completion_tokens"}``).
+    """
 
     name: str
-    codec: str                    # module in llmunified.providers that speaks its wire format
+    codec: Any
     base_url: str
-    api_key_env: Optional[str]
+    api_key_env: Union[None, str, Tuple[str, ...]]
     base_url_env: Optional[str]
     key_required: bool
     description: str
+    auth: Auth = BEARER
+    token_auth: Optional[Auth] = None
+    token_family: str = "default"
+    details: Mapping[str, Any] = field(default_factory=lambda: _frozen(None), compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.details, MappingProxyType):
+            object.__setattr__(self, "details", _frozen(self.details))
+
+    @property
+    def api_key_envs(self) -> Tuple[str, ...]:
+        """Every environment variable read for the key, in order."""
+        env = self.api_key_env
+        return () if env is None else ((env,) if isinstance(env, str) else tuple(env))
+
+    @property
+    def protocol(self) -> str:
+        """The wire protocol's name (the codec's ``protocol``)."""
+        return str(getattr(self.codec, "protocol", self.codec.__name__))
 
 
-def _p(name: str, codec: str, base_url: str, key_env: Optional[str], url_env: Optional[str],
-       key_required: bool, description: str) -> ProviderInfo:
-    return ProviderInfo(name, codec, base_url, key_env, url_env, key_required, description)
+def __getattr__(name: str) -> Any:
+    if name == "PROVIDERS":  # built on first use: importing every codec is not import-time work
+        from .providers import provider_table
+
+        return provider_table()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-PROVIDERS: Dict[str, ProviderInfo] = {p.name: p for p in (
-    _p("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", True,
-       "OpenAI Chat Completions"),
-    _p("anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", True,
-       "Anthropic Messages"),
-    _p("ollama", "ollama", "http://localhost:11434", "OLLAMA_API_KEY", "OLLAMA_HOST", False,
-       "Ollama native /api/chat"),
-    _p("lmstudio", "openai", "http://localhost:1234/v1", "LMSTUDIO_API_KEY", "LMSTUDIO_BASE_URL", False,
-       "LM Studio (OpenAI-compatible)"),
-    _p("groq", "openai", "https://api.groq.com/openai/v1", "GROQ_API_KEY", "GROQ_BASE_URL", True,
-       "Groq (OpenAI-compatible)"),
-    _p("together", "openai", "https://api.together.xyz/v1", "TOGETHER_API_KEY", "TOGETHER_BASE_URL", True,
-       "Together AI (OpenAI-compatible)"),
-    _p("openrouter", "openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", "OPENROUTER_BASE_URL", True,
-       "OpenRouter (OpenAI-compatible)"),
-    _p("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", True,
-       "DeepSeek (OpenAI-compatible)"),
-    _p("vllm", "openai", "http://localhost:8000/v1", "VLLM_API_KEY", "VLLM_BASE_URL", False,
-       "vLLM server (OpenAI-compatible)"),
-)}
+def _table() -> Dict[str, ProviderInfo]:
+    from .providers import provider_table
+
+    return provider_table()
 
 
 def split_model(model: str) -> Tuple[ProviderInfo, str]:
     """``"openrouter/meta-llama/llama-3-70b"`` -> (openrouter info, ``"meta-llama/llama-3-70b"``)."""
+    table = _table()
     if not isinstance(model, str) or "/" not in model:
         raise ConfigurationError(
             f"model must be named 'provider/model' (e.g. 'openai/gpt-4o-mini'), got {model!r}; "
-            f"known providers: {', '.join(sorted(PROVIDERS))}")
+            f"known providers: {', '.join(sorted(table))}")
     provider, _, name = model.partition("/")
-    info = PROVIDERS.get(provider.lower())
+    info = table.get(provider.lower())
     if info is None:
         raise ConfigurationError(
-            f"unknown provider {provider!r} in model {model!r}; known providers: {', '.join(sorted(PROVIDERS))}. "
+            f"unknown provider {provider!r} in model {model!r}; known providers: {', '.join(sorted(table))}. "
             "For another OpenAI-compatible server use 'openai/<model>' with base_url=...")
     if not name:
         raise ConfigurationError(f"model {model!r} names no model after the provider")
@@ -66,15 +139,39 @@ def split_model(model: str) -> Tuple[ProviderInfo, str]:
 
 
 class Secret:
-    """Holds an API key; its repr and str never show the value."""
+    """Holds an API key, or a callable that returns the current one; its repr and str never show
+    the value. ``get()`` calls the callable each time (refreshing tokens); ``known()`` lists the
+    values seen so far, so error text echoing any of them can be scrubbed."""
 
-    __slots__ = ("_value",)
+    __slots__ = ("_value", "_seen")
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: KeySource) -> None:
         self._value = value
+        self._seen: Optional[str] = None if callable(value) else value
+
+    @property
+    def is_callable(self) -> bool:
+        """True for a token provider (a callable), False for a fixed key."""
+        return callable(self._value)
 
     def get(self) -> str:
-        return self._value
+        value = self._value
+        if not callable(value):
+            return value
+        try:
+            token = value()
+        except Exception as exc:
+            raise ConfigurationError(f"the api_key callable failed: {type(exc).__name__}: {exc}") from None
+        token = getattr(token, "token", token)  # an azure-identity AccessToken works as it is
+        if not isinstance(token, str) or not token:
+            raise ConfigurationError(
+                f"the api_key callable must return a non-empty string (the key or token), got {type(token).__name__}")
+        self._seen = token
+        return token
+
+    def known(self) -> Optional[str]:
+        """The last value handed out (None if a callable was never called)."""
+        return self._seen
 
     def __repr__(self) -> str:
         return "Secret('***')"
@@ -101,23 +198,22 @@ class ProviderConfig:
     def name(self) -> str:
         return self.info.name
 
+    @property
+    def auth(self) -> Auth:
+        """How this configuration's credential travels (a callable's token may go another way)."""
+        info = self.info
+        if self.api_key is not None and self.api_key.is_callable and info.token_auth is not None:
+            return info.token_auth
+        return info.auth
 
-def _normalise_ollama_host(value: str) -> str:
-    """OLLAMA_HOST as Ollama itself reads it: no scheme means http and port 11434; an explicit
-    scheme without a port means that scheme's default port (80/443)."""
-    value = value.strip().rstrip("/")
-    if "://" in value:
-        scheme, _, rest = value.partition("://")
-        default_port = "443" if scheme == "https" else "80"
-    else:
-        scheme, rest, default_port = "http", value, "11434"
-    host = rest.split("/", 1)[0]
-    if ":" not in host.rsplit("]", 1)[-1]:
-        rest = rest.replace(host, host + ":" + default_port, 1)
-    return f"{scheme}://{rest}"
+    def authorize(self, headers: Dict[str, str], url: str) -> str:
+        """Put the credential (if any) on a request being built; returns its URL."""
+        if self.api_key is None:
+            return url
+        return self.auth.apply(headers, url, self.api_key.get())
 
 
-def resolve_config(info: ProviderInfo, *, api_key: Optional[str] = None, base_url: Optional[str] = None,
+def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                    headers: Optional[Mapping[str, str]] = None,
                    environ: Optional[Mapping[str, str]] = None) -> ProviderConfig:
     """Arguments first, then environment variables, then defaults. Raises before any network
@@ -125,14 +221,21 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[str] = None, base_ur
     env = os.environ if environ is None else environ
     if base_url is None and info.base_url_env:
         base_url = env.get(info.base_url_env) or None
-        if base_url and info.name == "ollama":
-            base_url = _normalise_ollama_host(base_url)
+        if base_url:
+            base_url = info.codec.base_url_from_env(base_url)
     base_url = (base_url or info.base_url).rstrip("/")
-    if not api_key and info.api_key_env:
-        api_key = env.get(info.api_key_env) or None
-    if not api_key and info.key_required:
+    if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
         raise ConfigurationError(
-            f"no API key for {info.name}: set the {info.api_key_env} environment variable "
+            f"api_key must be a string or a callable returning one, got {type(api_key).__name__}")
+    if not api_key:
+        for var in info.api_key_envs:
+            api_key = env.get(var) or None
+            if api_key:
+                break
+    if not api_key and info.key_required:
+        names = " or ".join(info.api_key_envs)
+        raise ConfigurationError(
+            f"no API key for {info.name}: set the {names} environment variable "
             f"or pass api_key=... to the Client")
     return ProviderConfig(info, base_url, Secret(api_key) if api_key else None,
                           tuple((headers or {}).items()))

@@ -1,4 +1,4 @@
-"""The one JSON Schema module (sans-IO): tool definitions, tool-call arguments, structured outputs.
+"""JSON Schema checking and validation (sans-IO): tool definitions, tool-call arguments, structured outputs.
 
 What lives here, and nowhere else:
 
@@ -12,10 +12,12 @@ What lives here, and nowhere else:
   output) against a schema, with validators compiled once per schema and cached.
   :func:`validate_arguments` is the tool loop's entry point (it undoes the ``null``-for-absent
   convention of strict mode first).
-- :func:`rewrite` — a schema translated into a provider's dialect by table-driven rules
-  (:data:`DIALECTS`), reporting every change in ``notes`` and whether meaning was kept
-  (``lossless``); :meth:`Rewritten.restore` maps a value produced under the rewritten schema
-  back to the original shape.
+- :func:`strip_optional_nulls`, :func:`accepts_null`, :func:`make_nullable` — the ``null``-for-absent
+  convention of strict mode, both ways.
+
+Rewriting a schema into a provider's dialect (``rewrite``, ``DIALECTS``, ``strict_ok``) lives in
+:mod:`llmunified._schema_dialects`, which builds on the schema walking helpers here
+(:func:`map_subschemas`, :func:`resolve_local_ref`, :func:`json_pointer`).
 
 ``jsonschema`` is imported only inside functions, on first need: ``import llmunified`` stays light.
 Common schemas (types, properties, required, enums, bounds, anyOf, ...) are validated by a small
@@ -25,12 +27,13 @@ checker does not implement, so the answer is always jsonschema's.
 import copy
 import json
 import numbers
+import operator
 import re
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Sized, Tuple,
+                    Type, Union)
 
+from ._lru import LRU
 from .errors import ValidationError
 
 __all__ = [
@@ -41,13 +44,9 @@ __all__ = [
     "validate",
     "validate_arguments",
     "strip_optional_nulls",
-    "rewrite",
-    "strict_ok",
-    "Rewritten",
-    "RuleContext",
-    "Rule",
-    "DIALECTS",
-    "OPENAI_STRICT_FORMATS",
+    "accepts_null",
+    "make_nullable",
+    "canonical",
 ]
 
 #: tool (and structured-output) names every provider accepts
@@ -56,48 +55,12 @@ TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _CACHE_SIZE = 512
 _MESSAGE_LIMIT = 300  # characters of one validation message (jsonschema quotes whole instances)
 
+#: a location in a JSON document: keys and array indices from the root
 JSONPath = Tuple[Union[str, int], ...]
 
 
 # --------------------------------------------------------------------------------------------
-# small shared helpers
-
-
-class _LRU:
-    """A small thread-safe LRU map; values are computed outside the lock (a race costs a
-    duplicate computation, never a wrong answer)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._data: "OrderedDict[Any, Any]" = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> Any:
-        with self._lock:
-            try:
-                value = self._data[key]
-            except KeyError:
-                return None
-            self._data.move_to_end(key)
-            return value
-
-    def put(self, key: Any, value: Any) -> Any:
-        with self._lock:
-            existing = self._data.get(key)
-            if existing is not None:
-                self._data.move_to_end(key)
-                return existing  # keep the first: callers may rely on object identity
-            self._data[key] = value
-            if len(self._data) > self._size:
-                self._data.popitem(last=False)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        return len(self._data)
+# small shared helpers (the schema walking ones are shared with _schema_dialects)
 
 
 def canonical(schema: Any, *, where: str = "schema") -> str:
@@ -120,7 +83,8 @@ def _path_text(prefix: str, parts: Sequence[Union[str, int]]) -> str:
     return "".join(out)
 
 
-def _pointer(parts: Sequence[Union[str, int]]) -> str:
+def json_pointer(parts: Sequence[Union[str, int]]) -> str:
+    """The JSON Pointer (RFC 6901) of a path, e.g. ``("properties", "a/b")`` -> ``/properties/a~1b``."""
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
@@ -135,42 +99,49 @@ _SCHEMA_ONE = ("additionalProperties", "items", "contains", "not", "if", "then",
 _SCHEMA_LISTS = ("prefixItems", "allOf", "anyOf", "oneOf")
 
 
-def _children(node: Dict[str, Any]) -> Iterator[Tuple[JSONPath, Any]]:
-    """(relative path, subschema) for every direct subschema of a schema node."""
+#: a direct subschema: (keyword, name or index inside the keyword's value or None, subschema)
+_Child = Tuple[str, Union[str, int, None], Any]
+
+
+def _children(node: Dict[str, Any]) -> Iterator[_Child]:
+    """Every direct subschema of a schema node, with where it sits (see :data:`_Child`)."""
     for key in _SCHEMA_MAPS:
         value = node.get(key)
         if isinstance(value, dict):
             for name, sub in value.items():
-                yield (key, name), sub
+                yield key, name, sub
     for key in _SCHEMA_ONE:
         if key in node:
             value = node[key]
             if isinstance(value, list) and key in ("items", "additionalItems"):  # draft-7 tuple form
                 for i, sub in enumerate(value):
-                    yield (key, i), sub
+                    yield key, i, sub
             else:
-                yield (key,), value
+                yield key, None, value
     for key in _SCHEMA_LISTS:
         value = node.get(key)
         if isinstance(value, list):
             for i, sub in enumerate(value):
-                yield (key, i), sub
+                yield key, i, sub
     deps = node.get("dependencies")  # draft 7: schema or list of names
     if isinstance(deps, dict):
         for name, sub in deps.items():
             if isinstance(sub, (dict, bool)):
-                yield ("dependencies", name), sub
+                yield "dependencies", name, sub
 
 
-def _map_children(node: Dict[str, Any], fn: Callable[[Any, JSONPath], Any]) -> Dict[str, Any]:
+def _relative(key: str, name: Union[str, int, None]) -> JSONPath:
+    return (key,) if name is None else (key, name)
+
+
+def map_subschemas(node: Dict[str, Any], fn: Callable[[Any, JSONPath], Any]) -> Dict[str, Any]:
     """A copy of ``node`` with each direct subschema replaced by ``fn(sub, relative_path)``."""
     out = dict(node)
-    for rel, sub in list(_children(node)):
-        new = fn(sub, rel)
-        if len(rel) == 1:
-            out[rel[0]] = new
+    for key, name, sub in list(_children(node)):
+        new = fn(sub, _relative(key, name))
+        if name is None:
+            out[key] = new
         else:
-            key, name = rel
             container = out[key]
             if container is node[key]:  # copy each container once before writing into it
                 container = out[key] = list(container) if isinstance(container, list) else dict(container)
@@ -178,8 +149,8 @@ def _map_children(node: Dict[str, Any], fn: Callable[[Any, JSONPath], Any]) -> D
     return out
 
 
-def _resolve_local(root: Any, ref: str) -> Tuple[bool, Any]:
-    """Resolve a same-document ``$ref`` (``#``, ``#/json/pointer`` or ``#anchor``)."""
+def resolve_local_ref(root: Any, ref: str) -> Tuple[bool, Any]:
+    """``(found, target)`` of a same-document ``$ref`` (``#``, ``#/json/pointer`` or ``#anchor``)."""
     if not ref.startswith("#"):
         return False, None
     fragment = ref[1:]
@@ -207,7 +178,7 @@ def _find_anchor(node: Any, name: str) -> Any:
         return None
     if node.get("$anchor") == name:
         return node
-    for _rel, sub in _children(node):
+    for _key, _name, sub in _children(node):
         found = _find_anchor(sub, name)
         if found is not None:
             return found
@@ -226,7 +197,7 @@ _DRAFTS = {
     "json-schema.org/draft-04/schema": "Draft4Validator",
 }
 
-_checked = _LRU(_CACHE_SIZE)  # canonical JSON -> True for schemas known to be valid
+_checked: "LRU[bool]" = LRU(_CACHE_SIZE)  # canonical JSON -> True for schemas known to be valid
 
 
 def _draft(schema: Any, where: str) -> str:
@@ -278,7 +249,7 @@ def check_schema(schema: Any, *, where: str = "schema") -> None:
 
 
 def _schema_error(where: str, parts: List[Union[str, int]], message: str) -> ValidationError:
-    pointer = _pointer(parts)
+    pointer = json_pointer(parts)
     text = f"{_path_text(where, parts)}: {_short(message)}"
     if parts:
         text += f" (JSON pointer {pointer})"
@@ -295,11 +266,11 @@ def _check_refs(root: Any, node: Any, parts: List[Union[str, int]], where: str) 
         if not ref.startswith("#"):
             raise _schema_error(where, parts + ["$ref"], f"remote reference {ref!r} is not supported; "
                                 "put the definition in $defs and refer to it as '#/$defs/<name>'")
-        ok, _target = _resolve_local(root, ref)
+        ok, _target = resolve_local_ref(root, ref)
         if not ok:
             raise _schema_error(where, parts + ["$ref"], f"reference {ref!r} does not resolve inside the schema")
-    for rel, sub in _children(node):
-        _check_refs(root, sub, parts + list(rel), where)
+    for key, name, sub in _children(node):
+        _check_refs(root, sub, parts + list(_relative(key, name)), where)
 
 
 def validate_tools(tools: Sequence[Any]) -> None:
@@ -363,7 +334,7 @@ class _Compiled:
         fast = self.fast
         if fast is not None and fast(value):
             return []
-        found = {}
+        found: Dict[Tuple[Tuple[Tuple[int, Union[str, int]], ...], str], str] = {}
         for error in self.validator.iter_errors(value):
             path = list(error.absolute_path)
             message = error.message
@@ -389,7 +360,7 @@ def _closest(error: Any) -> Any:
     return max(leaves, key=lambda e: len(e.absolute_path))
 
 
-_compiled = _LRU(_CACHE_SIZE)
+_compiled: "LRU[_Compiled]" = LRU(_CACHE_SIZE)
 
 
 def _compile(schema: Any, where: str = "schema") -> _Compiled:
@@ -419,7 +390,7 @@ def validate(schema: Any, value: Any) -> List[str]:
 def validate_arguments(schema: Dict[str, Any], arguments: Any) -> Tuple[Any, List[str]]:
     """``(arguments, errors)`` for a tool call: what the tool loop runs before calling a tool.
 
-    Strict mode (see :func:`rewrite`) makes optional properties required-and-nullable, so a
+    Strict mode (see :func:`~llmunified._schema_dialects.rewrite`) makes optional properties required-and-nullable, so a
     model may send ``null`` meaning "not given"; such nulls are dropped first (see
     :func:`strip_optional_nulls`), then the result is validated against the tool's own schema.
     """
@@ -431,11 +402,6 @@ def validate_arguments(schema: Dict[str, Any], arguments: Any) -> Tuple[Any, Lis
 # makes it step aside for the whole schema. Its semantics follow jsonschema's Draft 2020-12 (the
 # differential test in tests/test_schema.py keeps them in step).
 
-_ANNOTATIONS = frozenset({
-    "$schema", "$id", "$comment", "$anchor", "$defs", "definitions", "title", "description", "default",
-    "examples", "deprecated", "readOnly", "writeOnly", "format", "contentMediaType", "contentEncoding",
-    "$vocabulary",
-})
 _FAST_KEYWORDS = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "minimum", "maximum",
     "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "pattern", "minItems", "maxItems",
@@ -494,11 +460,121 @@ def _compile_fast(schema: Any) -> Optional[_Check]:
         return None
 
 
+#: numeric bounds: keyword -> comparison of the value with the bound (numbers only)
+_NUMBER_BOUNDS: Dict[str, Callable[[Any, Any], bool]] = {
+    "minimum": operator.ge, "maximum": operator.le, "exclusiveMinimum": operator.gt, "exclusiveMaximum": operator.lt,
+}
+#: size bounds: keyword -> (the JSON type it applies to, comparison of its length with the bound)
+_SIZE_BOUNDS: Dict[str, Tuple[Type[Sized], Callable[[int, int], bool]]] = {
+    "minLength": (str, operator.ge), "maxLength": (str, operator.le),
+    "minItems": (list, operator.ge), "maxItems": (list, operator.le),
+    "minProperties": (dict, operator.ge), "maxProperties": (dict, operator.le),
+}
+
+
+def _always(v: Any) -> bool:
+    return True
+
+
+def _never(v: Any) -> bool:
+    return False
+
+
+def _number_bound(compare: Callable[[Any, Any], bool], bound: Any) -> _Check:
+    def check(v: Any) -> bool:  # not a number (bool is not one): the bound does not apply
+        return not isinstance(v, numbers.Number) or isinstance(v, bool) or compare(v, bound)
+    return check
+
+
+def _size_bound(kind: Type[Sized], compare: Callable[[int, int], bool], bound: int) -> _Check:
+    def check(v: Any) -> bool:
+        return not isinstance(v, kind) or compare(len(v), bound)
+    return check
+
+
+def _pattern(rx: "re.Pattern[str]") -> _Check:
+    def check(v: Any) -> bool:
+        return not isinstance(v, str) or rx.search(v) is not None
+    return check
+
+
+def _string_enum(options: FrozenSet[str]) -> _Check:
+    def check(v: Any) -> bool:
+        return isinstance(v, str) and v in options
+    return check
+
+
+def _json_enum(options: Sequence[Any]) -> _Check:
+    def check(v: Any) -> bool:
+        return any(_json_equal(v, o) for o in options)
+    return check
+
+
+def _const(const: Any) -> _Check:
+    def check(v: Any) -> bool:
+        return _json_equal(v, const)
+    return check
+
+
+def _array_items(item: _Check) -> _Check:
+    def check(v: Any) -> bool:
+        return not isinstance(v, list) or all(item(x) for x in v)
+    return check
+
+
+def _object(props: Dict[str, _Check], required: Tuple[str, ...], extra: Optional[_Check]) -> _Check:
+    def check(v: Any) -> bool:
+        if not isinstance(v, dict):
+            return True
+        for name in required:
+            if name not in v:
+                return False
+        for name, value in v.items():
+            sub = props.get(name)
+            if sub is None:
+                if extra is not None and not extra(value):
+                    return False
+            elif not sub(value):
+                return False
+        return True
+    return check
+
+
+def _any_of(checks: Tuple[_Check, ...]) -> _Check:
+    def check(v: Any) -> bool:
+        for c in checks:
+            if c(v):
+                return True
+        return False
+    return check
+
+
+def _all_of(checks: Tuple[_Check, ...]) -> _Check:
+    def check(v: Any) -> bool:
+        for c in checks:
+            if not c(v):
+                return False
+        return True
+    return check
+
+
+def _one_of(checks: Tuple[_Check, ...]) -> _Check:
+    def check(v: Any) -> bool:
+        return sum(1 for c in checks if c(v)) == 1
+    return check
+
+
+def _not(negated: _Check) -> _Check:
+    def check(v: Any) -> bool:
+        return not negated(v)
+    return check
+
+
 def _fast(schema: Any) -> _Check:
     if schema is True:
-        return lambda v: True
+        return _always
     if schema is False:
-        return lambda v: False
+        return _never
     if not isinstance(schema, dict):
         raise _NotFast
     checks: List[_Check] = []
@@ -513,109 +589,59 @@ def _fast(schema: Any) -> _Check:
         if isinstance(t, str):
             checks.append(_TYPE_CHECKS[t])
         else:
-            tcs = tuple(_TYPE_CHECKS[x] for x in t)
-            checks.append(lambda v, tcs=tcs: any(tc(v) for tc in tcs))
+            checks.append(_any_of(tuple(_TYPE_CHECKS[x] for x in t)))
 
     if "enum" in schema:
         options = list(schema["enum"])
-        hashable = [o for o in options if isinstance(o, str)]
-        if len(hashable) == len(options):
-            option_set = frozenset(hashable)
-            checks.append(lambda v, s=option_set: isinstance(v, str) and v in s)
+        if all(isinstance(o, str) for o in options):
+            checks.append(_string_enum(frozenset(options)))
         else:
-            checks.append(lambda v, o=options: any(_json_equal(v, x) for x in o))
+            checks.append(_json_enum(options))
     if "const" in schema:
-        const = schema["const"]
-        checks.append(lambda v, c=const: _json_equal(v, c))
+        checks.append(_const(schema["const"]))
 
-    for key, op in (("minimum", lambda v, b: v >= b), ("maximum", lambda v, b: v <= b),
-                    ("exclusiveMinimum", lambda v, b: v > b), ("exclusiveMaximum", lambda v, b: v < b)):
+    for key, compare in _NUMBER_BOUNDS.items():
         if key in schema:
-            bound = schema[key]
-            checks.append(lambda v, b=bound, op=op: not _is_number(v) or op(v, b))
-    if "minLength" in schema:
-        n = schema["minLength"]
-        checks.append(lambda v, n=n: not isinstance(v, str) or len(v) >= n)
-    if "maxLength" in schema:
-        n = schema["maxLength"]
-        checks.append(lambda v, n=n: not isinstance(v, str) or len(v) <= n)
+            checks.append(_number_bound(compare, schema[key]))
+    for key, (kind, measure) in _SIZE_BOUNDS.items():
+        if key in schema:
+            checks.append(_size_bound(kind, measure, schema[key]))
     if "pattern" in schema:
-        rx = re.compile(schema["pattern"])
-        checks.append(lambda v, rx=rx: not isinstance(v, str) or rx.search(v) is not None)
-    if "minItems" in schema:
-        n = schema["minItems"]
-        checks.append(lambda v, n=n: not isinstance(v, list) or len(v) >= n)
-    if "maxItems" in schema:
-        n = schema["maxItems"]
-        checks.append(lambda v, n=n: not isinstance(v, list) or len(v) <= n)
-    if "minProperties" in schema:
-        n = schema["minProperties"]
-        checks.append(lambda v, n=n: not isinstance(v, dict) or len(v) >= n)
-    if "maxProperties" in schema:
-        n = schema["maxProperties"]
-        checks.append(lambda v, n=n: not isinstance(v, dict) or len(v) <= n)
+        checks.append(_pattern(re.compile(schema["pattern"])))
     if "items" in schema:
-        item = _fast(schema["items"])
-        checks.append(lambda v, item=item: not isinstance(v, list) or all(item(x) for x in v))
+        checks.append(_array_items(_fast(schema["items"])))
 
     props = schema.get("properties")
     required = schema.get("required")
     extra = schema.get("additionalProperties", True)
     if props is not None or required or extra is not True:
-        prop_checks = {name: _fast(sub) for name, sub in (props or {}).items()}
-        req = tuple(required or ())
-        extra_check = None if extra is True else _fast(extra)
+        checks.append(_object({name: _fast(sub) for name, sub in (props or {}).items()}, tuple(required or ()),
+                               None if extra is True else _fast(extra)))
 
-        def check_object(v: Any, prop_checks: Dict[str, _Check] = prop_checks, req: Tuple[str, ...] = req,
-                         extra_check: Optional[_Check] = extra_check) -> bool:
-            if not isinstance(v, dict):
-                return True
-            for name in req:
-                if name not in v:
-                    return False
-            for name, value in v.items():
-                check = prop_checks.get(name)
-                if check is None:
-                    if extra_check is not None and not extra_check(value):
-                        return False
-                elif not check(value):
-                    return False
-            return True
-
-        checks.append(check_object)
-
-    for key in ("anyOf", "allOf", "oneOf"):
+    for key, combine in (("anyOf", _any_of), ("allOf", _all_of), ("oneOf", _one_of)):
         if key in schema:
-            subs = tuple(_fast(s) for s in schema[key])
-            if key == "anyOf":
-                checks.append(lambda v, subs=subs: any(s(v) for s in subs))
-            elif key == "allOf":
-                checks.append(lambda v, subs=subs: all(s(v) for s in subs))
-            else:
-                checks.append(lambda v, subs=subs: sum(1 for s in subs if s(v)) == 1)
+            checks.append(combine(tuple(_fast(s) for s in schema[key])))
     if "not" in schema:
-        negated = _fast(schema["not"])
-        checks.append(lambda v, negated=negated: not negated(v))
+        checks.append(_not(_fast(schema["not"])))
 
     if not checks:
-        return lambda v: True
+        return _always
     if len(checks) == 1:
         return checks[0]
-    all_checks = tuple(checks)
-    return lambda v: all(c(v) for c in all_checks)
+    return _all_of(tuple(checks))
 
 
 # --------------------------------------------------------------------------------------------
 # strict-mode nulls
 
 
-def _accepts_null(schema: Any, root: Any, depth: int = 0) -> bool:
+def accepts_null(schema: Any, root: Any, depth: int = 0) -> bool:
     """Conservatively: may ``null`` be valid here? (True when unsure.)"""
     if schema is True or not isinstance(schema, dict) or depth > 32:
         return schema is not False
     if "$ref" in schema:
-        ok, target = _resolve_local(root, schema["$ref"])
-        if ok and not _accepts_null(target, root, depth + 1):
+        ok, target = resolve_local_ref(root, schema["$ref"])
+        if ok and not accepts_null(target, root, depth + 1):
             return False
     t = schema.get("type")
     if isinstance(t, str) and t != "null":
@@ -627,11 +653,37 @@ def _accepts_null(schema: Any, root: Any, depth: int = 0) -> bool:
     if "const" in schema and schema["const"] is not None:
         return False
     for key in ("anyOf", "oneOf"):
-        if key in schema and not any(_accepts_null(s, root, depth + 1) for s in schema[key]):
+        if key in schema and not any(accepts_null(s, root, depth + 1) for s in schema[key]):
             return False
-    if "allOf" in schema and not all(_accepts_null(s, root, depth + 1) for s in schema["allOf"]):
+    if "allOf" in schema and not all(accepts_null(s, root, depth + 1) for s in schema["allOf"]):
         return False
     return True
+
+
+def make_nullable(node: Any, root: Any) -> Any:
+    """A schema accepting what ``node`` accepts, plus ``null``."""
+    if node is True or accepts_null(node, root):
+        return node
+    if node is False:
+        return {"type": "null"}
+    t = node.get("type")
+    simple = isinstance(t, (str, list)) and not any(k in node for k in ("anyOf", "oneOf", "allOf", "$ref", "const"))
+    kinds = [t] if isinstance(t, str) else list(t or [])
+    if simple and not ({"object", "array"} & set(kinds)):
+        out = dict(node)
+        out["type"] = kinds + ["null"]
+        if "enum" in out:
+            out["enum"] = list(out["enum"]) + [None]
+        return out
+    if "anyOf" in node and set(node) <= {"anyOf", "description", "title"}:
+        out = dict(node)
+        out["anyOf"] = list(node["anyOf"]) + [{"type": "null"}]
+        return out
+    inner = {k: v for k, v in node.items() if k not in ("description", "title")}
+    out = {k: node[k] for k in ("description", "title") if k in node}
+    out["anyOf"] = [inner, {"type": "null"}]
+    return out
+
 
 
 def _json_kind_ok(value: Any, schema: Any) -> bool:
@@ -658,7 +710,7 @@ def _strip(value: Any, schema: Any, root: Any, depth: int) -> Any:
     if not isinstance(schema, dict) or depth > 64 or not isinstance(value, (dict, list)):
         return value
     if "$ref" in schema:
-        ok, target = _resolve_local(root, schema["$ref"])
+        ok, target = resolve_local_ref(root, schema["$ref"])
         if ok:
             value = _strip(value, target, root, depth + 1)
     for key in ("anyOf", "oneOf"):
@@ -677,7 +729,7 @@ def _strip(value: Any, schema: Any, root: Any, depth: int) -> Any:
         out = {}
         for name, item in value.items():
             sub = props.get(name, extra if name not in props else None)
-            if item is None and name in props and name not in required and not _accepts_null(sub, root):
+            if item is None and name in props and name not in required and not accepts_null(sub, root):
                 continue
             out[name] = _strip(item, sub, root, depth + 1) if sub is not None else item
         return out
@@ -688,347 +740,3 @@ def _strip(value: Any, schema: Any, root: Any, depth: int) -> Any:
         sub = prefix[i] if i < len(prefix) else items
         out_list.append(_strip(item, sub, root, depth + 1) if isinstance(sub, dict) else item)
     return out_list
-
-
-# --------------------------------------------------------------------------------------------
-# dialect rewrites
-
-
-class RuleContext:
-    """What a rewrite rule sees besides the node: where it is, the pass's root, and the log.
-
-    ``path`` is the node's location in the rewritten schema; ``root`` is the schema the pass
-    started from (a private copy, never mutated by the walker); ``state`` is scratch space a rule
-    may use for the length of one pass; ``restore`` collects names of inverse steps
-    (see :data:`_RESTORERS`) that :meth:`Rewritten.restore` applies to produced values.
-    """
-
-    def __init__(self, dialect: str, root: Any) -> None:
-        self.dialect = dialect
-        self.root = root
-        self.path: JSONPath = ()
-        self.notes: List[str] = []
-        self.lossless = True
-        self.state: Dict[str, Any] = {}
-        self.restore: List[str] = []
-
-    @property
-    def where(self) -> str:
-        return "#" + _pointer(self.path)
-
-    def note(self, message: str, *, at: Optional[JSONPath] = None) -> None:
-        """Record a change that keeps the schema's meaning."""
-        text = f"{self.dialect}: {'#' + _pointer(self.path if at is None else at)}: {message}"
-        if text not in self.notes:
-            self.notes.append(text)
-
-    def lossy(self, message: str, *, at: Optional[JSONPath] = None) -> None:
-        """Record a change that loses part of the schema's meaning."""
-        self.lossless = False
-        self.note(message + " [meaning changed]", at=at)
-
-
-#: a rewrite rule: ``(schema_node, context) -> replacement node``. Rules run pre-order (a node
-#: before its subschemas, which are then walked as the rule left them); a rule may mutate the node
-#: it is given (each pass works on a private copy) and returns the node to keep.
-Rule = Callable[[Dict[str, Any], RuleContext], Any]
-
-
-def _walk(node: Any, ctx: RuleContext, rules: Sequence[Rule], path: JSONPath) -> Any:
-    if not isinstance(node, dict):
-        return node
-    for rule in rules:
-        ctx.path = path
-        node = rule(node, ctx)
-        if not isinstance(node, dict):
-            return node
-    return _map_children(node, lambda sub, rel: _walk(sub, ctx, rules, path + rel))
-
-
-def _is_object_schema(node: Dict[str, Any]) -> bool:
-    t = node.get("type")
-    return t == "object" or (isinstance(t, list) and "object" in t) or (t is None and "properties" in node)
-
-
-def _make_nullable(node: Any, root: Any) -> Any:
-    """A schema accepting what ``node`` accepts, plus ``null``."""
-    if node is True or _accepts_null(node, root):
-        return node
-    if node is False:
-        return {"type": "null"}
-    t = node.get("type")
-    simple = isinstance(t, (str, list)) and not any(k in node for k in ("anyOf", "oneOf", "allOf", "$ref", "const"))
-    kinds = [t] if isinstance(t, str) else list(t or [])
-    if simple and not ({"object", "array"} & set(kinds)):
-        out = dict(node)
-        out["type"] = kinds + ["null"]
-        if "enum" in out:
-            out["enum"] = list(out["enum"]) + [None]
-        return out
-    if "anyOf" in node and set(node) <= {"anyOf", "description", "title"}:
-        out = dict(node)
-        out["anyOf"] = list(node["anyOf"]) + [{"type": "null"}]
-        return out
-    inner = {k: v for k, v in node.items() if k not in ("description", "title")}
-    out = {k: node[k] for k in ("description", "title") if k in node}
-    out["anyOf"] = [inner, {"type": "null"}]
-    return out
-
-
-#: ``format`` values OpenAI strict mode accepts (platform.openai.com/docs/guides/structured-outputs,
-#: "Supported properties")
-OPENAI_STRICT_FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6",
-                                   "uuid"})
-# Keywords outside OpenAI's documented strict subset (same page: "Supported properties" lists
-# pattern/format, numeric bounds, minItems/maxItems; "not yet supported": allOf, not,
-# dependentRequired, dependentSchemas, if/then/else; the older list also named the string length,
-# object-size, patternProperties and contains/uniqueItems keywords, still absent from the
-# supported list). Dropping them widens what is accepted: the meaning changes.
-_STRICT_DROP_LOSSY = ("allOf", "not", "dependentRequired", "dependentSchemas", "if", "then", "else",
-                      "minLength", "maxLength", "patternProperties", "unevaluatedProperties", "propertyNames",
-                      "minProperties", "maxProperties", "unevaluatedItems", "contains", "minContains",
-                      "maxContains", "uniqueItems", "prefixItems", "dependencies", "additionalItems")
-# Annotations strict mode rejects (its error: "'default' is not permitted"); validation never
-# looked at them, and the strict-nulls restore keeps a function's own default in force.
-_STRICT_DROP_ANNOTATIONS = ("default",)
-
-
-def _strict_keywords(node: Dict[str, Any], ctx: RuleContext) -> Dict[str, Any]:
-    for key in _STRICT_DROP_LOSSY:
-        if key in node:
-            del node[key]
-            ctx.lossy(f"removed {key!r} (not supported in strict mode)")
-    for key in _STRICT_DROP_ANNOTATIONS:
-        if key in node:
-            del node[key]
-            ctx.note(f"removed {key!r} (not permitted in strict mode; an annotation, validation unchanged)")
-    fmt = node.get("format")
-    if fmt is not None and fmt not in OPENAI_STRICT_FORMATS:
-        del node["format"]
-        ctx.note(f"removed format {fmt!r} (strict mode supports only {', '.join(sorted(OPENAI_STRICT_FORMATS))}; "
-                 "format is an annotation, validation unchanged)")
-    if "oneOf" in node:
-        branches = node.pop("oneOf")
-        if "anyOf" in node:
-            ctx.lossy("removed 'oneOf' beside 'anyOf' (strict mode has no oneOf)")
-        else:
-            node["anyOf"] = branches
-            ctx.lossy("oneOf became anyOf (strict mode has no oneOf; overlapping branches are no longer exclusive)")
-    return node
-
-
-def _strict_ref_siblings(node: Dict[str, Any], ctx: RuleContext) -> Dict[str, Any]:
-    # Strict mode rejects keywords next to $ref (the openai SDK's strict helper unravels such refs
-    # for the same reason); one-branch anyOf keeps the reference and the sibling annotations.
-    if "$ref" in node and len(node) > 1:
-        out = {k: v for k, v in node.items() if k != "$ref"}
-        out["anyOf"] = [{"$ref": node["$ref"]}] + list(out.get("anyOf", []))
-        ctx.note("moved $ref into a one-branch anyOf (strict mode allows no keywords beside $ref)")
-        return out
-    return node
-
-
-def _strict_objects(node: Dict[str, Any], ctx: RuleContext) -> Dict[str, Any]:
-    if not _is_object_schema(node):
-        return node
-    props = node.get("properties")
-    extra = node.get("additionalProperties", True)
-    if extra is not False:
-        if isinstance(extra, dict) and extra:
-            ctx.lossy("additionalProperties schema (a map with free keys) replaced by false: "
-                      "strict mode allows only the listed properties")
-        elif "properties" not in node:
-            ctx.lossy("free-form object: strict mode allows only listed properties, so it can only be {}")
-        else:
-            ctx.note("additionalProperties set to false (strict mode requires it)")
-        node["additionalProperties"] = False
-    if isinstance(props, dict):  # even {}: the openai SDK's strict helper always sends "required"
-        required = list(node.get("required") or [])
-        props = dict(props)
-        for name, sub in props.items():
-            if name in required:
-                continue
-            if sub is True or (isinstance(sub, dict) and not sub):
-                ctx.lossy(f"property {name!r} accepts any value; strict mode needs a typed schema",
-                          at=ctx.path + ("properties", name))
-            props[name] = _make_nullable(sub, ctx.root)
-            required.append(name)
-            ctx.note(f"optional property {name!r} is now required and nullable (null stands for 'absent')")
-            ctx.restore.append("optional-nulls")
-        node["properties"] = props
-        node["required"] = [n for n in props if n in required] + [n for n in required if n not in props]
-    return node
-
-
-def _strict_typed(node: Dict[str, Any], ctx: RuleContext) -> Dict[str, Any]:
-    if not any(k in node for k in ("type", "anyOf", "$ref", "enum", "const")):
-        ctx.lossy("schema without a type (any value) is not expressible in strict mode")
-    elif node.get("type") == "array" and "items" not in node:
-        ctx.lossy("array without 'items' (items of any type) is not expressible in strict mode")
-    return node
-
-
-def _inline_refs(node: Dict[str, Any], ctx: RuleContext) -> Dict[str, Any]:
-    for key in ("$defs", "definitions"):
-        if key in node:
-            del node[key]
-            ctx.note(f"removed {key} after inlining its references")
-    if "$ref" not in node:
-        return node
-    # A ref being expanded by an ancestor of this node is a cycle (pre-order walk: the output
-    # tree's path prefixes are exactly the ancestors).
-    expanded: Dict[JSONPath, set] = ctx.state.setdefault("expanded", {})
-    active: set = set()
-    for depth in range(len(ctx.path)):
-        active |= expanded.get(ctx.path[:depth], set())
-    chain: set = set()
-    while isinstance(node, dict) and "$ref" in node:
-        ref = node["$ref"]
-        if ref in active or ref in chain:
-            raise ValidationError(
-                f"schema {ctx.where}: $ref {ref!r} is recursive and cannot be inlined for a provider "
-                "that rejects references; use a non-recursive schema with this provider")
-        chain.add(ref)
-        ok, target = _resolve_local(ctx.root, ref)
-        if not ok:
-            raise ValidationError(f"schema {ctx.where}: $ref {ref!r} does not resolve inside the schema")
-        target = copy.deepcopy(target)
-        if target is True:
-            target = {}
-        elif target is False:
-            target = {"not": {}}
-        for key in ("$defs", "definitions", "$id", "$schema", "$anchor"):
-            target.pop(key, None)
-        siblings = {k: v for k, v in node.items() if k != "$ref"}
-        clash = [k for k in siblings if k in target and target[k] != siblings[k] and k not in _ANNOTATIONS]
-        if clash:  # $ref beside other constraints means "both": keep both
-            node = {"allOf": [target, siblings]}
-        else:
-            target.update(siblings)
-            node = target
-        ctx.note(f"inlined $ref {ref!r}")
-    expanded[ctx.path] = chain
-    return node
-
-
-def _object_root(node: Dict[str, Any], ctx: RuleContext) -> Any:
-    if ctx.path != ():
-        return node
-    if node.get("type") == "object" and not any(k in node for k in ("anyOf", "oneOf", "allOf", "$ref")):
-        return node
-    hoisted = {k: node[k] for k in ("$schema", "$id", "$defs", "definitions") if k in node}
-    inner = {k: v for k, v in node.items() if k not in hoisted}
-    inner = _retarget_refs(inner)
-    wrapper: Dict[str, Any] = dict(hoisted)
-    wrapper.update({"type": "object", "properties": {"value": inner}, "required": ["value"],
-                    "additionalProperties": False})
-    ctx.note("the root is not an object schema: wrapped as {\"value\": <schema>} (the value is unwrapped on "
-             "the way back)")
-    ctx.restore.append("unwrap-value")
-    return wrapper
-
-
-def _retarget_refs(node: Any) -> Any:
-    """Refs into the old root (other than $defs) must follow it under /properties/value."""
-    if not isinstance(node, dict):
-        return node
-    out = _map_children(node, lambda sub, rel: _retarget_refs(sub))
-    ref = out.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#") and not ref.startswith(("#/$defs/", "#/definitions/")):
-        if ref == "#":
-            out["$ref"] = "#/properties/value"
-        elif ref.startswith("#/"):
-            out["$ref"] = "#/properties/value" + ref[1:]
-    return out
-
-
-#: the dialect table: each row is the rules one pass applies, in order, at every schema node.
-#: A new provider dialect is a new row (reusing rules where they fit), not a new branch.
-DIALECTS: Dict[str, Tuple[Rule, ...]] = {
-    # OpenAI Structured Outputs / strict function calling
-    "openai-strict": (_strict_keywords, _strict_ref_siblings, _strict_objects, _strict_typed),
-    # providers that reject $ref / $defs
-    "inline-refs": (_inline_refs,),
-    # providers that need an object at the root of a response schema
-    "object-root": (_object_root,),
-}
-
-
-def _unwrap_value(value: Any, schema: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"value"}:
-        return value["value"]
-    return value
-
-
-#: inverse steps a pass may register (``ctx.restore``), applied newest first by Rewritten.restore
-_RESTORERS: Dict[str, Callable[[Any, Any], Any]] = {
-    "optional-nulls": lambda value, schema: strip_optional_nulls(schema, value),
-    "unwrap-value": _unwrap_value,
-}
-
-
-@dataclass(frozen=True)
-class Rewritten:
-    """A schema rewritten for a provider dialect.
-
-    ``notes`` lists every change (``"<dialect>: #/json/pointer: what changed"``); ``lossless`` is
-    False when a change altered which documents are accepted (those notes end with
-    ``[meaning changed]``). The rewritten ``schema`` is shared by a cache: do not mutate it.
-    """
-
-    schema: Any
-    notes: List[str]
-    lossless: bool
-    dialects: Tuple[str, ...] = ()
-    #: (restorer name, schema before the pass that needs it), in the order the passes ran
-    steps: Tuple[Tuple[str, Any], ...] = field(default=(), repr=False, compare=False)
-
-    def restore(self, value: Any) -> Any:
-        """Map a value produced under the rewritten schema back to the original's shape:
-        drop strict-mode ``null`` placeholders, unwrap an object-root wrapper."""
-        for name, schema in reversed(self.steps):
-            value = _RESTORERS[name](value, schema)
-        return value
-
-
-_rewrites = _LRU(_CACHE_SIZE)
-
-
-def rewrite(schema: Any, dialect: Union[str, Sequence[str]]) -> Rewritten:
-    """``schema`` rewritten for one dialect or several applied in order (see :data:`DIALECTS`).
-
-    E.g. ``rewrite(s, ("object-root", "openai-strict"))`` for an OpenAI response format.
-    ``inline-refs`` raises :class:`ValidationError` for a recursive reference. The input is not
-    modified; results are cached.
-    """
-    names = (dialect,) if isinstance(dialect, str) else tuple(dialect)
-    for name in names:
-        if name not in DIALECTS:
-            raise ValidationError(f"unknown schema dialect {name!r}; known: {', '.join(sorted(DIALECTS))}")
-    key = (canonical(schema), names)
-    hit = _rewrites.get(key)
-    if hit is not None:
-        return hit
-    check_schema(schema)
-    notes: List[str] = []
-    lossless = True
-    steps: List[Tuple[str, Any]] = []
-    current = copy.deepcopy(schema)
-    for name in names:
-        before = current
-        ctx = RuleContext(name, copy.deepcopy(before))
-        current = _walk(copy.deepcopy(before), ctx, DIALECTS[name], ())
-        notes.extend(ctx.notes)
-        lossless = lossless and ctx.lossless
-        for step in dict.fromkeys(ctx.restore):
-            steps.append((step, before))
-    return _rewrites.put(key, Rewritten(current, notes, lossless, names, tuple(steps)))
-
-
-def strict_ok(schema: Any) -> bool:
-    """True when OpenAI strict mode can carry ``schema`` without changing its meaning: the root is
-    an object schema and the ``openai-strict`` rewrite is lossless (then ``strict: true`` is sent)."""
-    if not isinstance(schema, dict) or schema.get("type") != "object" or any(
-            k in schema for k in ("anyOf", "oneOf", "allOf", "$ref")):
-        return False
-    return rewrite(schema, "openai-strict").lossless

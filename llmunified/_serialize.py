@@ -100,7 +100,6 @@ def _decode(cls: type, data: Dict[str, Any]) -> Any:
 # as a wrong type, and dataclasses-json never coerces "5" into 5).
 _STR, _OSTR, _BOOL, _INT, _DICT, _ANY = "a string", "a string or null", "true or false", "an integer", \
     "an object", "any JSON value"
-_REQUIRED = object()
 
 
 def _ok(kind: str, value: Any) -> bool:
@@ -287,9 +286,10 @@ def response_to_dict(response: Response, *, raw: bool = False) -> Dict[str, Any]
     """
     if not isinstance(response, Response):
         raise ValidationError(f"not a Response: {type(response).__name__}")
-    out = {"message": message_to_dict(response.message), "finish_reason": response.finish_reason,
-           "usage": usage_to_dict(response.usage), "model": response.model, "provider": response.provider,
-           "id": response.id}
+    out: Dict[str, Any] = {
+        "message": message_to_dict(response.message), "finish_reason": response.finish_reason,
+        "usage": usage_to_dict(response.usage), "model": response.model, "provider": response.provider,
+        "id": response.id}
     if response.parsed is not None:
         out["parsed"] = _plain(response.parsed)
     if response.messages is not None:

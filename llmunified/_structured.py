@@ -1,11 +1,12 @@
 """Structured output (sans-IO): what ``client.extract(target, ...)`` asks for and how it reads it.
 
 :func:`output_spec` turns a target — a dataclass type, a JSON Schema dict, ``list[Dataclass]`` or
-any annotation :func:`~llmunified._tooldef.schema_for_type` supports — into an :class:`OutputSpec`:
+any annotation :func:`~llmunified._typeschema.schema_for_type` supports — into an :class:`OutputSpec`:
 the schema to request, its provider dialects (:meth:`OutputSpec.wire_schema`), and
 :meth:`OutputSpec.parse_text`, which decodes, validates and converts one reply or raises
 :class:`StructuredOutputAttemptError` with the errors to send back in the re-ask
-(:meth:`OutputSpec.repair_prompt`). The retry loop itself lives in the I/O layer.
+(:meth:`OutputSpec.repair_prompt`). :class:`Extraction` keeps one job's attempts and decides
+what to send back; the retry loop itself lives in the I/O layer.
 
 Replies are decoded tolerantly, because models wrap JSON even when told not to: the whole text
 as JSON first; then the first fenced block (```` ```json ... ``` ````); then the first ``{`` or
@@ -15,13 +16,17 @@ import copy
 import dataclasses
 import json
 import re
-from typing import Any, Dict, Optional, Sequence, Tuple, Union, get_args, get_origin
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, get_args, get_origin
 
-from ._schema import Rewritten, _LRU, canonical, check_schema, rewrite, strip_optional_nulls, validate
-from ._tooldef import convert_value, is_class, schema_for_type
-from .errors import ValidationError
+from ._lru import LRU
+from ._schema import canonical, check_schema, strip_optional_nulls, validate
+from ._schema_dialects import Rewritten, rewrite
+from ._typeschema import convert_value, is_class, schema_for_type
+from ._types import Message, Response, ToolResult, Usage
+from .errors import StructuredOutputError, ValidationError
 
-__all__ = ["OutputSpec", "output_spec", "prompt_instructions", "StructuredOutputAttemptError", "decode_json"]
+__all__ = ["OutputSpec", "output_spec", "prompt_instructions", "StructuredOutputAttemptError", "find_json",
+           "Extraction"]
 
 _TARGET_HELP = "target must be a dataclass type, a JSON Schema dict or list[Dataclass]"
 _MAX_ERRORS_IN_PROMPT = 20
@@ -82,7 +87,7 @@ class OutputSpec:
         ``dialect``: the dialect(s) the schema was sent in (see :meth:`wire_schema`), whose
         changes are undone first (the ``{"value": ...}`` wrapper, strict-mode nulls).
         """
-        ok, value = decode_json(text)
+        ok, value = find_json(text)
         if not ok:
             raise StructuredOutputAttemptError([value], text if isinstance(text, str) else None)
         return self.parse_value(value, dialect, text=text)
@@ -131,7 +136,7 @@ class OutputSpec:
         return "\n".join(lines)
 
 
-def decode_json(text: Any) -> Tuple[bool, Any]:
+def find_json(text: Any) -> Tuple[bool, Any]:
     """``(True, value)`` for the JSON document in a reply, else ``(False, reason)``.
 
     Tolerates a fenced block and prose around a single JSON object or array (see the module
@@ -181,7 +186,7 @@ def _describe(exc: Optional[Exception]) -> str:
     return str(exc)
 
 
-_specs = _LRU(256)
+_specs: "LRU[OutputSpec]" = LRU(256)
 
 
 def output_spec(target: Any) -> OutputSpec:
@@ -235,9 +240,8 @@ def _target_name(target: Any) -> str:
     origin, args = get_origin(target), get_args(target)
     if origin in (list, tuple, set, frozenset) or (origin is not None and args and getattr(origin, "__name__", "") in (
             "Sequence", "MutableSequence", "Set", "AbstractSet")):
-        inner = args[0] if args else None
-        if is_class(inner):
-            return _safe_name(f"{inner.__name__}_list")
+        if args and is_class(args[0]):
+            return _safe_name(f"{args[0].__name__}_list")
     return "output"
 
 
@@ -245,3 +249,78 @@ def prompt_instructions(spec: OutputSpec) -> str:
     """Instructions for providers without a native structured-output mechanism."""
     return ("Answer with only a JSON document (no prose before or after it, no code fences) that matches "
             "this JSON Schema:\n" + json.dumps(spec.schema, ensure_ascii=False, separators=(",", ":")))
+
+
+class Extraction:
+    """One structured-output job: the spec, the codec's way of carrying it, and the attempts."""
+
+    def __init__(self, codec: Any, target: Any, retries: int = 0) -> None:
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValidationError(f"retries must be an int >= 0, got {retries!r}")
+        self.codec = codec
+        self.spec = output_spec(target)
+        self.retries = retries
+        self.dialect = codec.structured_dialect(self.spec)
+        self.attempts: List[Optional[str]] = []
+        self.errors: List[List[str]] = []
+        self.usage = Usage()
+        self.new: List[Message] = []
+        self.last: Optional[Response] = None
+
+    def _reply_text(self, response: Response) -> Optional[str]:
+        call = self._output_call(response)
+        if call is not None:
+            return call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
+        return response.text
+
+    def _output_call(self, response: Response) -> Any:
+        if self.codec.structured_mode == "tool":
+            for call in response.tool_calls:
+                if call.name == self.spec.name:
+                    return call
+        return None
+
+    def check(self, response: Response) -> bool:
+        """Parse one reply: True (``response.parsed`` set) or False (the attempt is recorded)."""
+        self.last = response
+        self.usage = self.usage + response.usage
+        call = self._output_call(response)
+        try:
+            if call is not None:
+                value = self.spec.parse_value(call.arguments, self.dialect, text=self._reply_text(response))
+            else:
+                value = self.spec.parse_text(response.text, self.dialect)
+        except StructuredOutputAttemptError as exc:
+            self.attempts.append(self._reply_text(response))
+            self.errors.append(list(exc.errors))
+            return False
+        response.parsed = value
+        return True
+
+    def can_retry(self) -> bool:
+        return len(self.attempts) <= self.retries
+
+    def followup(self) -> List[Message]:
+        """The messages that ask again: the failed reply, then the errors (as the tool's error
+        result when the answer came as a forced tool call, which the provider requires)."""
+        response = self.last
+        assert response is not None
+        prompt = self.spec.repair_prompt(self.errors[-1], self.attempts[-1])
+        added = [response.message]
+        # Every tool call the reply made must be answered (providers reject an unanswered one);
+        # the answer to each is the repair prompt.
+        for call in response.tool_calls:
+            added.append(Message("tool", [ToolResult(call.id, prompt, name=call.name, is_error=True)]))
+        if not response.tool_calls:
+            added.append(Message("user", prompt))
+        self.new.extend(added)
+        return added
+
+    def error(self) -> StructuredOutputError:
+        n = len(self.attempts)
+        last_errors = "; ".join(self.errors[-1][:5]) if self.errors else ""
+        return StructuredOutputError(
+            f"the reply did not match the requested {self.spec.name!r} schema after {n} attempt"
+            f"{'s' if n != 1 else ''}: {last_errors}; every attempt's text is on error.attempts",
+            attempts=self.attempts, errors=self.errors, usage=self.usage,
+            provider=self.codec.provider, response=self.last)

@@ -52,7 +52,7 @@ import json
 import math
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Optional, Protocol, Union, runtime_checkable
+from typing import Any, Callable, Dict, Iterable, Optional, Protocol, Union, cast, runtime_checkable
 
 from ._types import ImagePart, Message, TextPart, ThinkingPart, ToolCall, ToolResult
 from .errors import ConfigurationError, ValidationError
@@ -85,8 +85,15 @@ class TokenCounter(Protocol):
     (tokens a provider adds whenever tools are sent); see :func:`prompt_overhead`.
     """
 
-    name: str
-    estimated: bool
+    # read-only properties: a plain attribute satisfies them, and so does a computed property
+    # (TiktokenCounter's change when tiktoken turns out to be unavailable)
+    @property
+    def name(self) -> str:  # pragma: no cover - protocol
+        ...
+
+    @property
+    def estimated(self) -> bool:  # pragma: no cover - protocol
+        ...
 
     def count(self, message: Message) -> int:  # pragma: no cover - protocol
         ...
@@ -319,13 +326,13 @@ class TiktokenCounter(_PartCounter):
             self._fallback = EstimateCounter("openai", thinking=self.thinking)
 
     @property
-    def estimated(self) -> bool:  # type: ignore[override]
+    def estimated(self) -> bool:
         if self._encode is None and self._fallback is None:
             self._load()
         return self._fallback is not None
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         if self._encode is None and self._fallback is None:
             self._load()
         if self._fallback is not None:
@@ -387,7 +394,6 @@ _OPENAI_PREFIXES = ("gpt-", "gpt4", "o1", "o3", "o4", "chatgpt", "text-embedding
                     "omni-moderation", "codex")
 _LLAMA_HINTS = ("llama", "mistral", "mixtral", "qwen", "gemma", "phi", "codestral", "falcon", "vicuna",
                 "llava", "granite", "olmo", "smollm", "starcoder", "nemotron", "yi-", "command-r")
-_LLAMA_PROVIDERS = ("ollama", "lmstudio", "vllm", "groq", "together")
 
 
 def _is_openai_model(model: str) -> bool:
@@ -403,39 +409,33 @@ def _is_openai_model(model: str) -> bool:
 def family_for(provider: Optional[str], model: Optional[str] = None) -> str:
     """The estimate family for a provider and model name (model name hints win)."""
     prov = (provider or "").lower()
-    name = (model or "").lower()
-    if name:
-        if _is_openai_model(name):
+    lowered = (model or "").lower()
+    if lowered:
+        if _is_openai_model(lowered):
             return "openai"
-        if "claude" in name or name.startswith("anthropic/"):
+        if "claude" in lowered or lowered.startswith("anthropic/"):
             return "anthropic"
-        if "deepseek" in name:
+        if "deepseek" in lowered:
             return "deepseek"
-        if any(h in name for h in _LLAMA_HINTS):
+        if any(h in lowered for h in _LLAMA_HINTS):
             return "llama"
-    if prov == "anthropic":
-        return "anthropic"
-    if prov == "deepseek":
-        return "deepseek"
-    if prov == "openai":
-        return "openai"
-    if prov in _LLAMA_PROVIDERS:
-        return "llama"
-    return "default"
+    info = _provider_info(prov)
+    return info.token_family if info is not None else "default"
+
+
+def _provider_info(provider: Optional[str]) -> Any:
+    # Each provider's entry declares its family and its codec's thinking replay.
+    if not provider:
+        return None
+    from ._registry import PROVIDERS
+
+    return PROVIDERS.get(provider.lower())
 
 
 def _thinking_mode(provider: Optional[str]) -> Optional[str]:
-    """Which thinking parts the provider's codec sends back (see each codec's encoder)."""
-    if not provider:
-        return None
-    try:
-        from ._registry import PROVIDERS
-    except ImportError:  # pragma: no cover
-        return None
-    info = PROVIDERS.get(provider.lower())
-    if info is None:
-        return None
-    return {"openai": "none", "anthropic": "signed", "ollama": "all"}.get(info.codec)
+    """Which thinking parts the provider's codec sends back (the codec's ``thinking_replay``)."""
+    info = _provider_info(provider)
+    return info.codec.thinking_replay if info is not None else None
 
 
 def counter_for(provider: Optional[str], model: Optional[str] = None) -> "TokenCounter":
@@ -458,9 +458,9 @@ def as_counter(value: Union[None, "TokenCounter", Callable[[Message], int]] = No
     if value is None:
         return counter_for(provider, model)
     if callable(getattr(value, "count", None)) and hasattr(value, "estimated"):
-        return value  # type: ignore[return-value]
+        return cast("TokenCounter", value)  # duck-typed, as documented: count() and estimated suffice
     if callable(value):
-        return FunctionCounter(value)  # type: ignore[arg-type]
+        return FunctionCounter(value)
     raise ConfigurationError(
         f"token_counter must be a callable(message) -> int or an object with count(message), "
         f"estimated and name; got {type(value).__name__}")

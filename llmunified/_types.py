@@ -5,7 +5,7 @@ written, not later inside a provider codec.
 """
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Union
 
 from .errors import ValidationError
 
@@ -37,7 +37,7 @@ class TextPart:
     """A piece of text."""
 
     text: str
-    type: str = field(default="text", init=False)
+    type: Literal["text"] = field(default="text", init=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -52,7 +52,7 @@ class ImagePart:
     data: Optional[str] = None
     media_type: Optional[str] = None
     detail: Optional[str] = None
-    type: str = field(default="image", init=False)
+    type: Literal["image"] = field(default="image", init=False)
 
     def __post_init__(self) -> None:
         for name in ("url", "data", "media_type", "detail"):
@@ -89,7 +89,7 @@ class ToolCall:
     #: string was not a valid JSON object (e.g. cut off by max_tokens), ``arguments`` is ``{}``
     #: and this keeps what was received
     raw_arguments: Optional[str] = field(default=None, compare=False, repr=False)
-    type: str = field(default="tool_call", init=False)
+    type: Literal["tool_call"] = field(default="tool_call", init=False)
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -140,7 +140,7 @@ class ToolResult:
     content: Any = ""
     name: Optional[str] = None
     is_error: bool = False
-    type: str = field(default="tool_result", init=False)
+    type: Literal["tool_result"] = field(default="tool_result", init=False)
 
     def __post_init__(self) -> None:
         if not self.tool_call_id:
@@ -165,7 +165,7 @@ class ThinkingPart:
     signature: Optional[str] = None
     redacted: bool = False
     data: Optional[str] = None
-    type: str = field(default="thinking", init=False)
+    type: Literal["thinking"] = field(default="thinking", init=False)
 
 
 Part = Union[TextPart, ImagePart, ToolCall, ToolResult, ThinkingPart]

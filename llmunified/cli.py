@@ -28,10 +28,10 @@ def _probe(url: str, timeout: float = 0.5) -> Optional[Any]:
 
 def find_local_model() -> Optional[Tuple[str, str, str]]:
     """(label, model, base_url) of a local Ollama or LM Studio that has a model, else None."""
-    from ._registry import _normalise_ollama_host
+    from .providers.ollama import normalise_host
 
     host = os.environ.get("OLLAMA_HOST")
-    ollama = _normalise_ollama_host(host) if host else "http://localhost:11434"
+    ollama = normalise_host(host) if host else "http://localhost:11434"
     tags = _probe(ollama + "/api/tags")
     if isinstance(tags, dict) and tags.get("models"):
         name = tags["models"][0].get("name") or tags["models"][0].get("model")
@@ -213,7 +213,8 @@ def providers(out: Optional[TextIO] = None) -> int:
     from ._registry import PROVIDERS
 
     for p in PROVIDERS.values():
-        key = p.api_key_env + (" (required)" if p.key_required else " (optional)") if p.api_key_env else "-"
+        envs = " or ".join(p.api_key_envs)
+        key = envs + (" (required)" if p.key_required else " (optional)") if envs else "-"
         print(f"{p.name:<11} {p.description:<34} key: {key:<32} url: {p.base_url_env} / {p.base_url}", file=out)
     return 0
 

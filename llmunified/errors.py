@@ -63,8 +63,6 @@ __all__ = [
     "error_for_status",
 ]
 
-_BODY_IN_MESSAGE = 500  # characters of a raw body quoted in str(error)
-
 
 class LLMError(Exception):
     """Base class of every error raised by llmunified."""

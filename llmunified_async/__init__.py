@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._retry import RetryPolicy
     from llmunified._tooldef import tool
     from llmunified_async import errors, testing
-    from llmunified_async._client import Client, RunStream, Stream, complete
+    from llmunified_async._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from llmunified_async._session import ChatSession, SessionStream
     from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
                                    ToolResult, Usage, assistant, system, tool_result, user)

@@ -6,7 +6,7 @@ The source of ``llmunified_async/_session.py``; decisions live in ``llmunified._
 import os
 from typing import Any, AsyncIterator, List, Optional, Union
 
-from llmunified._io import io
+from llmunified._twin import io
 from llmunified._session_core import SessionState
 from llmunified_async._client import Client, RunStream, Stream
 from llmunified._types import Message, Response
@@ -34,8 +34,7 @@ class ChatSession:
                  max_context_tokens: Optional[int] = None, reserve_tokens: int = 1024,
                  token_counter: Any = None, **options: Any) -> None:
         self.client = client
-        endpoint = client._endpoint
-        self._state = SessionState(endpoint.provider, endpoint.model_name, system, tools, max_context_tokens,
+        self._state = SessionState(client.provider, client.model_name, system, tools, max_context_tokens,
                                    reserve_tokens, token_counter, options)
 
     def __repr__(self) -> str:
@@ -145,8 +144,7 @@ class ChatSession:
     def _restore(cls, data: Any, client: Client, tools: Any, token_counter: Any, options: Any) -> "ChatSession":
         session = cls.__new__(cls)
         session.client = client
-        endpoint = client._endpoint
-        session._state = SessionState.from_data(data, endpoint.provider, endpoint.model_name, tools, token_counter,
+        session._state = SessionState.from_data(data, client.provider, client.model_name, tools, token_counter,
                                                 options)
         return session
 

@@ -182,3 +182,8 @@ def feed_all(dec: Any, chunks: List[bytes]) -> Tuple[List[Any], Any]:
     events.extend(dec.eof())
     assert dec.done
     return events, dec.response()
+
+
+def bound(codec: Any, model: str) -> Any:
+    """The same codec (same configuration) bound to another model name."""
+    return type(codec)(codec.config, model)

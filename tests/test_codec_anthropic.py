@@ -25,7 +25,7 @@ from llmunified.errors import (APIError, AuthenticationError, BadRequestError, C
 from llmunified.providers import codec_for
 from llmunified.providers.anthropic import AnthropicCodec, map_stop_reason, map_usage
 from tests import recordings
-from tests.recordings import FIXTURES, feed_all, httprr_records, jsonl_as_sse, load, split_http, sse
+from tests.recordings import FIXTURES, bound, feed_all, httprr_records, jsonl_as_sse, load, split_http, sse
 
 FIX = os.path.join(FIXTURES, "anthropic")
 KEY = "sk-ant-api03-test-key-DO-NOT-LEAK-1234567890"
@@ -37,7 +37,7 @@ MODEL = "claude-sonnet-4-5"
 def make_codec(key: Optional[str] = KEY, base_url: Optional[str] = None,
                headers: Optional[Mapping[str, str]] = None) -> AnthropicCodec:
     config = resolve_config(PROVIDERS["anthropic"], api_key=key, base_url=base_url, headers=headers, environ={})
-    codec = codec_for(config)
+    codec = codec_for(config, "test-model")
     assert isinstance(codec, AnthropicCodec)
     return codec
 
@@ -86,7 +86,7 @@ def vcr(name: str) -> List[Dict[str, Any]]:
 
 
 def request_body(codec: AnthropicCodec, messages: Any, stream: bool = False, **options: Any) -> Dict[str, Any]:
-    return codec.chat_request(MODEL, to_messages(messages), make_options({}, options), stream).json()
+    return bound(codec, MODEL).chat_request(to_messages(messages), make_options({}, options), stream).json()
 
 
 chunkings = functools.partial(recordings.chunkings, seed=1234, n_random=60)
@@ -94,7 +94,7 @@ chunkings = functools.partial(recordings.chunkings, seed=1234, n_random=60)
 
 def run_stream(codec: AnthropicCodec, chunks: List[bytes], headers: Optional[Mapping[str, str]] = None,
                model: str = MODEL) -> Tuple[List[Any], Response]:
-    return feed_all(codec.stream_decoder(model, headers or {}), chunks)
+    return feed_all(bound(codec, model).stream_decoder(headers or {}), chunks)
 
 
 def replay_all(codec: AnthropicCodec, data: bytes, headers: Optional[Mapping[str, str]] = None,
@@ -143,7 +143,7 @@ PING = ("ping", {"type": "ping"})
 
 def parse(codec: AnthropicCodec, body: Any, headers: Optional[Mapping[str, str]] = None) -> Response:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-    return codec.parse_chat(MODEL, raw, headers or {})
+    return bound(codec, MODEL).parse_chat(raw, headers or {})
 
 
 # -- request building ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_codec_for_resolves_anthropic(codec):
 
 
 def test_request_line_headers_and_minimal_body(codec):
-    req = codec.chat_request(MODEL, to_messages("Hi"), Options(), False)
+    req = bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), False)
     assert req.method == "POST"
     assert req.url == "https://api.anthropic.com/v1/messages"
     assert req.stream is False
@@ -166,27 +166,27 @@ def test_request_line_headers_and_minimal_body(codec):
 
 
 def test_key_never_in_repr(codec):
-    req = codec.chat_request(MODEL, to_messages("Hi"), Options(), True)
+    req = bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), True)
     assert KEY not in repr(req) and KEY not in str(req)
     assert KEY not in repr(codec.config) and KEY not in repr(codec)
 
 
 def test_config_headers_are_merged_and_base_url_respected():
     codec = make_codec(base_url="http://127.0.0.1:9999/", headers={"anthropic-beta": "foo-2025-01-01"})
-    req = codec.chat_request(MODEL, to_messages("Hi"), Options(), False)
+    req = bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), False)
     assert req.url == "http://127.0.0.1:9999/v1/messages"
     assert req.headers["anthropic-beta"] == "foo-2025-01-01"
     assert req.headers["x-api-key"] == KEY
     # an OpenAI-style base URL that already ends in /v1 is not doubled
     codec = make_codec(base_url="https://proxy.example/anthropic/v1")
-    assert codec.chat_request(MODEL, to_messages("Hi"), Options(), False).url == \
+    assert bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), False).url == \
         "https://proxy.example/anthropic/v1/messages"
 
 
 def test_no_key_header_without_a_key():
     # An empty key counts as no key (and Anthropic requires one), so build the config directly.
     config = ProviderConfig(PROVIDERS["anthropic"], "https://api.anthropic.com", None)
-    req = AnthropicCodec(config).chat_request(MODEL, to_messages("Hi"), Options(), False)
+    req = bound(AnthropicCodec(config, "test-model"), MODEL).chat_request(to_messages("Hi"), Options(), False)
     assert "x-api-key" not in req.headers
 
 
@@ -197,15 +197,15 @@ def test_default_max_tokens_is_a_class_attribute_and_caller_wins(codec):
     class Small(AnthropicCodec):
         default_max_tokens = 99
 
-    assert request_body(Small(codec.config), "Hi")["max_tokens"] == 99
+    assert request_body(Small(codec.config, MODEL), "Hi")["max_tokens"] == 99
 
 
 def test_stream_flag_and_accept(codec):
-    req = codec.chat_request(MODEL, to_messages("Hi"), Options(), True)
+    req = bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), True)
     assert req.stream is True
     assert req.json()["stream"] is True
     assert req.headers["accept"] == "text/event-stream"
-    assert "stream" not in codec.chat_request(MODEL, to_messages("Hi"), Options(), False).json()
+    assert "stream" not in bound(codec, MODEL).chat_request(to_messages("Hi"), Options(), False).json()
 
 
 def test_system_messages_are_lifted_and_joined(codec):
@@ -393,7 +393,7 @@ def test_extra_is_deep_merged_last(codec):
 def test_request_matches_recorded_langchaingo_request(codec):
     (raw_request, _, _, _), = httprr("stream_raw_http_headers.httprr")
     recorded = json.loads(raw_request.partition(b"\r\n\r\n")[2])
-    req = codec.chat_request("claude-3-opus-20240229", to_messages("Count from 1 to 5"),
+    req = bound(codec, "claude-3-opus-20240229").chat_request(to_messages("Count from 1 to 5"),
                              make_options({}, {"max_tokens": 100, "temperature": 0}), True)
     assert req.json() == recorded
     assert b"Anthropic-Version: 2023-06-01" in raw_request
@@ -405,7 +405,7 @@ def test_tool_loop_request_matches_recorded_sdk_request(codec):
     tool = Tool("get_weather", "Lookup the weather for a given city in either celsius or fahrenheit", schema)
     call = ToolCall("toolu_018acGYLtfR52q9yDbWaEdQZ", "get_weather", {"location": "San Francisco, CA", "units": "f"})
     result = '{"location": "San Francisco, CA", "temperature": "68\\u00b0F", "condition": "Sunny"}'
-    req = codec.chat_request("claude-haiku-4-5", [user("What is the weather in SF?"), assistant(tool_calls=[call]),
+    req = bound(codec, "claude-haiku-4-5").chat_request([user("What is the weather in SF?"), assistant(tool_calls=[call]),
                                                   tool_result(call.id, result)],
                              make_options({}, {"max_tokens": 1024, "tools": [tool]}), True)
     # The SDK echoes the response's "caller" field back; the API does not require it.
@@ -419,7 +419,7 @@ def test_cache_control_request_matches_recorded_pydantic_ai_request(codec):
     msgs = [system("You are a helpful assistant.")]
     for m in recorded["messages"]:
         msgs.append(Message(m["role"], [TextPart(b["text"]) for b in m["content"]]))
-    body = codec.chat_request("claude-sonnet-4-5", msgs,
+    body = bound(codec, "claude-sonnet-4-5").chat_request(msgs,
                               make_options({}, {"extra": {"cache_control": {"type": "ephemeral", "ttl": "5m"}}}),
                               False).json()
     expected = dict(recorded)
@@ -487,7 +487,7 @@ def test_message_structured_output(codec):
 def test_http_structured_output_parse(codec):
     (ex,) = http_exchanges("http_structured_output_parse.json")
     assert ex["status"] == 200
-    resp = codec.parse_chat("claude-sonnet-4-5", ex["body"], ex["headers"])
+    resp = bound(codec, "claude-sonnet-4-5").parse_chat(ex["body"], ex["headers"])
     assert resp.text == '{"product_name": "Green Tea", "price": 5.50, "quantity": 2}'
     assert resp.usage == Usage(249, 26, 275, 0, 0, 0)
     assert resp.model == "claude-sonnet-4-5-20250929"
@@ -497,7 +497,7 @@ def test_http_structured_output_parse(codec):
 
 def test_http_tool_use_response(codec):
     ex = http_exchanges("http_tool_use_then_400_invalid_request.json")[0]
-    resp = codec.parse_chat("claude-haiku-4-5", ex["body"], ex["headers"])
+    resp = bound(codec, "claude-haiku-4-5").parse_chat(ex["body"], ex["headers"])
     assert resp.message.content == [
         ToolCall("toolu_01GHndag5wQmbzNihYmV2UBj", "get_weather", {"location": "San Francisco, CA", "units": "c"})]
     assert resp.tool_calls[0].raw_arguments is None  # Anthropic sends an object, not a string
@@ -526,13 +526,13 @@ def test_http_400_invalid_request_with_request_id_in_body_only(codec):
 
 def test_prompt_cache_read_and_write_usage(codec):
     first, second = vcr("prompt_cache_read_write.vcr.yaml")
-    r1 = codec.parse_chat("claude-sonnet-4-5", first["body"], first["headers"])
+    r1 = bound(codec, "claude-sonnet-4-5").parse_chat(first["body"], first["headers"])
     assert r1.usage == Usage(input_tokens=1114, output_tokens=406, total_tokens=1520, cache_read_tokens=1111,
                              cache_write_tokens=0, reasoning_tokens=0)
     assert r1.text.startswith("# What is Python?\n\nPython is a high-level, interpreted programming language")
     assert r1.text.endswith("used by companies like Google, Netflix, NASA, and Instagram.")
     assert r1.id == "msg_01UUPT9QdZnZSRzcQJkjG25U"
-    r2 = codec.parse_chat("claude-sonnet-4-5", second["body"], second["headers"])
+    r2 = bound(codec, "claude-sonnet-4-5").parse_chat(second["body"], second["headers"])
     assert r2.usage == Usage(input_tokens=1532, output_tokens=33, total_tokens=1565, cache_read_tokens=1111,
                              cache_write_tokens=418, reasoning_tokens=0)
     assert r2.text == ("Python is a beginner-friendly, versatile programming language widely used for web "
@@ -599,7 +599,7 @@ def test_200_error_body_raises_typed_error(codec):
 ])
 def test_malformed_bodies(codec, body, why):
     with pytest.raises(MalformedResponseError) as info:
-        codec.parse_chat(MODEL, body, {"request-id": "req_x"})
+        bound(codec, MODEL).parse_chat(body, {"request-id": "req_x"})
     err = info.value
     assert err.body == body.decode("utf-8")  # exactly what was received
     assert err.provider == "anthropic"
@@ -608,7 +608,7 @@ def test_malformed_bodies(codec, body, why):
 
 def test_html_body_hint(codec):
     with pytest.raises(MalformedResponseError) as info:
-        codec.parse_chat(MODEL, b"<!doctype html><title>Login</title>", {})
+        bound(codec, MODEL).parse_chat(b"<!doctype html><title>Login</title>", {})
     assert "HTML" in str(info.value)
 
 
@@ -951,7 +951,7 @@ def test_in_band_error_event_raises_with_partial_response(codec, etype, cls, sta
     data = sse(*PARTIAL, ("error", {"type": "error", "error": {"type": etype, "message": "Overloaded"}}),
                message_delta("end_turn"), STOP)
     for chunks in chunkings(data, n_random=15):
-        dec = codec.stream_decoder(MODEL, {"request-id": "req_stream_1"})
+        dec = bound(codec, MODEL).stream_decoder({"request-id": "req_stream_1"})
         with pytest.raises(cls) as info:
             for chunk in chunks:
                 dec.feed(chunk)
@@ -974,7 +974,7 @@ def test_in_band_error_inside_a_tool_call_keeps_the_partial_call(codec):
                block_start(1, {"type": "tool_use", "id": "toolu_p", "name": "f", "input": {}}),
                delta(1, {"type": "input_json_delta", "partial_json": "{\"a\": "}),
                ("error", {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}))
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     with pytest.raises(ServerError) as info:
         dec.feed(data)  # events decoded before the error are returned first ...
         dec.check()  # ... and the error is raised next
@@ -987,7 +987,7 @@ def test_in_band_error_inside_a_tool_call_keeps_the_partial_call(codec):
 def test_in_band_error_request_id_from_event_body(codec):
     data = sse(*PARTIAL, ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
                                     "request_id": "req_in_body"}))
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     with pytest.raises(OverloadedError) as info:
         dec.feed(data)  # events decoded before the error are returned first ...
         dec.check()  # ... and the error is raised next
@@ -997,7 +997,7 @@ def test_in_band_error_request_id_from_event_body(codec):
 
 def test_error_event_dispatched_by_event_name_when_type_missing(codec):
     data = sse(*PARTIAL) + b'event: error\ndata: {"error": {"type": "overloaded_error", "message": "Busy"}}\n\n'
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     with pytest.raises(OverloadedError) as info:
         dec.feed(data)  # events decoded before the error are returned first ...
         dec.check()  # ... and the error is raised next
@@ -1008,7 +1008,7 @@ def test_eof_mid_stream_is_a_stream_error_with_the_partial(codec):
     data = fixture_bytes("stream_basic.sse")
     cut = data.index(b"event: content_block_stop")
     for chunks in chunkings(data[:cut], n_random=15):
-        dec = codec.stream_decoder(MODEL, {"request-id": "req_cut"})
+        dec = bound(codec, MODEL).stream_decoder({"request-id": "req_cut"})
         events = []
         for chunk in chunks:
             events.extend(dec.feed(chunk))
@@ -1025,7 +1025,7 @@ def test_eof_mid_stream_is_a_stream_error_with_the_partial(codec):
 def test_eof_inside_an_event_is_a_stream_error_keeping_the_data(codec):
     data = fixture_bytes("stream_basic.sse")
     cut = data.index(b'" there"') + 3
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     dec.feed(data[:cut])
     with pytest.raises(StreamError) as info:
         dec.eof()
@@ -1044,17 +1044,17 @@ def test_eof_after_message_delta_completes_normally(codec):
 
 def test_non_json_event_data_is_a_stream_error(codec):
     data = sse(start()) + b"event: content_block_delta\ndata: <html>oops</html>\n\n"
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     with pytest.raises(StreamError) as info:
         dec.feed(data)
     assert info.value.body == "<html>oops</html>"
     data = sse(start()) + b"event: content_block_delta\ndata: [1, 2]\n\n"
     with pytest.raises(StreamError):
-        codec.stream_decoder(MODEL, {}).feed(data)
+        bound(codec, MODEL).stream_decoder({}).feed(data)
 
 
 def test_empty_stream_is_a_stream_error(codec):
-    dec = codec.stream_decoder(MODEL, {})
+    dec = bound(codec, MODEL).stream_decoder({})
     assert dec.feed(b"") == []
     with pytest.raises(StreamError) as info:
         dec.eof()

@@ -1,7 +1,7 @@
 """The Ollama native codec (llmunified/providers/ollama.py) against real recordings.
 
 Fixtures in tests/fixtures/ollama/ are byte-for-byte copies of the shared wire recordings
-(see the shared fixtures/SOURCES.md). Expected values below were read from those files by hand.
+(see tests/fixtures/SOURCES.md). Expected values below were read from those files by hand.
 Every stream is replayed under many chunkings (whole, 1-byte, fixed sizes, cuts inside multibyte
 UTF-8 characters, seeded random cuts): the events and the final Response must be identical for
 all of them, and equal to the non-streaming parse of the same content.
@@ -25,7 +25,7 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
 from llmunified.providers import codec_for
 from llmunified.providers.ollama import OllamaCodec, map_done_reason
 from tests import recordings
-from tests.recordings import FIXTURES, feed_all, split_at
+from tests.recordings import FIXTURES, bound, feed_all, split_at
 
 FIX = os.path.join(FIXTURES, "ollama")
 
@@ -39,13 +39,13 @@ chunkings = functools.partial(recordings.chunkings, n_random=40, max_cuts=80, n_
 
 def codec(api_key: Optional[str] = None, environ: Optional[Dict[str, str]] = None, **kw: Any) -> OllamaCodec:
     config = resolve_config(PROVIDERS["ollama"], api_key=api_key, environ=environ or {}, **kw)
-    c = codec_for(config)
+    c = codec_for(config, "test-model")
     assert isinstance(c, OllamaCodec)
     return c
 
 
 def run_stream(chunks: List[bytes], model: str = "requested-model", headers: Optional[Dict[str, str]] = None):
-    return feed_all(codec().stream_decoder(model, headers or {}), chunks)
+    return feed_all(bound(codec(), model).stream_decoder(headers or {}), chunks)
 
 
 def replay_all(data: bytes, seed: int = 0):
@@ -67,7 +67,7 @@ def replay_all(data: bytes, seed: int = 0):
 
 def parse(body: Any, model: str = "requested-model"):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-    return codec().parse_chat(model, raw, {})
+    return bound(codec(), model).parse_chat(raw, {})
 
 
 def texts(events: List[Any]) -> str:
@@ -80,7 +80,7 @@ def req_body(request) -> Dict[str, Any]:
 
 def build(messages: Any, stream: bool = False, model: str = "llama3.2", **options: Any):
     msgs = messages if isinstance(messages, list) else [messages]
-    return codec().chat_request(model, msgs, make_options({}, options), stream)
+    return bound(codec(), model).chat_request(msgs, make_options({}, options), stream)
 
 
 # -- recorded streams ------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_phi3_tail_without_trailing_newline():
     assert resp.usage == Usage(10, 239, 249)
     assert resp.model == "phi3" and resp.finish_reason == "stop"
     # Until EOF the last line is incomplete, so the stream is not finished after the bytes alone.
-    dec = codec().stream_decoder("phi3", {})
+    dec = bound(codec(), "phi3").stream_decoder({})
     dec.feed(body)
     assert not dec.done
     assert dec.eof()[-1] == Finish("stop")
@@ -381,7 +381,7 @@ def test_error_line_mid_stream_carries_partial_reply():
             b'{"model":"m","message":{"role":"assistant","content":" wor"},"done":false}\n'
             b'{"error":"an error was encountered while running the model: unexpected EOF"}\n')
     for chunks in chunkings(body, seed=7):
-        dec = codec().stream_decoder("m", {})
+        dec = bound(codec(), "m").stream_decoder({})
         events: List[Any] = []
         with pytest.raises(APIError) as info:
             for chunk in chunks:
@@ -401,7 +401,7 @@ def test_truncated_stream_is_stream_error_with_partial():
     body = (b'{"model":"m","message":{"role":"assistant","content":"Hel"},"done":false}\n'
             b'{"model":"m","message":{"role":"assistant","content":"lo"},"done":false}\n')
     for chunks in chunkings(body, seed=8):
-        dec = codec().stream_decoder("m", {})
+        dec = bound(codec(), "m").stream_decoder({})
         for chunk in chunks:
             dec.feed(chunk)
         with pytest.raises(StreamError) as info:
@@ -410,7 +410,7 @@ def test_truncated_stream_is_stream_error_with_partial():
         assert not dec.done
     # cut inside the done line: the half line is not JSON
     cut = load("chat_stream_phi3_tail.ndjson")[:-40]
-    dec = codec().stream_decoder("phi3", {})
+    dec = bound(codec(), "phi3").stream_decoder({})
     dec.feed(cut)
     with pytest.raises(StreamError) as info:
         dec.eof()
@@ -420,7 +420,7 @@ def test_truncated_stream_is_stream_error_with_partial():
 
 def test_truncated_stream_inside_a_multibyte_character():
     cut = UTF8_STREAM.index("世".encode("utf-8")) + 1
-    dec = codec().stream_decoder("m", {})
+    dec = bound(codec(), "m").stream_decoder({})
     dec.feed(UTF8_STREAM[:cut])
     with pytest.raises(StreamError) as info:
         dec.eof()
@@ -439,7 +439,7 @@ def test_truncated_stream_inside_a_multibyte_character():
     b"[1, 2]",
 ])
 def test_malformed_stream_lines(line):
-    dec = codec().stream_decoder("m", {})
+    dec = bound(codec(), "m").stream_decoder({})
     dec.feed(b'{"model":"m","message":{"role":"assistant","content":"ok"},"done":false}\n')
     with pytest.raises(StreamError) as info:
         dec.feed(line + b"\n")
@@ -489,14 +489,14 @@ def test_url_headers_and_stream_flag():
 
 def test_base_url_from_ollama_host_and_bearer_only_with_key():
     c = codec(environ={"OLLAMA_HOST": "0.0.0.0"})
-    assert c.chat_request("m", [user("x")], make_options({}, {}), False).url == "http://0.0.0.0:11434/api/chat"
+    assert bound(c, "m").chat_request([user("x")], make_options({}, {}), False).url == "http://0.0.0.0:11434/api/chat"
     c = codec(base_url="https://ollama.com", environ={"OLLAMA_API_KEY": "sk-test-123"})
-    r = c.chat_request("gpt-oss:120b", [user("x")], make_options({}, {}), True)
+    r = bound(c, "gpt-oss:120b").chat_request([user("x")], make_options({}, {}), True)
     assert r.url == "https://ollama.com/api/chat"
     assert r.headers["Authorization"] == "Bearer sk-test-123"
     assert "sk-test-123" not in repr(r)
     c = codec(api_key="k2", base_url="https://ollama.com", headers={"X-Trace": "1"})
-    r = c.chat_request("m", [user("x")], make_options({}, {}), False)
+    r = bound(c, "m").chat_request([user("x")], make_options({}, {}), False)
     assert r.url == "https://ollama.com/api/chat"
     assert r.headers["Authorization"] == "Bearer k2" and r.headers["X-Trace"] == "1"
 

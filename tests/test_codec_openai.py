@@ -1,7 +1,7 @@
 """The OpenAI / OpenAI-compatible codec (llmunified/providers/openai.py) against real recordings.
 
 Fixtures in tests/fixtures/{openai,openai-compatible,azure}/ are byte-for-byte copies of the
-shared wire recordings (see the shared fixtures/SOURCES.md). Expected values were read from those
+shared wire recordings (see tests/fixtures/SOURCES.md). Expected values were read from those
 files by hand and written here; long texts are pinned by their start, end, length and SHA-256.
 Every stream is replayed under many chunkings (whole, 1-byte, fixed sizes, cuts inside multibyte
 UTF-8 characters, seeded random cuts): the events and the final Response must be identical for
@@ -24,20 +24,20 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
                                StreamError)
 from llmunified.providers import codec_for
 from llmunified.providers.openai import OpenAICodec
-from tests.recordings import chunkings, feed_all, httprr_exchange, jsonl_as_sse, load, sse, vcr, vcr_body
+from tests.recordings import bound, chunkings, feed_all, httprr_exchange, jsonl_as_sse, load, sse, vcr, vcr_body
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
 def codec(provider: str = "openai", **kw: Any) -> OpenAICodec:
     kw.setdefault("api_key", "sk-test")
-    c = codec_for(resolve_config(PROVIDERS[provider], environ={}, **kw))
+    c = codec_for(resolve_config(PROVIDERS[provider], environ={}, **kw), "test-model")
     assert isinstance(c, OpenAICodec)
     return c
 
 
 def run_stream(chunks: List[bytes], provider: str = "openai", headers: Optional[Dict[str, str]] = None):
-    return feed_all(codec(provider).stream_decoder("requested-model", headers or {}), chunks)
+    return feed_all(bound(codec(provider), "requested-model").stream_decoder(headers or {}), chunks)
 
 
 def replay_all(data: bytes, provider: str = "openai", seed: int = 0, headers: Optional[Dict[str, str]] = None):
@@ -58,7 +58,7 @@ def replay_all(data: bytes, provider: str = "openai", seed: int = 0, headers: Op
 
 def parse(body: Any, provider: str = "openai", headers: Optional[Dict[str, str]] = None):
     raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-    return codec(provider).parse_chat("requested-model", raw, headers or {})
+    return bound(codec(provider), "requested-model").parse_chat(raw, headers or {})
 
 
 def completion(id: str, model: str, content: Optional[str], finish: str, usage: Dict[str, Any],
@@ -88,7 +88,7 @@ def req_json(request) -> Dict[str, Any]:
 def build(messages: Any, provider: str = "openai", stream: bool = False, model: str = "gpt-4o-mini",
           **options: Any):
     msgs = messages if isinstance(messages, list) else [messages]
-    return codec(provider).chat_request(model, msgs, make_options({}, options), stream)
+    return bound(codec(provider), model).chat_request(msgs, make_options({}, options), stream)
 
 
 GPT4O = "gpt-4o-2024-08-06"
@@ -426,7 +426,7 @@ def test_error_inside_a_200_stream_carries_partial():
     head = load("openai/stream_text_usage_chunk.sse").split(b"\n\n")[:4]
     body = b"\n\n".join(head) + b'\n\ndata: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
     for chunks in chunkings(body, seed=9):
-        dec = codec().stream_decoder("m", {})
+        dec = bound(codec(), "m").stream_decoder({})
         with pytest.raises(APIError) as info:
             for chunk in chunks:
                 dec.feed(chunk)
@@ -451,7 +451,7 @@ def test_truncated_stream_is_stream_error_with_partial():
     between = data.rindex(b"data: ", 0, inside)  # at the start of that event
     for cut in (inside, between):
         for chunks in chunkings(data[:cut], seed=10, n_random=5):
-            dec = codec().stream_decoder("m", {})
+            dec = bound(codec(), "m").stream_decoder({})
             for chunk in chunks:
                 dec.feed(chunk)
             with pytest.raises(StreamError) as info:
@@ -468,7 +468,7 @@ def test_truncated_stream_is_stream_error_with_partial():
 def test_tool_call_stream_cut_inside_arguments():
     data = load("openai/stream_single_tool_call_a.sse")
     cut = data.index(b'"arguments":" York"')
-    dec = codec().stream_decoder("m", {})
+    dec = bound(codec(), "m").stream_decoder({})
     dec.feed(data[:cut])
     with pytest.raises(StreamError) as info:
         dec.eof()
@@ -548,10 +548,9 @@ def test_base_urls_and_auth():
     r = build(user("x"))
     assert r.url == "https://api.openai.com/v1/chat/completions"
     assert r.headers["Authorization"] == "Bearer sk-test" and "sk-test" not in repr(r)
-    r = codec("lmstudio", api_key=None).chat_request("m", [user("x")], make_options({}, {}), False)
+    r = bound(codec("lmstudio", api_key=None), "m").chat_request([user("x")], make_options({}, {}), False)
     assert r.url == "http://localhost:1234/v1/chat/completions" and "Authorization" not in r.headers
-    r = codec("openai", base_url="http://127.0.0.1:8080/v1/", headers={"OpenAI-Project": "p"}).chat_request(
-        "m", [user("x")], make_options({}, {}), False)
+    r = bound(codec("openai", base_url="http://127.0.0.1:8080/v1/", headers={"OpenAI-Project": "p"}), "m").chat_request([user("x")], make_options({}, {}), False)
     assert r.url == "http://127.0.0.1:8080/v1/chat/completions" and r.headers["OpenAI-Project"] == "p"
 
 
@@ -620,7 +619,7 @@ def test_images_and_text_parts():
     assert req_json(build(user([TextPart("a"), TextPart("b")])))["messages"] == [{"role": "user", "content": "ab"}]
 
 
-# -- wire shapes of compatible servers (hand-written after WIRE.md section 1) -----------------
+# -- wire shapes of compatible servers (hand-written after docs/wire.md §1 OpenAI-compatible servers) -----------------
 
 def test_refusal_stream_equals_nonstream():
     data = sse('{"id":"r1","model":"gpt-4o","choices":[{"index":0,"delta":{"role":"assistant","content":null,'

@@ -63,7 +63,7 @@ def refused(src, *fragments, **kw):
 def test_io_method_becomes_async_and_calls_are_awaited():
     check(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Client:
             @io
@@ -81,7 +81,7 @@ def test_io_method_becomes_async_and_calls_are_awaited():
                 return x
         """,
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Client:
             @io
@@ -104,7 +104,7 @@ def test_io_method_becomes_async_and_calls_are_awaited():
 def test_call_result_called_and_chained_awaits():
     check(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def factory():
@@ -115,7 +115,7 @@ def test_call_result_called_and_chained_awaits():
             return factory()("abc"), fetch().fetch().x
         """,
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         async def factory():
@@ -131,7 +131,7 @@ def test_call_result_called_and_chained_awaits():
 def test_multiline_call_and_non_ascii_before_it():
     check(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def send(*a, **k):
@@ -146,7 +146,7 @@ def test_multiline_call_and_non_ascii_before_it():
             x = "€€€"; y = "日本語"; send(r); z = [send(r)]
         """,
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         async def send(*a, **k):
@@ -197,7 +197,7 @@ def test_context_manager_and_iterator_dunders():
         """
         from typing import Iterator
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             def __enter__(self) -> "Stream":
@@ -228,7 +228,7 @@ def test_context_manager_and_iterator_dunders():
         """
         from typing import AsyncIterator
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             async def __aenter__(self) -> "Stream":
@@ -264,7 +264,7 @@ WITH_FOR_SOURCE = """
 
     import pytest
 
-    from llmunified._io import io
+    from llmunified._twin import io
 
     class Stream:
         def __enter__(self): return self
@@ -311,7 +311,7 @@ def test_with_and_for_over_io_objects():
 
         import pytest
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             async def __aenter__(self): return self
@@ -354,9 +354,9 @@ def test_with_and_for_over_io_objects():
 def test_io_generator_iterated_with_async_for_and_not_awaited():
     check(
         """
-        from typing import Generator
+        from typing import Iterator
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             def __init__(self, t, h):
@@ -364,7 +364,7 @@ def test_io_generator_iterated_with_async_for_and_not_awaited():
                 self._chunks = self._iter_chunks(h)
 
             @io
-            def _iter_chunks(self, h) -> Generator[bytes, None, None]:
+            def _iter_chunks(self, h) -> Iterator[bytes]:
                 for chunk in self._t.iter_raw(h):
                     yield chunk
                 return
@@ -381,9 +381,9 @@ def test_io_generator_iterated_with_async_for_and_not_awaited():
                 return out + {k: v for k, v in gen}
         """,
         """
-        from typing import AsyncGenerator
+        from typing import AsyncIterator
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             def __init__(self, t, h):
@@ -391,7 +391,7 @@ def test_io_generator_iterated_with_async_for_and_not_awaited():
                 self._chunks = self._iter_chunks(h)
 
             @io
-            async def _iter_chunks(self, h) -> AsyncGenerator[bytes, None]:
+            async def _iter_chunks(self, h) -> AsyncIterator[bytes]:
                 async for chunk in self._t.iter_raw(h):
                     yield chunk
                 return
@@ -414,7 +414,7 @@ def test_io_generator_iterated_with_async_for_and_not_awaited():
 def test_io_class_by_inheritance_and_transport_name():
     check(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Base:
             def __enter__(self): return self
@@ -429,7 +429,7 @@ def test_io_class_by_inheritance_and_transport_name():
                 pass
         """,
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Base:
             async def __aenter__(self): return self
@@ -457,7 +457,7 @@ def test_time_sleep_replaces_import_when_time_has_no_other_use():
         import logging
         import time
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def retry(delay):
@@ -469,7 +469,7 @@ def test_time_sleep_replaces_import_when_time_has_no_other_use():
         import logging
         import asyncio
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         async def retry(delay):
@@ -485,7 +485,7 @@ def test_time_sleep_keeps_import_time_when_still_used():
         """
         import time
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def retry(delay):
@@ -497,7 +497,7 @@ def test_time_sleep_keeps_import_time_when_still_used():
         import asyncio
         import time
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         async def retry(delay):
@@ -514,7 +514,7 @@ def test_time_sleep_with_asyncio_already_imported():
         import asyncio
         import time
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def nap():
@@ -523,7 +523,7 @@ def test_time_sleep_with_asyncio_already_imported():
         """
         import asyncio
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         async def nap():
@@ -568,33 +568,35 @@ def test_lib_renames():
     check(
         """
         import typing
-        from typing import ContextManager, Iterable, Iterator
+        from typing import Iterator, Optional
 
         import llmunified
         import llmunified._sync.client
         from llmunified._sync import errors
         from llmunified._sync.client import Client
-        from llmunified._transport_requests import RequestsTransport
+        from llmunified._backends.sync import as_transport
         from llmunified.errors import LLMError
 
-        def f(x: Iterable[int], t: RequestsTransport) -> Iterator[int]:
-            cm: typing.ContextManager[int] = x
+        def f(x: Optional[int], t=as_transport) -> Iterator[int]:
+            it: typing.Iterator[int] = x
+            err = StopIteration
             mod = llmunified._sync.client
             return llmunified.errors, obj.llmunified, obj._sync
         """,
         """
         import typing
-        from typing import AsyncContextManager, AsyncIterable, AsyncIterator
+        from typing import AsyncIterator, Optional
 
         import llmunified
         import llmunified_async.client
         from llmunified_async import errors
         from llmunified_async.client import Client
-        from llmunified._transport_aiohttp import AiohttpTransport
+        from llmunified._backends.asyncio import as_transport
         from llmunified.errors import LLMError
 
-        def f(x: AsyncIterable[int], t: AiohttpTransport) -> AsyncIterator[int]:
-            cm: typing.AsyncContextManager[int] = x
+        def f(x: Optional[int], t=as_transport) -> AsyncIterator[int]:
+            it: typing.AsyncIterator[int] = x
+            err = StopAsyncIteration
             mod = llmunified_async.client
             return llmunified.errors, obj.llmunified, obj._sync
         """,
@@ -608,7 +610,7 @@ def test_tests_kind_renames_and_async_tests():
 
         import llmunified as llm
         from llmunified import Client, errors
-        from llmunified._io import io
+        from llmunified._twin import io
         from llmunified.testing import Reply
         from llmunified._sync.client import Stream
         from tests._sync.helpers import ask
@@ -629,7 +631,7 @@ def test_tests_kind_renames_and_async_tests():
 
         import llmunified_async as llm
         from llmunified_async import Client, errors
-        from llmunified._io import io
+        from llmunified._twin import io
         from llmunified_async.testing import Reply
         from llmunified_async.client import Stream
         from tests._async.helpers import ask
@@ -647,7 +649,7 @@ def test_tests_kind_renames_and_async_tests():
         """,
         kind="tests",
         extra_io_names=["complete"],
-        shared_modules=["_io", "errors"],
+        shared_modules=["_twin", "errors"],
     )
 
 
@@ -683,7 +685,7 @@ def test_header_is_prepended():
 def test_refuse_yield_from_in_io_generator():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def chunks(r):
@@ -696,7 +698,7 @@ def test_refuse_yield_from_in_io_generator():
 def test_refuse_return_value_in_io_generator():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def chunks(r):
@@ -710,7 +712,7 @@ def test_refuse_return_value_in_io_generator():
 def test_refuse_io_in_lambda():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def send(r): pass
@@ -726,7 +728,7 @@ def test_refuse_io_in_lambda():
 def test_refuse_consuming_io_iterators():
     messages = refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             def __enter__(self): return self
@@ -764,7 +766,7 @@ def test_refuse_consuming_io_iterators():
 def test_refuse_property_doing_io():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class C:
             @io
@@ -786,7 +788,7 @@ def test_refuse_property_doing_io():
 def test_refuse_unmarked_function_doing_io():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Stream:
             def __enter__(self): return self
@@ -821,7 +823,7 @@ def test_refuse_unmarked_function_doing_io():
 def test_refuse_mixed_with_items():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Client:
             def __enter__(self): return self
@@ -839,7 +841,7 @@ def test_refuse_mixed_with_items():
 def test_refuse_name_collision():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class Client:
             @io
@@ -855,7 +857,7 @@ def test_refuse_name_collision():
 
 def test_refuse_name_collision_across_files(tmp_path):
     write_tree(tmp_path, {
-        "llmunified/_sync/a.py": "from llmunified._io import io\n\n\nclass A:\n    @io\n    def close(self): pass\n",
+        "llmunified/_sync/a.py": "from llmunified._twin import io\n\n\nclass A:\n    @io\n    def close(self): pass\n",
         "tests/_sync/test_b.py": "class Fake:\n    def close(self): pass\n",
     })
     code, out, err = run_cli(tmp_path)
@@ -868,7 +870,7 @@ def test_refuse_name_collision_across_files(tmp_path):
 def test_refuse_other_collisions_and_builtin_method_names():
     refused(
         """
-        from llmunified._io import io
+        from llmunified._twin import io
 
         class A:
             @io
@@ -905,7 +907,7 @@ def test_refuse_misc():
         """
         from typing import Generator
 
-        from llmunified._io import io
+        from llmunified._twin import io
 
         @io
         def g() -> Generator[int, None, str]:
@@ -935,13 +937,74 @@ def test_refuse_misc():
         def h():
             return f"{send()}"
         """,
-        "<snippet>:6: refused: Generator[...] with a return type",
+        "<snippet>:1: refused: 'Generator' has no async translation",
+        "<snippet>:6: refused: 'Generator' has no async translation",
         "<snippet>:9: refused: class 'Plain' defines __iter__ but is not an I/O class",
         "<snippet>:15: refused: @io on '__init__'",
         "<snippet>:19: refused: sync source contains 'async def'",
         "<snippet>:24: refused: module-level code calls I/O 'send'",
         "<snippet>:27: refused: class body of 'K' calls I/O 'send'",
         "<snippet>:31: refused: I/O call 'send' inside an f-string",
+    )
+
+
+PRUNED_RULES = (
+    gen.Rename("Iterable", "AsyncIterable"),
+    gen.Rename("ContextManager", "AsyncContextManager"),
+    gen.Rename("Generator", "AsyncGenerator"),
+)
+
+
+def test_refuse_sync_typing_names_that_no_rule_translates():
+    messages = refused(
+        """
+        import typing
+        from typing import ContextManager, Iterable
+
+        def f(x: Iterable[int]) -> typing.ContextManager[int]:
+            g: typing.Generator[int, None, None] = x
+            return f"{Iterable}"
+        """,
+        "<snippet>:2: refused: 'ContextManager' would stay sync in the twin: no rename rule maps it to "
+        "'AsyncContextManager'",
+        "<snippet>:2: refused: 'Iterable' would stay sync in the twin: no rename rule maps it to 'AsyncIterable'",
+        "<snippet>:4: refused: 'Iterable' would stay sync",
+        "<snippet>:4: refused: 'ContextManager' would stay sync",
+        "<snippet>:5: refused: 'Generator' has no async translation",
+    )
+    assert len(messages) == 5  # the name inside the f-string is left alone, like every rename
+
+
+def test_a_rule_lifts_the_typing_refusal_except_for_generator():
+    check(
+        """
+        import typing
+        from typing import Iterable
+
+        def f(x: Iterable[int]) -> typing.ContextManager[int]:
+            return x
+        """,
+        """
+        import typing
+        from typing import AsyncIterable
+
+        def f(x: AsyncIterable[int]) -> typing.AsyncContextManager[int]:
+            return x
+        """,
+        rules=gen.RENAME_RULES + PRUNED_RULES,
+    )
+    # a rename cannot drop Generator's return-type parameter, so a rule does not help
+    refused(
+        """
+        from typing import Generator
+
+        def g() -> Generator[int, None, None]:
+            yield 1
+        """,
+        "<snippet>:1: refused: 'Generator' has no async translation",
+        "<snippet>:3: refused: 'Generator' has no async translation (AsyncGenerator has no return-type "
+        "parameter); annotate the I/O generator as Iterator[Y]",
+        rules=gen.RENAME_RULES + PRUNED_RULES,
     )
 
 
@@ -1050,8 +1113,9 @@ def test_sample_twin_runs(sample):
         env=dict(os.environ, PYTHONPATH=str(sample), PYTHONDONTWRITEBYTECODE="1"),
     )
     assert proc.returncode == 0, proc.stdout
-    assert proc.stdout.count(" ok") == 10, proc.stdout
+    assert proc.stdout.count(" ok") == 12, proc.stdout
     assert "tests._async.test_sample test_stream_helpers ok" in proc.stdout
+    assert "tests._async.test_sample test_transport_of_your_own_and_tools ok" in proc.stdout
 
 
 def test_check_fresh_tree_is_ok_and_generation_is_idempotent(sample):
@@ -1107,6 +1171,42 @@ def test_check_detects_unused_rename_rule(sample, capsys):
     err = capsys.readouterr().err
     assert "unused rename rule: 'NeverUsed' -> 'AsyncNeverUsed' (lib/tests)" in err
     assert gen.run(sample, check=True) == 0
+
+
+def test_check_detects_unused_language_level_rules_too(sample, capsys):
+    """No rule is exempt: the pruned typing rules, put back while no file uses them, fail --check."""
+    assert gen.run(sample, check=True, rules=gen.RENAME_RULES + PRUNED_RULES) == 1
+    err = capsys.readouterr().err
+    assert "unused rename rule: 'Iterable' -> 'AsyncIterable' (lib/tests)" in err
+    assert "unused rename rule: 'ContextManager' -> 'AsyncContextManager' (lib/tests)" in err
+    assert "unused rename rule: 'Generator' -> 'AsyncGenerator' (lib/tests)" in err
+    assert "gen_async --check: 3 problem(s)" in err
+    # a normal run only warns
+    assert gen.run(sample, rules=gen.RENAME_RULES + PRUNED_RULES) == 0
+    assert "warning: unused rename rule: 'Iterable' -> 'AsyncIterable' (lib/tests) (--check will fail)" in (
+        capsys.readouterr().err)
+
+
+def test_check_detects_a_rule_the_sources_stop_using(sample):
+    client = sample / "llmunified" / "_sync" / "client.py"
+    text = client.read_text(encoding="utf-8")
+    assert text.count("StopIteration") == 1
+    client.write_text(text.replace("raise StopIteration", "raise LookupError"), encoding="utf-8")
+    code, out, err = run_cli(sample, "--check")
+    assert code == 1
+    assert "unused rename rule: 'StopIteration' -> 'StopAsyncIteration' (lib/tests)" in err
+    assert "stale or hand-edited: llmunified_async/client.py" in err
+
+
+def test_missing_dependencies_exit_3(tmp_path):
+    runner = "import runpy, sys; sys.modules['unasync'] = None; runpy.run_path(sys.argv[1], run_name='__main__')"
+    proc = subprocess.run(
+        [sys.executable, "-c", runner, str(SCRIPT), "--root", str(tmp_path), "--check"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, encoding="utf-8",
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert "install the generator's dependencies first" in proc.stderr
+    assert proc.stdout == ""
 
 
 def test_refusal_writes_nothing(sample):

@@ -1,8 +1,10 @@
 """Providers, model names and configuration (llmunified/_registry.py), and that no repr shows a key
-(Secret, ProviderConfig, llmunified._core.Endpoint, HTTPRequest)."""
+(Secret, ProviderConfig, llmunified._endpoint.Endpoint, HTTPRequest)."""
 import pytest
 
-from llmunified._core import Endpoint
+from llmunified._endpoint import Endpoint
+from llmunified._options import make_options, to_messages
+from llmunified.providers._base import Codec
 from llmunified._registry import PROVIDERS, ProviderConfig, Secret, resolve_config, split_model
 from llmunified.errors import ConfigurationError, LLMError
 
@@ -59,7 +61,7 @@ def test_empty_provider_name():
 def test_registry_table_is_consistent():
     for name, info in PROVIDERS.items():
         assert info.name == name
-        assert info.codec in ("openai", "anthropic", "ollama")
+        assert issubclass(info.codec, Codec) and info.protocol in ("openai", "anthropic", "ollama")
         assert info.base_url.startswith(("http://", "https://")) and not info.base_url.endswith("/")
         assert info.api_key_env and info.api_key_env.endswith("_API_KEY")
     assert {n for n, i in PROVIDERS.items() if not i.key_required} == {"ollama", "lmstudio", "vllm"}
@@ -193,11 +195,12 @@ def test_endpoint_repr_and_request_repr_hide_key():
     assert repr(ep) == "Endpoint('openai/gpt-4o-mini', base_url='https://api.openai.com/v1')"
     assert (ep.provider, ep.model_name, ep.base_url) == ("openai", "gpt-4o-mini", "https://api.openai.com/v1")
     for stream in (False, True):
-        request, opts = ep.chat("hi", {"temperature": 0.1}, stream=stream)
+        call = ep.chat("hi", {"temperature": 0.1}, stream=stream)
+        request = call.request
         # the key is in the headers (it has to be sent) but not in the repr
         assert request.headers["Authorization"] == "Bearer " + KEY
         assert KEY not in repr(request) and KEY not in str(request)
-        assert KEY not in repr(opts)
+        assert KEY not in repr(call)
         assert request.url == "https://api.openai.com/v1/chat/completions"
         assert KEY.encode() not in request.body
 
@@ -211,3 +214,86 @@ def test_endpoint_from_env_and_bad_default_fails_at_construction():
         Endpoint("openai/gpt-4o-mini", api_key=KEY, defaults={"temperature": 9}, environ={})
     with pytest.raises(ConfigurationError):
         Endpoint("nope/x", api_key=KEY, environ={})
+
+
+# -- key sources, auth schemes, entries as data ------------------------------------------------
+
+def test_callable_key_is_called_per_use_and_never_shown():
+    calls = []
+
+    def token():
+        calls.append(1)
+        return f"tok-{len(calls)}-SECRET-abcdef"
+
+    c = resolve_config(PROVIDERS["openai"], api_key=token, environ={})
+    assert c.api_key.is_callable and c.api_key.known() is None
+    assert "SECRET" not in repr(c) and "SECRET" not in repr(c.api_key)
+    h1, h2 = {}, {}
+    c.authorize(h1, "u")
+    c.authorize(h2, "u")
+    assert (h1["Authorization"], h2["Authorization"]) == ("Bearer tok-1-SECRET-abcdef", "Bearer tok-2-SECRET-abcdef")
+    assert c.api_key.known() == "tok-2-SECRET-abcdef"  # what error text gets scrubbed of
+
+
+def test_callable_key_may_return_an_access_token_object():
+    class AccessToken:  # the shape azure-identity's get_token() returns
+        token = "entra-token-0123456789"
+        expires_on = 0
+
+    c = resolve_config(PROVIDERS["openai"], api_key=lambda: AccessToken(), environ={})
+    headers = {}
+    c.authorize(headers, "u")
+    assert headers["Authorization"] == "Bearer entra-token-0123456789"
+
+
+@pytest.mark.parametrize("bad", [lambda: "", lambda: None, lambda: 42])
+def test_callable_key_returning_nothing_usable_is_a_configuration_error(bad):
+    c = resolve_config(PROVIDERS["openai"], api_key=bad, environ={})
+    with pytest.raises(ConfigurationError, match="must return a non-empty string"):
+        c.authorize({}, "u")
+
+
+def test_api_key_of_a_wrong_type_is_refused():
+    with pytest.raises(ConfigurationError, match="string or a callable"):
+        resolve_config(PROVIDERS["openai"], api_key=b"sk-bytes", environ={})
+
+
+def test_token_auth_differs_from_key_auth_when_declared():
+    from llmunified._registry import Auth, ProviderInfo
+    from llmunified.providers.openai import OpenAICodec
+
+    info = ProviderInfo("azureish", OpenAICodec, "https://r.example", ("AZ_KEY", "AZ_KEY_OLD"), None, True, "test",
+                        auth=Auth.header("api-key"), token_auth=Auth.bearer())
+    h = {}
+    resolve_config(info, environ={"AZ_KEY_OLD": "k-old"}).authorize(h, "u")   # second variable is read too
+    assert h == {"api-key": "k-old"}
+    h = {}
+    resolve_config(info, api_key=lambda: "tok", environ={}).authorize(h, "u")  # never both headers
+    assert h == {"Authorization": "Bearer tok"}
+    with pytest.raises(ConfigurationError, match="AZ_KEY or AZ_KEY_OLD"):
+        resolve_config(info, environ={})
+    assert info.api_key_envs == ("AZ_KEY", "AZ_KEY_OLD") and PROVIDERS["openai"].api_key_envs == ("OPENAI_API_KEY",)
+
+
+def test_hosts_of_one_protocol_differ_by_data_not_branches():
+    from llmunified.providers import codec_for
+
+    def max_tokens_field(provider):
+        codec = codec_for(resolve_config(PROVIDERS[provider], api_key="k", environ={}), "m")
+        body = codec.chat_request(to_messages("hi"), make_options({}, {"max_tokens": 5}), False).json()
+        return [k for k in body if "max" in k]
+
+    assert PROVIDERS["openai"].details["max_tokens_field"] == "max_completion_tokens"
+    assert max_tokens_field("openai") == ["max_completion_tokens"]
+    assert max_tokens_field("groq") == ["max_tokens"]
+    with pytest.raises(TypeError):
+        PROVIDERS["openai"].details["max_tokens_field"] = "x"  # entries are immutable
+
+
+def test_token_family_and_thinking_replay_come_from_the_entry():
+    from llmunified._tokens import _thinking_mode, family_for
+
+    assert [family_for(p) for p in ("openai", "anthropic", "ollama", "groq", "deepseek", "openrouter")] == \
+        ["openai", "anthropic", "llama", "llama", "deepseek", "default"]
+    assert [_thinking_mode(p) for p in ("openai", "lmstudio", "anthropic", "ollama", "nope")] == \
+        ["none", "none", "signed", "all", None]

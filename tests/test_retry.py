@@ -181,7 +181,7 @@ def test_parse_should_retry_absent():
 
 @pytest.fixture
 def codec():
-    return OpenAICodec(resolve_config(PROVIDERS["openai"], api_key=KEY, environ={}))
+    return OpenAICodec(resolve_config(PROVIDERS["openai"], api_key=KEY, environ={}), "test-model")
 
 
 def body(message="boom", etype="server_error", code=None):

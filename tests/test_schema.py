@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmunified import _schema
-from llmunified._schema import (DIALECTS, Rewritten, check_schema, rewrite, strict_ok, strip_optional_nulls,
-                                validate, validate_arguments, validate_tools, validator_for)
+from llmunified._lru import LRU
+from llmunified._schema import (check_schema, strip_optional_nulls, validate, validate_arguments, validate_tools,
+                                validator_for)
+from llmunified._schema_dialects import DIALECTS, Rewritten, rewrite, strict_ok
 from llmunified._types import Tool
 from llmunified.errors import ValidationError
 
@@ -245,7 +247,7 @@ def test_validate_is_thread_safe():
 
 
 def test_lru_is_bounded():
-    lru = _schema._LRU(3)
+    lru = LRU(3)
     for i in range(5):
         lru.put(i, str(i))
     assert len(lru) == 3 and lru.get(0) is None and lru.get(4) == "4"
@@ -672,6 +674,7 @@ def test_rewrites_produce_valid_schemas():
 
 def test_import_llmunified_does_not_import_jsonschema():
     code = ("import sys, llmunified, llmunified._schema, llmunified._tooldef, llmunified._structured\n"
+            "import llmunified._schema_dialects, llmunified._typeschema, llmunified._docstrings, llmunified._lru\n"
             "from llmunified._tooldef import tool\n"
             "@tool\n"
             "def f(x: int) -> int:\n"
@@ -688,3 +691,30 @@ def test_jsonschema_is_imported_on_first_need():
             "print('jsonschema' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["[\"$: 'x' is not of type 'integer'\"]", "True"], out.stderr
+
+
+def test_validation_does_not_load_the_dialect_rewriter():
+    code = ("import sys\n"
+            "from llmunified._schema import validate, validate_tools\n"
+            "validate({'type': 'integer'}, 1)\n"
+            "print('llmunified._schema_dialects' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+def test_core_modules_import_no_private_names_of_other_modules():
+    import ast
+    import os
+
+    root = os.path.dirname(_schema.__file__)
+    bad = []
+    for name in sorted(os.listdir(root)):
+        if not name.endswith(".py"):
+            continue
+        with open(os.path.join(root, name), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:  # "from . import _mod" is a module
+                bad += [f"{name}:{node.lineno} {a.name}" for a in node.names
+                        if a.name.startswith("_") and not a.name.startswith("__")]
+    assert bad == []

@@ -91,6 +91,17 @@ def test_part_dicts_carry_the_type_first():
         part_to_dict("text")
 
 
+def test_literal_type_fields_survive_dataclasses_json():
+    # ``type`` is a Literal, init=False field: written by to_dict, never passed back to a constructor
+    for p in (TextPart("x"), ThinkingPart("t", "s"), ToolResult("c", [1]), ImagePart(url="u"), ToolCall("i", "n")):
+        d = part_to_dict(p)
+        assert d["type"] == p.type
+        back = part_from_dict(via_json(d))
+        assert back == p and back.type == p.type and type(back) is type(p)
+    with pytest.raises(SessionFileError, match="unknown content part type 'txt'"):
+        part_from_dict({"type": "txt", "text": "x"})
+
+
 def test_message_dict_shape():
     assert message_to_dict(user("hi")) == {"role": "user", "content": "hi"}
     assert message_to_dict(Message("user", "hi", name="bob")) == {"role": "user", "content": "hi", "name": "bob"}

@@ -291,7 +291,7 @@ def test_mixed_line_endings_hand_written():
 
 def test_comments_ignored_openrouter_processing():
     # Real OpenRouter stream opening (tmc/langchaingo TestOpenRouterStreaming.httprr, via
-    # WIRE fixtures openai-compatible/openrouter_stream_processing_comments.httprr)
+    # tests/fixtures/openai-compatible/openrouter_stream_processing_comments.httprr)
     body = (b": OPENROUTER PROCESSING\n\n"
             b": OPENROUTER PROCESSING\n\n"
             b'data: {"id":"gen-1754667632-NNYO7FUAFP6cwNW8jL7x","provider":"Venice","choices":[{"index":0,'
@@ -423,7 +423,7 @@ def test_sseevent_repr_and_equality():
 # -- Gemini-style CRLF framing ---------------------------------------------------------------
 
 # Real streamGenerateContent?alt=sse body (pydantic-ai cassette test_google_model_stream.yaml, via
-# WIRE fixtures gemini/stream_alt_sse.vcr.yaml): events framed with \r\n\r\n, no event: lines.
+# the shared recording gemini/stream_alt_sse.vcr.yaml, see tests/fixtures/SOURCES.md): events framed with \r\n\r\n, no event: lines.
 GEMINI_BODY = (
     'data: {"candidates": [{"content": {"parts": [{"text": "The"}],"role": "model"}}],"usageMetadata": '
     '{"promptTokenCount": 15,"totalTokenCount": 15,"promptTokensDetails": [{"modality": "TEXT","tokenCount": 15}]},'

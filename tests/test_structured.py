@@ -6,7 +6,7 @@ from typing import Dict, List, Literal, Optional
 
 import pytest
 
-from llmunified._structured import (OutputSpec, StructuredOutputAttemptError, decode_json, output_spec,
+from llmunified._structured import (OutputSpec, StructuredOutputAttemptError, find_json, output_spec,
                                     prompt_instructions)
 from llmunified.errors import ValidationError
 
@@ -139,8 +139,8 @@ def test_output_spec_passes_specs_through():
     ('Choose {one} of these: {"a": 1}', {"a": 1}),
     ('{"é": "ünïcode ✓"}', {"é": "ünïcode ✓"}),
 ])
-def test_decode_json_tolerates_fences_and_prose(text, value):
-    assert decode_json(text) == (True, value)
+def test_find_json_tolerates_fences_and_prose(text, value):
+    assert find_json(text) == (True, value)
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -152,8 +152,8 @@ def test_decode_json_tolerates_fences_and_prose(text, value):
     ("[" * 40 + "x", "the reply is not valid JSON (Expecting value at line 1 column 41)"),
     (None, "the reply is not text (got NoneType)"),
 ])
-def test_decode_json_failures(text, reason):
-    assert decode_json(text) == (False, reason)
+def test_find_json_failures(text, reason):
+    assert find_json(text) == (False, reason)
 
 
 # ---------------------------------------------------------------------------------------------

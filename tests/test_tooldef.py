@@ -5,6 +5,7 @@ import datetime
 import decimal
 import enum
 import json
+import subprocess
 import sys
 import types
 import uuid
@@ -16,7 +17,9 @@ import pytest
 
 from llmunified._options import make_options, to_tool
 from llmunified._schema import check_schema, validate, validate_tools
-from llmunified._tooldef import FunctionTool, convert_value, parse_docstring, schema_for_type, tool
+from llmunified._docstrings import parse_docstring
+from llmunified._tooldef import FunctionTool, tool
+from llmunified._typeschema import convert_value, schema_for_type
 from llmunified._types import Tool
 from llmunified.errors import ValidationError
 
@@ -467,6 +470,40 @@ def get_weather(city: str, days: int = 1, unit: Literal["C", "F"] = "C") -> str:
         days: Number of days.
     """
     return f"{city}:{days}:{unit}"
+
+
+def test_docstring_styles_in_one_docstring_first_style_wins():
+    doc = """Mixed.
+
+    Args:
+        a: google a
+        b: google b
+
+    :param b: rest b
+    :param c: rest c
+        continued
+    :param d: rest d
+
+        not continued after a blank line
+    """
+    assert parse_docstring(doc) == ("Mixed.", {"a": "google a", "b": "google b", "c": "rest c continued",
+                                               "d": "rest d"})
+
+
+def test_moved_names_are_still_importable_from_tooldef():
+    from llmunified import _docstrings, _tooldef, _typeschema
+
+    assert _tooldef.schema_for_type is _typeschema.schema_for_type
+    assert _tooldef.convert_value is _typeschema.convert_value
+    assert _tooldef.is_class is _typeschema.is_class
+    assert _tooldef.parse_docstring is _docstrings.parse_docstring
+
+
+def test_structured_output_does_not_load_the_tool_decorator():
+    code = ("import sys, llmunified._structured\n"
+            "print(sorted(m for m in ('llmunified._tooldef', 'llmunified._typeschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['llmunified._typeschema']", out.stderr
 
 
 def test_tool_decorator_builds_a_function_tool():

@@ -1,5 +1,14 @@
-"""The aiohttp transport reads proxy settings once (aiohttp's trust_env re-reads them per call)."""
-from llmunified._transport_aiohttp import AiohttpTransport
+"""The aiohttp transport: proxy settings read once (aiohttp's trust_env re-reads them per call),
+error mapping, and a caller's own ClientSession."""
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+
+from llmunified import errors
+from llmunified._backends.asyncio import AiohttpTransport
+from llmunified._http import HTTPRequest
 
 
 def test_environment_proxies_are_honoured_and_cached(monkeypatch):
@@ -20,3 +29,71 @@ def test_no_proxy_by_default(monkeypatch):
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     assert AiohttpTransport()._proxy_for("https://api.anthropic.com/v1/messages") is None
+
+
+def _run(coro):
+    return asyncio.run(coro, debug=True)
+
+
+def test_connection_refused_is_a_typed_keyless_connection_error():
+    async def go():
+        t = AiohttpTransport(connect_timeout=2)
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()  # nobody listens there now
+        try:
+            request = HTTPRequest("POST", f"http://127.0.0.1:{port}/v1/chat/completions",
+                                  {"Authorization": "Bearer sk-secret-aiohttp"}, b"{}")
+            with pytest.raises(errors.ConnectionError) as exc:
+                await t.send_request(request)
+            assert "sk-secret-aiohttp" not in str(exc.value) and exc.value.retryable
+        finally:
+            await t.close()
+    _run(go())
+
+
+def test_read_timeout_is_a_typed_timeout_error(emulator):
+    async def go():
+        emulator.reply(text="late", delay=1.0)
+        t = AiohttpTransport(read_timeout=0.2)
+        try:
+            request = HTTPRequest("POST", emulator.url_for("openai") + "/chat/completions",
+                                  {"Authorization": "Bearer k", "Content-Type": "application/json"},
+                                  b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}')
+            with pytest.raises(errors.TimeoutError) as exc:
+                await t.send_request(request)
+            assert isinstance(exc.value, errors.LLMError) and exc.value.retryable
+        finally:
+            await t.close()
+    _run(go())
+
+
+def test_client_uses_your_aiohttp_session_and_leaves_it_open(emulator):
+    import llmunified_async as llm
+
+    async def go():
+        emulator.reply(text="hi")
+        emulator.reply(text="again")
+        async with aiohttp.ClientSession(headers={"X-Corp-Proxy-Auth": "team-7"}) as session:
+            async with llm.Client("openai/m", base_url=emulator.url_for("openai"), api_key="sk-x",
+                                  transport=session) as client:
+                assert (await client.complete("hi")).text == "hi"
+            assert not session.closed  # yours: the client does not close it
+            async with llm.Client("openai/m", base_url=emulator.url_for("openai"), api_key="sk-x",
+                                  transport=llm.HTTPTransport(session=session)) as client:
+                assert (await client.complete("hi")).text == "again"
+            assert not session.closed
+        assert emulator.requests[0].headers["x-corp-proxy-auth"] == "team-7"
+        assert isinstance(AiohttpTransport(), llm.Transport)
+    _run(go())
+
+
+def test_a_closed_session_of_yours_is_a_clear_error():
+    async def go():
+        session = aiohttp.ClientSession()
+        await session.close()
+        t = AiohttpTransport(session=session)
+        with pytest.raises(errors.ConfigurationError, match="is closed"):
+            await t.send_request(HTTPRequest("GET", "http://127.0.0.1:9/", {}))
+    _run(go())

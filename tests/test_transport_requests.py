@@ -8,8 +8,8 @@ import responses
 
 import llmunified as llm
 from llmunified import errors
-from llmunified._transport_requests import USER_AGENT, RequestsTransport
-from llmunified.providers._base import HTTPRequest
+from llmunified._backends.sync import RequestsTransport
+from llmunified._http import USER_AGENT, HTTPRequest
 
 URL = "https://api.example.test/v1/chat/completions"
 COMPLETION = {"id": "chatcmpl-1", "model": "m", "choices": [
@@ -108,3 +108,47 @@ def test_client_closed_is_an_error():
     client.close()
     with pytest.raises(errors.LLMError, match="closed"):
         client.complete("hi")
+
+
+@responses.activate
+def test_client_uses_your_requests_session_and_leaves_it_open():
+    responses.add(responses.POST, URL, json=COMPLETION)
+    responses.add(responses.POST, URL, json=COMPLETION)
+    session = requests.Session()
+    session.headers["X-Corp-Proxy-Auth"] = "team-7"   # e.g. a header a corporate gateway wants
+    closed = []
+    session.close = lambda: closed.append(True)       # type: ignore[method-assign]
+    with llm.Client("openai/m", base_url="https://api.example.test/v1", api_key="sk-x",
+                    transport=session) as client:
+        assert client.complete("hi").text == "hi"
+    assert responses.calls[0].request.headers["X-Corp-Proxy-Auth"] == "team-7"
+    assert responses.calls[0].request.headers["Authorization"] == "Bearer sk-x"
+    assert closed == []   # yours: the client does not close it
+    # and llm.HTTPTransport(session=...) is the same thing, spelled out
+    with llm.Client("openai/m", base_url="https://api.example.test/v1", api_key="sk-x",
+                    transport=llm.HTTPTransport(session=session, read_timeout=5)) as client:
+        assert client.complete("hi").text == "hi"
+    assert closed == []
+
+
+def test_transport_contract_is_a_protocol():
+    assert isinstance(RequestsTransport(), llm.Transport)
+    assert not isinstance(object(), llm.Transport)
+    assert llm.HTTPTransport is RequestsTransport
+
+
+@responses.activate
+def test_query_parameter_auth_is_appended_and_escaped():
+    # Auth schemes are data on a provider's entry; a query-key scheme extends the URL safely.
+    from llmunified._registry import Auth
+
+    headers = {}
+    url = Auth.query("key").apply(headers, "https://h.test/v1beta/models/m:generateContent?alt=sse", "a/b&c")
+    assert url == "https://h.test/v1beta/models/m:generateContent?alt=sse&key=a%2Fb%26c" and headers == {}
+    assert Auth.query("key").apply({}, "https://h.test/x", "k") == "https://h.test/x?key=k"
+    headers = {}
+    assert Auth.header("x-goog-api-key").apply(headers, "https://h.test/x", "k") == "https://h.test/x"
+    assert headers == {"x-goog-api-key": "k"}
+    headers = {}
+    Auth.bearer().apply(headers, "u", "tok")
+    assert headers == {"Authorization": "Bearer tok"}

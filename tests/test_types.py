@@ -453,6 +453,30 @@ def test_event_types():
                                                   "tool_call_end", "usage", "finish"]
 
 
+def test_type_fields_are_literal_discriminators():
+    """``type`` is ``Literal[<its value>]`` on every event and part, and unique within each union, so
+    a type checker narrows ``if event.type == "text": event.text`` (what the README shows)."""
+    import typing
+
+    from llmunified._events import StreamEvent
+    from llmunified._types import Part
+
+    for union in (StreamEvent, Part):
+        members = typing.get_args(union)
+        tags = []
+        for cls in members:
+            hint = typing.get_type_hints(cls)["type"]
+            assert typing.get_origin(hint) is typing.Literal, cls
+            (tag,) = typing.get_args(hint)
+            assert cls.__dataclass_fields__["type"].default == tag
+            assert not cls.__dataclass_fields__["type"].init
+            tags.append(tag)
+        assert len(set(tags)) == len(tags), tags
+    from llmunified._events import RoundEnd, ToolResultEvent
+
+    assert {ToolResultEvent, RoundEnd} <= set(typing.get_args(StreamEvent))  # what run_stream yields too
+
+
 # -- same content, different piece sizes -> equal Responses ----------------------------------
 
 def _pieces(text, cuts):

@@ -1,5 +1,5 @@
 """The asyncio transport, on a pooled ``aiohttp.ClientSession``: the hand-written twin of
-``_transport_requests.py`` (same methods, as coroutines). Knows nothing of providers."""
+``sync.py`` (same methods, as coroutines). Knows nothing of providers, imports no ``requests``."""
 import asyncio
 import inspect
 import logging
@@ -10,28 +10,36 @@ from typing import Any, Dict, Optional, Tuple
 
 import aiohttp
 
-from ._transport_requests import USER_AGENT, TransportResponse, _reason
-from .errors import ConnectionError, TimeoutError
-from .providers._base import HTTPRequest
+from .._http import USER_AGENT, HTTPRequest, TransportResponse
+from ..errors import ConfigurationError, ConnectionError, TimeoutError
+from .base import AsyncTransport as Transport
+from .base import is_transport, log, log_exchange, reason, response_headers
 
-__all__ = ["AiohttpTransport", "TransportResponse", "call_function"]
-
-log = logging.getLogger("llmunified")
+__all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
 
 
 class AiohttpTransport:
-    """One ``aiohttp.ClientSession`` per Client, created on first use inside the running loop."""
+    """One ``aiohttp.ClientSession`` per Client, created on first use inside the running loop.
 
-    def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 100) -> None:
+    Pass ``session=`` to use your own configured ``aiohttp.ClientSession`` (its connector's SSL
+    context, proxies via ``trust_env``, limits): it is used as it is, and closing the transport
+    leaves it open (it is yours). Without one, ``HTTP(S)_PROXY`` and ``NO_PROXY`` are honoured.
+    """
+
+    def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 100,
+                 session: Optional[aiohttp.ClientSession] = None) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.pool_size = pool_size
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._owns_session = session is None
+        self._session: Optional[aiohttp.ClientSession] = session
         self._timeouts: Dict[Optional[float], aiohttp.ClientTimeout] = {}
         self._proxies: Optional[Dict[str, str]] = None
         self._proxy_cache: Dict[Tuple[str, str], Optional[str]] = {}
 
     def _proxy_for(self, url: str) -> Optional[str]:
+        if not self._owns_session:
+            return None  # the caller's session decides (its trust_env, its own proxy settings)
         # aiohttp's trust_env re-reads the environment and ~/.netrc on every request (it cut
         # throughput to a quarter in scripts/bench.py); the proxy settings are read once here and
         # the answer cached per scheme and host. HTTP(S)_PROXY and NO_PROXY are honoured.
@@ -41,7 +49,9 @@ class AiohttpTransport:
             if self._proxies is None:
                 self._proxies = urllib.request.getproxies_environment()
             proxy = self._proxies.get(parts.scheme)
-            if proxy and urllib.request.proxy_bypass_environment(parts.hostname or "", self._proxies):
+            # proxy_bypass_environment is public in CPython but missing from typeshed
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            if proxy and bypass(parts.hostname or "", self._proxies):
                 proxy = None
             self._proxy_cache[key] = proxy or None
         return self._proxy_cache[key]
@@ -51,6 +61,8 @@ class AiohttpTransport:
 
     def _get_session(self) -> aiohttp.ClientSession:
         session = self._session
+        if session is not None and session.closed and not self._owns_session:
+            raise ConfigurationError("the aiohttp.ClientSession given as transport= is closed")
         if session is None or session.closed:
             session = self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.pool_size),
@@ -80,12 +92,10 @@ class AiohttpTransport:
         except asyncio.TimeoutError as exc:
             raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
-            raise ConnectionError(f"{request.method} {request.url} failed: {_reason(exc)}") from None
-        headers = {k.lower(): v for k, v in resp.headers.items()}
+            raise ConnectionError(f"{request.method} {request.url} failed: {reason(exc)}") from None
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s in %.1f ms", request.method, request.url, resp.status,
-                      (time.perf_counter() - started) * 1000)
-        return TransportResponse(resp.status, headers, body, resp)
+            log_exchange(request, resp.status, started)
+        return TransportResponse(resp.status, response_headers(resp.headers), body, resp)
 
     async def read_chunk(self, response: TransportResponse) -> bytes:
         try:
@@ -93,7 +103,7 @@ class AiohttpTransport:
         except asyncio.TimeoutError:
             raise TimeoutError("reading the stream timed out") from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectionError(f"the connection broke while reading the stream: {_reason(exc)}") from None
+            raise ConnectionError(f"the connection broke while reading the stream: {reason(exc)}") from None
 
     async def read_body(self, response: TransportResponse) -> bytes:
         try:
@@ -101,7 +111,7 @@ class AiohttpTransport:
                 response.body = await response.handle.read()
             return response.body
         except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ConnectionError(f"the connection broke while reading the body: {_reason(exc)}") from None
+            raise ConnectionError(f"the connection broke while reading the body: {reason(exc)}") from None
         finally:
             response.handle.release()
 
@@ -113,9 +123,30 @@ class AiohttpTransport:
             handle.close()  # unfinished body: drop the socket now
 
     async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        """Close the pool (a session you passed in stays open: it is yours)."""
+        if self._owns_session:
+            if self._session is not None and not self._session.closed:
+                await self._session.close()
+            self._session = None
+
+
+#: the package's default transport under its twin-neutral name (``llmunified_async.HTTPTransport``)
+HTTPTransport = AiohttpTransport
+
+
+def as_transport(value: Any, *, connect_timeout: float, read_timeout: float) -> Any:
+    """``Client(transport=...)``: None -> a new AiohttpTransport; an ``aiohttp.ClientSession`` ->
+    an AiohttpTransport over it; any object with the transport coroutines -> itself."""
+    if value is None:
+        return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+    if isinstance(value, aiohttp.ClientSession):
+        return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, session=value)
+    if is_transport(value):
+        return value
+    raise ConfigurationError(
+        f"transport must be an aiohttp.ClientSession or an object with the coroutines send_request, read_chunk, "
+        f"read_body, close_response and close (see llmunified._backends.base.AsyncTransport); "
+        f"got {type(value).__name__}")
 
 
 async def call_function(fn: Any, kwargs: Dict[str, Any]) -> Any:

@@ -1,6 +1,6 @@
 """The blocking transport, on a pooled ``requests.Session``. Knows nothing of providers.
 
-Its twin, ``_transport_aiohttp.py``, has the same methods as coroutines. Both map library
+Its hand-written twin, ``asyncio.py``, has the same methods as coroutines. Both map library
 exceptions to ``llmunified.errors`` and never put request headers (API keys) in messages.
 """
 import inspect
@@ -11,30 +11,12 @@ from typing import Any, Dict, Iterator, Optional
 import requests
 import requests.adapters
 
-from ._io import io
-from ._version import __version__ as _version
-from .errors import ConnectionError, TimeoutError, ValidationError
-from .providers._base import HTTPRequest
+from .._http import USER_AGENT, HTTPRequest, TransportResponse
+from .._twin import io
+from ..errors import ConfigurationError, ConnectionError, TimeoutError, ValidationError
+from .base import Transport, is_transport, log, log_exchange, reason, response_headers
 
-__all__ = ["RequestsTransport", "TransportResponse", "USER_AGENT", "call_function"]
-
-log = logging.getLogger("llmunified")
-
-USER_AGENT = f"llmunified/{_version}"
-
-
-class TransportResponse:
-    """Status and lower-cased headers; ``body`` for non-streaming calls, ``handle`` for streams."""
-
-    __slots__ = ("status", "headers", "body", "handle", "eof", "_chunks")
-
-    def __init__(self, status: int, headers: Dict[str, str], body: Optional[bytes], handle: Any) -> None:
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.handle = handle
-        self.eof = False
-        self._chunks: Optional[Iterator[bytes]] = None
+__all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
 
 
 def _chunks(raw: Any) -> Iterator[bytes]:
@@ -52,17 +34,25 @@ def _chunks(raw: Any) -> Iterator[bytes]:
 
 
 class RequestsTransport:
-    """One ``requests.Session`` (connection pool) per Client; safe to share between threads."""
+    """One ``requests.Session`` (connection pool) per Client; safe to share between threads.
 
-    def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 64) -> None:
+    Pass ``session=`` to use your own configured ``requests.Session`` (proxies, client
+    certificates, a custom CA bundle in ``session.verify``, mounted adapters): it is used as it
+    is, and closing the transport leaves it open (it is yours).
+    """
+
+    def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 64,
+                 session: Optional[requests.Session] = None) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        session = requests.Session()
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        session.trust_env = True
+        self._owns_session = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.headers["User-Agent"] = USER_AGENT
+            session.trust_env = True
         self._session = session
 
     def __repr__(self) -> str:
@@ -80,28 +70,24 @@ class RequestsTransport:
             body = None if request.stream else resp.content
         except requests.exceptions.Timeout as exc:
             raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise ConnectionError(f"{request.method} {request.url} failed: {_reason(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            raise ConnectionError(f"{request.method} {request.url} failed: {_reason(exc)}") from None
-        headers = {k.lower(): v for k, v in resp.headers.items()}
+            raise ConnectionError(f"{request.method} {request.url} failed: {reason(exc)}") from None
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("%s %s -> %s in %.1f ms", request.method, request.url, resp.status_code,
-                      (time.perf_counter() - started) * 1000)
-        return TransportResponse(resp.status_code, headers, body, resp)
+            log_exchange(request, resp.status_code, started)
+        return TransportResponse(resp.status_code, response_headers(resp.headers), body, resp)
 
     @io
     def read_chunk(self, response: TransportResponse) -> bytes:
         """The next piece of a streaming body as it arrives; ``b""`` at its end."""
-        it = response._chunks
+        it = response.chunks
         if it is None:
-            it = response._chunks = _chunks(response.handle.raw)
+            it = response.chunks = _chunks(response.handle.raw)
         try:
             data = next(it, b"")
         except Exception as exc:  # urllib3 protocol/read errors, socket timeouts
             if "timed out" in str(exc).lower():
-                raise TimeoutError(f"reading the stream timed out: {_reason(exc)}") from None
-            raise ConnectionError(f"the connection broke while reading the stream: {_reason(exc)}") from None
+                raise TimeoutError(f"reading the stream timed out: {reason(exc)}") from None
+            raise ConnectionError(f"the connection broke while reading the stream: {reason(exc)}") from None
         if not data:
             response.eof = True
         return data
@@ -114,7 +100,7 @@ class RequestsTransport:
                 response.body = response.handle.content
             return response.body
         except Exception as exc:
-            raise ConnectionError(f"the connection broke while reading the body: {_reason(exc)}") from None
+            raise ConnectionError(f"the connection broke while reading the body: {reason(exc)}") from None
         finally:
             response.handle.close()
 
@@ -128,13 +114,27 @@ class RequestsTransport:
 
     @io
     def close(self) -> None:
-        self._session.close()
+        """Close the pool (a session you passed in stays open: it is yours)."""
+        if self._owns_session:
+            self._session.close()
 
 
-def _reason(exc: BaseException) -> str:
-    # The innermost cause, without URLs' query strings or headers.
-    text = str(exc)
-    return text[:300] if text else type(exc).__name__
+#: the package's default transport under its twin-neutral name (``llmunified.HTTPTransport``)
+HTTPTransport = RequestsTransport
+
+
+def as_transport(value: Any, *, connect_timeout: float, read_timeout: float) -> Any:
+    """``Client(transport=...)``: None -> a new RequestsTransport; a ``requests.Session`` -> a
+    RequestsTransport over it; any object with the transport methods -> itself."""
+    if value is None:
+        return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+    if isinstance(value, requests.Session):
+        return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, session=value)
+    if is_transport(value):
+        return value
+    raise ConfigurationError(
+        f"transport must be a requests.Session or an object with send_request, read_chunk, read_body, "
+        f"close_response and close (see llmunified._backends.base.Transport); got {type(value).__name__}")
 
 
 @io

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._retry import RetryPolicy
     from llmunified._tooldef import tool
     from llmunified._sync import errors, testing
-    from llmunified._sync._client import Client, RunStream, Stream, complete
+    from llmunified._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from llmunified._sync._session import ChatSession, SessionStream
     from llmunified._types import (ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
                                    ToolResult, Usage, assistant, system, tool_result, user)

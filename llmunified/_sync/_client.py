@@ -9,23 +9,24 @@ import time
 from collections import deque
 from typing import Any, Deque, Iterator, Mapping, Optional
 
-from llmunified._core import Endpoint
+from llmunified._backends.sync import HTTPTransport, Transport, as_transport, call_function
+from llmunified._endpoint import Call, Endpoint
 from llmunified._events import RoundEnd, StreamEvent, ToolResultEvent
-from llmunified._extract import Extraction
-from llmunified._io import io
-from llmunified._options import to_messages
+from llmunified._http import HTTPRequest, TransportResponse
+from llmunified._options import MessagesInput, to_messages
+from llmunified._registry import KeySource
 from llmunified._retry import RetryPolicy
 from llmunified._toolloop import ToolLoop
-from llmunified._transport_requests import RequestsTransport, TransportResponse, call_function
+from llmunified._twin import io
 from llmunified._types import Response
 from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError
-from llmunified.providers._base import HTTPRequest
 
-__all__ = ["Client", "Stream", "RunStream", "complete"]
+__all__ = ["Client", "Stream", "RunStream", "complete", "HTTPTransport", "Transport"]
 
 log = logging.getLogger("llmunified")
 
-_CLIENT_ARGS = ("api_key", "base_url", "headers", "timeout", "connect_timeout", "retry", "max_retries")
+_CLIENT_ARGS = ("api_key", "base_url", "headers", "timeout", "connect_timeout", "retry", "max_retries",
+                "transport")
 
 
 class Client:
@@ -38,28 +39,34 @@ class Client:
     ``ANTHROPIC_API_KEY``, ``OLLAMA_HOST``, ...). Keyword arguments other than the ones below
     are default options for every call (``temperature``, ``max_tokens``, ``tools``, ``extra`` ...).
 
-    :param api_key: the provider's key (never shown in repr, logs or errors).
+    :param api_key: the provider's key (never shown in repr, logs or errors), or a callable
+        returning the current key or token, called for every request (refreshing credentials).
     :param base_url: the API root, e.g. ``http://localhost:1234/v1`` for a compatible server.
     :param headers: extra HTTP headers sent with every request.
     :param timeout: read timeout in seconds (default 600); a call's ``timeout`` option overrides it.
     :param connect_timeout: connect timeout in seconds (default 5).
     :param retry: a :class:`RetryPolicy`; or ``max_retries`` to change only the count.
+    :param transport: the HTTP stack: a configured ``requests.Session`` (proxies, client
+        certificates, a custom CA bundle), an :class:`HTTPTransport`, or any object with the
+        :class:`Transport` methods. The client does not close what you pass in. In
+        ``llmunified_async``: an ``aiohttp.ClientSession`` or an async transport.
 
     One Client holds one connection pool; it is safe to share between threads. Close it (or use
     ``with``) to release the connections.
     """
 
-    def __init__(self, model: str, *, api_key: Optional[str] = None, base_url: Optional[str] = None,
+    def __init__(self, model: str, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                  headers: Optional[Mapping[str, str]] = None, timeout: float = 600.0,
                  connect_timeout: float = 5.0, retry: Optional[RetryPolicy] = None,
-                 max_retries: Optional[int] = None, **defaults: Any) -> None:
+                 max_retries: Optional[int] = None, transport: Any = None, **defaults: Any) -> None:
         self._endpoint = Endpoint(model, api_key=api_key, base_url=base_url, headers=headers, defaults=defaults)
         if retry is None:
             retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
         elif max_retries is not None:
             retry = dataclasses.replace(retry, max_retries=max_retries)
         self.retry = retry
-        self._transport = RequestsTransport(connect_timeout=connect_timeout, read_timeout=timeout)
+        self._owns_transport = transport is None
+        self._transport = as_transport(transport, connect_timeout=connect_timeout, read_timeout=timeout)
         self._closed = False
 
     @property
@@ -69,10 +76,17 @@ class Client:
 
     @property
     def provider(self) -> str:
+        """The provider's name (the part of ``model`` before the first ``/``)."""
         return self._endpoint.provider
 
     @property
+    def model_name(self) -> str:
+        """The model's name as the provider knows it (``model`` after the first ``/``)."""
+        return self._endpoint.model_name
+
+    @property
     def base_url(self) -> str:
+        """The API root requests go to."""
         return self._endpoint.base_url
 
     def __repr__(self) -> str:
@@ -86,13 +100,15 @@ class Client:
 
     @io
     def close(self) -> None:
-        """Release the connection pool. The client cannot be used afterwards."""
+        """Release the connection pool (not a transport you passed in). The client cannot be
+        used afterwards."""
         if not self._closed:
             self._closed = True
-            self._transport.close()
+            if self._owns_transport:
+                self._transport.close()
 
     @io
-    def complete(self, messages: Any, **options: Any) -> Response:
+    def complete(self, messages: MessagesInput, **options: Any) -> Response:
         """One completion. ``messages`` is a prompt string, a Message, an OpenAI-style dict or a
         list of those; ``options`` override the client's defaults for this call.
 
@@ -100,16 +116,11 @@ class Client:
         is validated and ``Response.parsed`` holds the value (StructuredOutputError otherwise;
         :meth:`extract` re-asks instead).
         """
-        request, opts = self._endpoint.chat(messages, options, stream=False)
-        response = self._call(request, opts.timeout)
-        if opts.response_format is not None:
-            job = Extraction(self._endpoint.codec, opts.response_format)
-            if not job.check(response):
-                raise job.error()
-        return response
+        call = self._endpoint.chat(messages, options, stream=False)
+        return self._endpoint.validate(call, self._call(call))
 
     @io
-    def extract(self, target: Any, messages: Any, *, retries: int = 2, **options: Any) -> Any:
+    def extract(self, target: Any, messages: MessagesInput, *, retries: int = 2, **options: Any) -> Any:
         """Structured output: the reply as an instance of ``target`` (a dataclass type), or the
         validated JSON value for a JSON Schema dict or ``list[Dataclass]``.
 
@@ -119,12 +130,11 @@ class Client:
         fails, :class:`StructuredOutputError` carries each attempt's text, the errors and the
         summed usage.
         """
-        job = Extraction(self._endpoint.codec, target, retries)
+        job = self._endpoint.extraction(target, retries)
         history = to_messages(messages)
         while True:
-            request, opts = self._endpoint.chat(history + job.new, dict(options, response_format=job.spec),
-                                                stream=False)
-            response = self._call(request, opts.timeout)
+            call = self._endpoint.chat(history + job.new, dict(options, response_format=job.spec), stream=False)
+            response = self._call(call)
             if job.check(response):
                 return response.parsed
             if not job.can_retry():
@@ -132,12 +142,11 @@ class Client:
             job.followup()
 
     @io
-    def _call(self, request: HTTPRequest, timeout: Optional[float]) -> Response:
-        endpoint = self._endpoint
-        response = self._send(request, timeout)
-        return endpoint.codec.parse_chat(endpoint.model_name, response.body or b"", response.headers)
+    def _call(self, call: Call) -> Response:
+        response = self._send(call.request, call.timeout)
+        return self._endpoint.parse(response.body or b"", response.headers)
 
-    def stream(self, messages: Any, **options: Any) -> "Stream":
+    def stream(self, messages: MessagesInput, **options: Any) -> "Stream":
         """A streaming completion, as a context manager yielding typed events::
 
             with client.stream("Tell me a story") as stream:
@@ -148,11 +157,10 @@ class Client:
 
         Leaving the ``with`` block early closes the connection at once.
         """
-        request, opts = self._endpoint.chat(messages, options, stream=True)
-        return Stream(self, request, opts.timeout, opts.response_format)
+        return Stream(self, self._endpoint.chat(messages, options, stream=True))
 
     @io
-    def run(self, messages: Any, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> Response:
+    def run(self, messages: MessagesInput, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> Response:
         """The automatic tool loop: call the model, run every tool it asks for (arguments
         validated against the tool's schema first), send the results back, and repeat until it
         answers without tool calls.
@@ -164,7 +172,7 @@ class Client:
         ``max_rounds`` model calls that still ask for tools, :class:`ToolLoopError` carries the
         transcript so far. ``tools`` defaults to the client's ``tools`` option.
         """
-        loop = ToolLoop(tools if tools is not None else self._endpoint.defaults.get("tools") or (), max_rounds)
+        loop = self._endpoint.tool_loop(tools, max_rounds)
         history = to_messages(messages)
         while True:
             response = self.complete(history + loop.new, tools=loop.tools, **options)
@@ -176,7 +184,7 @@ class Client:
             for plan in plans:
                 _run_tool(loop, plan)
 
-    def run_stream(self, messages: Any, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> "RunStream":
+    def run_stream(self, messages: MessagesInput, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> "RunStream":
         """:meth:`run` as a stream: the events of every round, then for each tool call a
         ``ToolResultEvent``, and a ``RoundEnd`` marker before the next round::
 
@@ -185,7 +193,7 @@ class Client:
                     ...
             run.response     # as run() would have returned it
         """
-        loop = ToolLoop(tools if tools is not None else self._endpoint.defaults.get("tools") or (), max_rounds)
+        loop = self._endpoint.tool_loop(tools, max_rounds)
         return RunStream(self, to_messages(messages), loop, options)
 
     @io
@@ -194,7 +202,7 @@ class Client:
         if self._closed:
             raise LLMError("this Client is closed; create a new one", provider=self.provider)
         policy = self.retry
-        codec = self._endpoint.codec
+        endpoint = self._endpoint
         while True:
             try:
                 response = self._transport.send_request(request, timeout)
@@ -202,7 +210,7 @@ class Client:
                     body = response.body
                     if body is None:
                         body = self._transport.read_body(response)
-                    raise codec.api_error(response.status, response.headers, body)
+                    raise endpoint.error(response.status, response.headers, body)
                 return response
             except LLMError as exc:
                 if exc.provider is None:
@@ -223,13 +231,10 @@ class Stream:
     An error inside the stream raises a typed error whose ``response`` is the partial reply.
     """
 
-    def __init__(self, client: Client, request: HTTPRequest, timeout: Optional[float],
-                 response_format: Any = None) -> None:
+    def __init__(self, client: Client, call: Call) -> None:
         self._client = client
-        self._spec = response_format
+        self._call = call
         self._final: Optional[Response] = None
-        self._request = request
-        self._timeout = timeout
         self._http: Optional[TransportResponse] = None
         self._decoder: Any = None
         self._events: Deque[StreamEvent] = deque()
@@ -258,9 +263,8 @@ class Stream:
     @io
     def _open(self) -> None:
         if self._http is None:
-            endpoint = self._client._endpoint
-            self._http = self._client._send(self._request, self._timeout)
-            self._decoder = endpoint.codec.stream_decoder(endpoint.model_name, self._http.headers)
+            self._http = self._client._send(self._call.request, self._call.timeout)
+            self._decoder = self._client._endpoint.decoder(self._http.headers)
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self
@@ -269,6 +273,15 @@ class Stream:
         while not self._events:
             if self._finished:
                 raise StopIteration
+            self._pull()
+        return self._events.popleft()
+
+    @io
+    def next_event(self) -> Optional[StreamEvent]:
+        """The next event, or None once the stream is exhausted (iteration without StopIteration)."""
+        while not self._events:
+            if self._finished:
+                return None
             self._pull()
         return self._events.popleft()
 
@@ -321,13 +334,8 @@ class Stream:
         if not self._finished:
             raise LLMError("the stream is not finished: iterate it to the end (or call until_done()) first; "
                            "partial_response has what arrived so far", provider=self._client.provider)
-        if self._final is None:
-            response = self._decoder.response()
-            if self._spec is not None:  # structured output: validate once, set .parsed
-                job = Extraction(self._client._endpoint.codec, self._spec)
-                if not job.check(response):
-                    raise job.error()
-            self._final = response
+        if self._final is None:  # structured output is validated once, setting .parsed
+            self._final = self._client._endpoint.validate(self._call, self._decoder.response())
         return self._final
 
     @property
@@ -378,10 +386,9 @@ class RunStream:
         if self._stream is None:
             self._stream = self._client.stream(self._history + loop.new, tools=loop.tools, **self._options)
         stream = self._stream
-        if not stream._finished:
-            stream._pull()
-            self._events.extend(stream._events)
-            stream._events.clear()
+        event = stream.next_event()
+        if event is not None:
+            self._events.append(event)
             return
         response = stream.response
         self._stream = None
@@ -421,12 +428,12 @@ def _run_tool(loop: ToolLoop, plan: Any) -> Any:
 
 
 @io
-def complete(model: str, messages: Any, **options: Any) -> Response:
+def complete(model: str, messages: MessagesInput, **options: Any) -> Response:
     """One-shot completion: opens a Client, makes one call, closes it.
 
     ``complete("anthropic/claude-sonnet-4-5", "Capital of France?").text``. Client settings
     (``api_key``, ``base_url``, ``headers``, ``timeout``, ``connect_timeout``, ``retry``,
-    ``max_retries``) may be passed here too; for many calls, keep a :class:`Client`.
+    ``max_retries``, ``transport``) may be passed here too; for many calls, keep a :class:`Client`.
     """
     client_args = {k: options.pop(k) for k in _CLIENT_ARGS if k in options}
     with Client(model, **client_args) as client:

@@ -1,11 +1,12 @@
-"""What every provider codec shares: the HTTP request value, JSON decoding with nothing lost,
-error construction, and the stream-decoder skeleton. Sans-IO."""
+"""What every provider codec shares: request building with auth, JSON decoding with nothing
+lost, error construction, and the stream-decoder skeleton. Sans-IO."""
 import abc
 import functools
 import json
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
+from .._http import HTTPRequest
 from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
@@ -14,30 +15,10 @@ from .._types import Message, Response
 from ..errors import (APIError, ContextWindowExceededError, LLMError, MalformedResponseError, StreamError,
                       error_for_status)
 
-__all__ = ["HTTPRequest", "Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json",
+__all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json",
            "body_text", "malformed", "shape_guard", "emit"]
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
-
-
-class HTTPRequest:
-    """A request ready for a transport. ``headers`` may hold the API key: never log them."""
-
-    __slots__ = ("method", "url", "headers", "body", "stream")
-
-    def __init__(self, method: str, url: str, headers: Dict[str, str], body: Optional[bytes] = None,
-                 stream: bool = False) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.stream = stream
-
-    def __repr__(self) -> str:  # headers deliberately left out: they carry the API key
-        return f"HTTPRequest({self.method} {self.url}{' stream' if self.stream else ''})"
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
 
 
 def body_text(body: bytes) -> str:
@@ -72,28 +53,46 @@ def malformed(provider: str, what: str, data: Any, headers: Optional[Mapping[str
 
 
 class Codec(abc.ABC):
-    """Translate unified calls to one provider's HTTP and back. Subclasses set ``provider`` and
-    implement the four hooks below; everything here is pure."""
+    """Translate unified calls to one provider's HTTP and back, for one model. Everything here
+    is pure.
 
+    A subclass implements the four hooks below and declares, as class attributes, the facts the
+    rest of the library asks about its protocol (``protocol``, ``thinking_replay``,
+    ``structured_mode``, ``context_window_markers``, ``base_url_from_env``). Facts that differ
+    between hosts of the same protocol live on their ``ProviderInfo`` (``config.info``).
+    """
+
+    #: the wire protocol's name (the module's name by convention)
+    protocol = "base"
+    #: which thinking parts the encoder sends back to this provider: "none" (dropped), "signed"
+    #: (only parts carrying the provider's signature) or "all"; token counting follows it
+    thinking_replay = "none"
     #: words in an error message that mean "your prompt is too long"
     context_window_markers: Tuple[str, ...] = ("context_length_exceeded", "context window", "prompt is too long",
                                                "maximum context length", "too many tokens")
 
-    def __init__(self, config: ProviderConfig) -> None:
+    def __init__(self, config: ProviderConfig, model: str) -> None:
         self.config = config
         self.provider = config.name
+        self.model = model
+
+    @classmethod
+    def base_url_from_env(cls, value: str) -> str:
+        """A base URL read from the provider's environment variable, as the provider's own tools
+        read it (Ollama's ``OLLAMA_HOST`` may omit scheme and port)."""
+        return value
 
     # -- hooks -----------------------------------------------------------------------------
     @abc.abstractmethod
-    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+    def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
         """The HTTP request for a chat call."""
 
     @abc.abstractmethod
-    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def parse_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """The Response for a non-streaming reply body (decorate with ``shape_guard``)."""
 
     @abc.abstractmethod
-    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "StreamDecoderBase":
+    def stream_decoder(self, headers: Mapping[str, str]) -> "StreamDecoderBase":
         """A fresh decoder for one streaming reply."""
 
     @abc.abstractmethod
@@ -110,9 +109,22 @@ class Codec(abc.ABC):
         return ("object-root",)
 
     # -- shared ----------------------------------------------------------------------------
-    def _headers(self, base: Dict[str, str]) -> Dict[str, str]:
-        base.update(self.config.headers)
-        return base
+    def detail(self, name: str, default: Any = None) -> Any:
+        """A wire detail declared on this provider's registry entry (``ProviderInfo.details``)."""
+        return self.config.info.details.get(name, default)
+
+    def request(self, method: str, path: str, headers: Dict[str, str], body: Any = None,
+                stream: bool = False) -> HTTPRequest:
+        """An HTTP request to ``base_url + path`` carrying the credential (per the entry's auth
+        scheme) and the caller's extra headers (which win). A ``body`` that is not bytes is sent
+        as compact JSON."""
+        config = self.config
+        url = config.authorize(headers, config.base_url + path)
+        if config.headers:
+            headers.update(config.headers)
+        if body is not None and not isinstance(body, bytes):
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return HTTPRequest(method, url, headers, body, stream)
 
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
         """The typed error for a non-2xx reply."""
@@ -140,7 +152,7 @@ class Codec(abc.ABC):
         lowered = " ".join(str(x).lower() for x in (message, etype, code) if x)
         if (status in (400, 413, None) or cls is APIError) and any(m in lowered for m in self.context_window_markers):
             cls = ContextWindowExceededError
-        key = self.config.api_key.get() if self.config.api_key else None
+        key = self.config.api_key.known() if self.config.api_key else None
         if key and len(key) >= 8:
             # A proxy may echo the key back in its error text: never let it into an exception.
             message = message.replace(key, "***")
@@ -156,8 +168,8 @@ class Codec(abc.ABC):
         """The typed error for an error event inside a 200 stream, carrying the partial reply."""
         message, etype, code = self.error_details(data)
         status = None
-        if status_by_type is not None and etype in status_by_type:
-            status = status_by_type[etype]
+        if status_by_type is not None and etype is not None:
+            status = status_by_type.get(etype)
         cls = error_for_status(status) if status is not None else APIError
         err = self.make_error(status, headers, message or "error inside the stream", etype, code,
                               json.dumps(data, ensure_ascii=False), response=acc.response(), cls=cls)
@@ -317,9 +329,9 @@ def shape_guard(parse: Callable[..., Response]) -> Callable[..., Response]:
     codec's own checks becomes MalformedResponseError with the raw body, never a KeyError."""
 
     @functools.wraps(parse)
-    def guarded(self: "Codec", model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def guarded(self: "Codec", body: bytes, headers: Mapping[str, str]) -> Response:
         try:
-            return parse(self, model, body, headers)
+            return parse(self, body, headers)
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
             if isinstance(exc, LLMError):
                 raise
@@ -332,5 +344,3 @@ def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:
     if ev is not None:
         out.append(ev)
 
-
-CodecFactory = Callable[[ProviderConfig], Codec]

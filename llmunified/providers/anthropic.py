@@ -1,4 +1,4 @@
-"""Anthropic Messages API (``POST /v1/messages``). Wire facts: WIRE.md section 3."""
+"""Anthropic Messages API (``POST /v1/messages``). Wire facts: docs/wire.md §3."""
 import json
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -8,7 +8,9 @@ from .._options import Options, deep_merge
 from .._sse import SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, error_for_status
-from ._base import Codec, HTTPRequest, SSEStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
+from .._http import HTTPRequest
+from .._registry import Auth, ProviderInfo
+from ._base import Codec, SSEStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
            "STATUS_BY_ERROR_TYPE"]
@@ -44,7 +46,7 @@ STATUS_BY_ERROR_TYPE = {
 
 
 def map_stop_reason(value: Optional[str]) -> Optional[str]:
-    """Anthropic ``stop_reason`` -> unified finish reason (WIRE.md 0.4); None stays None."""
+    """Anthropic ``stop_reason`` -> unified finish reason (docs/wire.md §0.4); None stays None."""
     if value is None:
         return None
     return _STOP.get(value, "other")
@@ -57,7 +59,7 @@ def _count(value: Any) -> int:
 
 
 def map_usage(u: Mapping[str, Any]) -> Usage:
-    """Anthropic usage -> Usage (WIRE.md 0.5). ``input_tokens`` leaves cached tokens out, so
+    """Anthropic usage -> Usage (docs/wire.md §0.5). ``input_tokens`` leaves cached tokens out, so
     the unified input figure adds the cache reads and writes back in."""
     uncached = _count(u.get("input_tokens"))
     written = _count(u.get("cache_creation_input_tokens"))
@@ -153,20 +155,21 @@ class AnthropicCodec(Codec):
       earlier turns are sent back unchanged (signature included) as the API requires.
     """
 
+    protocol = "anthropic"
+    thinking_replay = "signed"  # Anthropic verifies signatures: only signed thinking goes back
+    structured_mode = "tool"
     #: sent as ``max_tokens`` when the caller set none (the API has no default of its own)
     default_max_tokens = 4096
 
-    def _url(self) -> str:
-        base = self.config.base_url.rstrip("/")
+    def __init__(self, config: Any, model: str) -> None:
+        super().__init__(config, model)
         # OpenAI-style base URLs end in /v1; the Anthropic SDK's do not. Accept both.
-        if base.endswith("/v1"):
-            base = base[:-3]
-        return base + "/v1/messages"
+        self._path = "/messages" if config.base_url.rstrip("/").endswith("/v1") else "/v1/messages"
 
-    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+    def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
         system, wire = encode_messages(messages)
         body: Dict[str, Any] = {
-            "model": model,
+            "model": self.model,
             "max_tokens": options.max_tokens if options.max_tokens is not None else self.default_max_tokens,
             "messages": wire,
         }
@@ -192,12 +195,12 @@ class AnthropicCodec(Codec):
         choice = self._tool_choice(options)
         if options.response_format is not None:
             # Structured output as one forced tool whose input schema is the wanted schema: it
-            # works on every tool-capable Claude model (WIRE.md 3, "Fallback ... forced tool use").
-            spec = options.response_format
+            # works on every tool-capable Claude model (docs/wire.md §3 Request body, "Fallback ... forced tool use").
+            output = options.response_format
             body.setdefault("tools", []).append({
-                "name": spec.name, "description": "Give the answer as this structured output.",
-                "input_schema": spec.wire_schema(self.structured_dialect(spec)).schema})
-            choice = {"type": "tool", "name": spec.name}
+                "name": output.name, "description": "Give the answer as this structured output.",
+                "input_schema": output.wire_schema(self.structured_dialect(output)).schema})
+            choice = {"type": "tool", "name": output.name}
         if choice is not None:
             body["tool_choice"] = choice
         if stream:
@@ -206,12 +209,7 @@ class AnthropicCodec(Codec):
             body = deep_merge(body, options.extra)
         headers = {"content-type": "application/json", "anthropic-version": API_VERSION,
                    "accept": "text/event-stream" if stream else "application/json"}
-        if self.config.api_key:
-            headers["x-api-key"] = self.config.api_key.get()
-        return HTTPRequest("POST", self._url(), self._headers(headers),
-                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
-
-    structured_mode = "tool"
+        return self.request("POST", self._path, headers, body, stream)
 
     @staticmethod
     def _tool_choice(options: Options) -> Optional[Dict[str, Any]]:
@@ -251,7 +249,7 @@ class AnthropicCodec(Codec):
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
         err = super().api_error(status, headers, body)
         if err.request_id is None:
-            # Error bodies repeat the request id (WIRE.md 3, Errors); the header may have been
+            # Error bodies repeat the request id (docs/wire.md §3 Errors); the header may have been
             # stripped on the way (the SDK's recorded 400 in the fixtures has only the body's).
             try:
                 err.request_id = _body_request_id(json.loads(body))
@@ -268,7 +266,7 @@ class AnthropicCodec(Codec):
 
     # -- responses ---------------------------------------------------------------------------
     @shape_guard
-    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def parse_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):
             raise malformed(self.provider, "expected a JSON object", body, headers)
@@ -283,7 +281,7 @@ class AnthropicCodec(Codec):
         content = data.get("content")
         if not isinstance(content, list):
             raise malformed(self.provider, "content is not a list of blocks", body, headers)
-        acc = Accumulator(self.provider, _str(data.get("model")) or model, headers)
+        acc = Accumulator(self.provider, _str(data.get("model")) or self.model, headers)
         acc.id = _str(data.get("id"))
         acc.raw = data
         for block in content:
@@ -317,8 +315,8 @@ class AnthropicCodec(Codec):
         acc.finish(map_stop_reason(_str(data.get("stop_reason"))))
         return acc.response()
 
-    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "AnthropicStream":
-        return AnthropicStream(self, Accumulator(self.provider, model, headers))
+    def stream_decoder(self, headers: Mapping[str, str]) -> "AnthropicStream":
+        return AnthropicStream(self, Accumulator(self.provider, self.model, headers))
 
 
 def _str(value: Any) -> Optional[str]:
@@ -337,7 +335,7 @@ def _body_request_id(data: Any) -> Optional[str]:
 
 
 class AnthropicStream(SSEStreamDecoder):
-    """Anthropic's SSE events (WIRE.md 3, "Streaming") -> unified events."""
+    """Anthropic's SSE events (docs/wire.md §3 Streaming) -> unified events."""
 
     def __init__(self, codec: Codec, acc: Accumulator) -> None:
         super().__init__(codec, acc)
@@ -452,3 +450,11 @@ class AnthropicStream(SSEStreamDecoder):
             self._complete(out)
             return
         raise self.broken("the connection closed before message_stop")
+
+
+#: the providers this codec serves; the registry collects them
+PROVIDERS = [
+    ProviderInfo("anthropic", AnthropicCodec, "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                 True, "Anthropic Messages", auth=Auth.header("x-api-key"),
+                 token_family="anthropic"),
+]

@@ -1,4 +1,4 @@
-"""Ollama's native API (``POST /api/chat``), local or Ollama Cloud. Wire facts: WIRE.md section 7.
+"""Ollama's native API (``POST /api/chat``), local or Ollama Cloud. Wire facts: docs/wire.md §7.
 
 Not to be confused with Ollama's OpenAI-compatible layer (``/v1``), which the OpenAI codec
 speaks. The native API differs in ways that matter here:
@@ -18,13 +18,15 @@ from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import ValidationError
-from ._base import Codec, HTTPRequest, NDJSONStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
+from .._http import HTTPRequest
+from .._registry import ProviderInfo
+from ._base import Codec, NDJSONStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
 
 __all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
-# done_reason values (WIRE.md 0.4): "load"/"unload" come back when a request only (un)loads the
+# done_reason values (docs/wire.md §0.4): "load"/"unload" come back when a request only (un)loads the
 # model and nothing was generated.
 _DONE = {"stop": "stop", "length": "length"}
 
@@ -61,7 +63,7 @@ def _image(p: ImagePart) -> str:
     if p.data:  # data: URLs were already split into media_type + data by ImagePart
         return p.data
     raise ValidationError(
-        f"Ollama only accepts images as base64 data, not URLs (got {p.url[:80]!r}); download the image "
+        f"Ollama only accepts images as base64 data, not URLs (got {(p.url or '')[:80]!r}); download the image "
         "and pass ImagePart(data=<base64>, media_type=...) or a data: URL")
 
 
@@ -133,13 +135,13 @@ def _add_message(acc: Accumulator, msg: Any, out: Optional[List[StreamEvent]]) -
     if calls is not None and not isinstance(calls, list):
         raise _Shape("message.tool_calls is not a list")
     if thinking:
-        ev = acc.thinking(thinking)
+        thought = acc.thinking(thinking)
         if out is not None:
-            emit(out, ev)
+            emit(out, thought)
     if content:
-        ev = acc.text(content)
+        text = acc.text(content)
         if out is not None:
-            emit(out, ev)
+            emit(out, text)
     for call in calls or ():
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
@@ -190,8 +192,15 @@ class OllamaCodec(Codec):
     JSON structured output: ``extra={"format": "json"}`` or ``extra={"format": <JSON Schema>}``.
     """
 
-    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
-        body: Dict[str, Any] = {"model": model, "messages": encode_messages(messages),
+    protocol = "ollama"
+    thinking_replay = "all"  # thinking goes back as the message's "thinking" field
+
+    @classmethod
+    def base_url_from_env(cls, value: str) -> str:
+        return normalise_host(value)
+
+    def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages),
                                 "stream": bool(stream)}  # always explicit: the server streams by default
         opts: Dict[str, Any] = {}
         if options.temperature is not None:
@@ -229,10 +238,8 @@ class OllamaCodec(Codec):
             body = deep_merge(body, options.extra)
         headers = {"Content-Type": "application/json",
                    "Accept": "application/x-ndjson" if stream else "application/json"}
-        if self.config.api_key:  # Ollama Cloud; a local server needs no key
-            headers["Authorization"] = "Bearer " + self.config.api_key.get()
-        return HTTPRequest("POST", self.config.base_url + "/api/chat", self._headers(headers),
-                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+        # A key (Ollama Cloud) goes as a bearer token; a local server needs none.
+        return self.request("POST", "/api/chat", headers, body, stream)
 
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         if not isinstance(data, dict):
@@ -248,7 +255,7 @@ class OllamaCodec(Codec):
         return None, None, None
 
     @shape_guard
-    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def parse_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):
             raise malformed(self.provider, "expected a JSON object", body, headers)
@@ -259,7 +266,7 @@ class OllamaCodec(Codec):
         if not isinstance(data.get("message"), dict):
             raise malformed(self.provider, "no 'message' object in the chat response", body, headers)
         model_name = data.get("model")
-        acc = Accumulator(self.provider, model_name if isinstance(model_name, str) and model_name else model,
+        acc = Accumulator(self.provider, model_name if isinstance(model_name, str) and model_name else self.model,
                           headers)
         acc.raw = data
         try:
@@ -269,8 +276,8 @@ class OllamaCodec(Codec):
         _finish(acc, data, ncalls > 0, None)
         return acc.response()
 
-    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "OllamaStream":
-        return OllamaStream(self, Accumulator(self.provider, model, headers))
+    def stream_decoder(self, headers: Mapping[str, str]) -> "OllamaStream":
+        return OllamaStream(self, Accumulator(self.provider, self.model, headers))
 
 
 class OllamaStream(NDJSONStreamDecoder):
@@ -287,7 +294,7 @@ class OllamaStream(NDJSONStreamDecoder):
         if not isinstance(obj, dict):
             raise self.broken(f"a line is not a JSON object: {json.dumps(obj)[:200]!r}")
         if obj.get("error") is not None:
-            # ollama-python raises on any line with an "error" key (WIRE.md 0.2).
+            # ollama-python raises on any line with an "error" key (docs/wire.md §0.2).
             raise self.codec.stream_error(obj, acc, acc.headers)
         model = obj.get("model")
         if isinstance(model, str) and model:
@@ -300,3 +307,25 @@ class OllamaStream(NDJSONStreamDecoder):
             raise err from None
         if obj.get("done") is True:
             _finish(acc, obj, self._ncalls > 0, out)
+
+
+def normalise_host(value: str) -> str:
+    """``OLLAMA_HOST`` as Ollama itself reads it: no scheme means http and port 11434; an explicit
+    scheme without a port means that scheme's default port (80/443)."""
+    value = value.strip().rstrip("/")
+    if "://" in value:
+        scheme, _, rest = value.partition("://")
+        default_port = "443" if scheme == "https" else "80"
+    else:
+        scheme, rest, default_port = "http", value, "11434"
+    host = rest.split("/", 1)[0]
+    if ":" not in host.rsplit("]", 1)[-1]:
+        rest = rest.replace(host, host + ":" + default_port, 1)
+    return f"{scheme}://{rest}"
+
+
+#: the providers this codec serves; the registry collects them
+PROVIDERS = [
+    ProviderInfo("ollama", OllamaCodec, "http://localhost:11434", "OLLAMA_API_KEY", "OLLAMA_HOST", False,
+                 "Ollama native /api/chat", token_family="llama"),
+]

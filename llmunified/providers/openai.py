@@ -1,5 +1,5 @@
 """OpenAI Chat Completions, and every OpenAI-compatible server (LM Studio, Groq, Together,
-OpenRouter, DeepSeek, vLLM, Ollama's /v1). Wire facts: WIRE.md section 1."""
+OpenRouter, DeepSeek, vLLM, Ollama's /v1). Wire facts: docs/wire.md §1."""
 import json
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -7,7 +7,9 @@ from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._sse import SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
-from ._base import Codec, HTTPRequest, SSEStreamDecoder, decode_json, emit, malformed, shape_guard
+from .._http import HTTPRequest
+from .._registry import ProviderInfo
+from ._base import Codec, SSEStreamDecoder, decode_json, emit, malformed, shape_guard
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage"]
 
@@ -85,7 +87,7 @@ def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
                                         "function": {"name": c.name, "arguments": c.arguments_json()}}
                                        for c in calls]
         elif all(isinstance(p, TextPart) for p in m.content):
-            entry["content"] = "".join(p.text for p in m.content)  # plain string: every server accepts it
+            entry["content"] = "".join(p.text for p in m.content if isinstance(p, TextPart))  # a plain string: every server takes it
         else:
             entry["content"] = _content(m.content)
         if m.name:
@@ -95,18 +97,24 @@ def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
 
 
 class OpenAICodec(Codec):
-    """Chat Completions. ``max_tokens`` goes out as ``max_completion_tokens`` to OpenAI itself
-    (reasoning models reject the old name, WIRE.md 1) and as ``max_tokens`` to compatible servers,
-    most of which only know the old name."""
+    """Chat Completions. ``max_tokens`` goes out under the entry's ``max_tokens_field`` detail:
+    ``max_completion_tokens`` to OpenAI itself (reasoning models reject the old name, docs/wire.md §1 Request body)
+    and ``max_tokens`` to compatible servers, most of which only know the old name."""
 
-    def chat_request(self, model: str, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
-        body: Dict[str, Any] = {"model": model, "messages": encode_messages(messages)}
+    protocol = "openai"
+
+    def __init__(self, config: Any, model: str) -> None:
+        super().__init__(config, model)
+        self._max_tokens_field = self.detail("max_tokens_field", "max_tokens")
+
+    def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages)}
         if options.temperature is not None:
             body["temperature"] = options.temperature
         if options.top_p is not None:
             body["top_p"] = options.top_p
         if options.max_tokens is not None:
-            body["max_completion_tokens" if self.provider == "openai" else "max_tokens"] = options.max_tokens
+            body[self._max_tokens_field] = options.max_tokens
         if options.stop:
             body["stop"] = options.stop
         if options.seed is not None:
@@ -130,10 +138,7 @@ class OpenAICodec(Codec):
         if options.extra:
             body = deep_merge(body, options.extra)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
-        if self.config.api_key:
-            headers["Authorization"] = "Bearer " + self.config.api_key.get()
-        return HTTPRequest("POST", self.config.base_url + "/chat/completions", self._headers(headers),
-                           json.dumps(body, ensure_ascii=False).encode("utf-8"), stream)
+        return self.request("POST", "/chat/completions", headers, body, stream)
 
     _STRICT = ("object-root", "openai-strict")
 
@@ -147,7 +152,7 @@ class OpenAICodec(Codec):
         # Strict function calling only on request (@llm.tool(strict=True)): OpenAI documents it
         # as incompatible with parallel tool calls, which are on by default.
         if getattr(t, "strict", None):
-            from .._schema import rewrite
+            from .._schema_dialects import rewrite
 
             fn["parameters"] = rewrite(t.parameters, "openai-strict").schema
             fn["strict"] = True
@@ -163,7 +168,7 @@ class OpenAICodec(Codec):
         return err.get("message"), err.get("type"), str(code) if code is not None else None
 
     @shape_guard
-    def parse_chat(self, model: str, body: bytes, headers: Mapping[str, str]) -> Response:
+    def parse_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
         data = decode_json(self.provider, body, headers=headers)
         if not isinstance(data, dict):
             raise malformed(self.provider, "expected a JSON object", body, headers)
@@ -177,7 +182,7 @@ class OpenAICodec(Codec):
         message = choices[0].get("message")
         if not isinstance(message, dict):
             raise malformed(self.provider, "choices[0].message is missing", body, headers)
-        acc = Accumulator(self.provider, data.get("model") or model, headers)
+        acc = Accumulator(self.provider, data.get("model") or self.model, headers)
         acc.id = data.get("id")
         acc.raw = data
         reasoning = message.get("reasoning_content") or message.get("reasoning")
@@ -211,8 +216,8 @@ class OpenAICodec(Codec):
         acc.finish(finish)
         return acc.response()
 
-    def stream_decoder(self, model: str, headers: Mapping[str, str]) -> "OpenAIStream":
-        return OpenAIStream(self, Accumulator(self.provider, model, headers))
+    def stream_decoder(self, headers: Mapping[str, str]) -> "OpenAIStream":
+        return OpenAIStream(self, Accumulator(self.provider, self.model, headers))
 
 
 class OpenAIStream(SSEStreamDecoder):
@@ -293,3 +298,24 @@ class OpenAIStream(SSEStreamDecoder):
             self._complete(out)
             return
         raise self.broken("the connection closed before finish_reason and [DONE]")
+
+
+def _compatible(name: str, base_url: str, label: str, *, key_required: bool = True,
+                family: str = "default") -> ProviderInfo:
+    upper = name.upper()
+    return ProviderInfo(name, OpenAICodec, base_url, f"{upper}_API_KEY", f"{upper}_BASE_URL", key_required,
+                        f"{label} (OpenAI-compatible)", token_family=family)
+
+
+#: the providers this codec serves; the registry collects them
+PROVIDERS = [
+    ProviderInfo("openai", OpenAICodec, "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", True,
+                 "OpenAI Chat Completions", token_family="openai",
+                 details={"max_tokens_field": "max_completion_tokens"}),
+    _compatible("lmstudio", "http://localhost:1234/v1", "LM Studio", key_required=False, family="llama"),
+    _compatible("groq", "https://api.groq.com/openai/v1", "Groq", family="llama"),
+    _compatible("together", "https://api.together.xyz/v1", "Together AI", family="llama"),
+    _compatible("openrouter", "https://openrouter.ai/api/v1", "OpenRouter"),
+    _compatible("deepseek", "https://api.deepseek.com/v1", "DeepSeek", family="deepseek"),
+    _compatible("vllm", "http://localhost:8000/v1", "vLLM server", key_required=False, family="llama"),
+]

@@ -8,7 +8,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 from llmunified_async.testing import ToolCallSpec
-from tests._async.helpers import WEATHER, model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._async.helpers import WEATHER, expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 def ten_tokens(message):
@@ -149,9 +149,8 @@ async def test_save_and_load_round_trip(emulator, provider, tmp_path):
     path = tmp_path / "chat.json"
     async with llm.Client(model(provider), **settings(emulator, provider)) as client:
         chat = llm.ChatSession(client, system="Sys", tools=[WEATHER_TOOL], temperature=0.2)
-        # images are kept by reference (URL) where the provider takes URLs; Ollama needs base64
-        image = (llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png") if provider == "ollama"
-                 else llm.ImagePart(url="https://example.com/cat.png"))
+        # images are kept by reference (URL) where the provider takes URLs, else as base64
+        image = expect(provider).image()
         await chat.send(["Look:", image])
         chat.save(path)
         loaded = llm.ChatSession.load(path, client, tools=[WEATHER_TOOL])

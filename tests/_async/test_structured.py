@@ -11,7 +11,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 from llmunified_async.testing import Reply, ToolCallSpec
-from tests._async.helpers import model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._async.helpers import expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 class Size(enum.Enum):
@@ -29,7 +29,7 @@ class City:
 
 def structured_reply(provider, value, name="City", **extra):
     """How each provider carries structured output on the wire."""
-    if provider == "anthropic":  # a forced tool call
+    if expect(provider).structured_by_tool:  # a forced tool call
         return Reply(tool_calls=[ToolCallSpec(name, value)], **extra)
     return Reply(text=json.dumps(value), **extra)
 
@@ -41,16 +41,8 @@ async def test_extract_dataclass(emulator, provider):
     assert city == City("Paris", 2100000, Size.BIG, None)
     body = emulator.last_request.json
     assert emulator.last_request.violations == []
-    if provider == "anthropic":
-        assert body["tool_choice"] == {"type": "tool", "name": "City"}
-        schema = body["tools"][-1]["input_schema"]
-    elif provider == "ollama":
-        schema = body["format"]
-    else:
-        fmt = body["response_format"]
-        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "City"
-        assert fmt["json_schema"]["strict"] is True
-        schema = fmt["json_schema"]["schema"]
+    name, schema = expect(provider).structured_request(body)
+    assert name in ("City", None)  # None: this wire carries no name (Ollama's format)
     assert schema["properties"]["population"]["description"] == "Inhabitants"
 
 

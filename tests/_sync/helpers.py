@@ -1,7 +1,14 @@
-"""Shared pieces of the behaviour tests (generated into tests/_async/helpers.py)."""
+"""Shared pieces of the behaviour tests (generated into tests/_async/helpers.py).
+
+What differs between wire protocols is a row of :data:`EXPECT`, not a branch in a test: a new
+provider adds its name to :data:`PROVIDERS` and one :class:`Expect` row.
+"""
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
 import pytest
 
 import llmunified as llm
+from llmunified import errors
 
 PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio"]
 SECRET = "sk-test-SECRET-0123456789"
@@ -11,9 +18,98 @@ WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
     "required": ["city"]})
 
 
+class Expect:
+    """How one provider's wire carries what the behaviour tests check."""
+
+    def __init__(self, *, system_in_messages: bool, key_header: Tuple[str, str],
+                 sampling: Callable[[Dict[str, Any]], Tuple[Any, Any, Any, Any]],
+                 tool_result_role: str, request_ids: bool, typed_stream_errors: bool,
+                 thinking_text: bool, signed_thinking: bool, structured_by_tool: bool,
+                 structured_request: Callable[[Dict[str, Any]], Tuple[Optional[str], Dict[str, Any]]],
+                 broken_arguments_error: str, image: Callable[[], llm.ImagePart]) -> None:
+        #: the system prompt travels as the first message (else in a top-level field)
+        self.system_in_messages = system_in_messages
+        #: (header, value prefix) carrying the key
+        self.key_header = key_header
+        #: (temperature, max tokens, top_p, stop) read from a request body
+        self.sampling = sampling
+        #: the role a tool result message goes back with
+        self.tool_result_role = tool_result_role
+        #: the emulated provider sends request ids
+        self.request_ids = request_ids
+        #: an error event inside a 200 stream has a type the library maps to a class
+        self.typed_stream_errors = typed_stream_errors
+        #: thinking text travels on this wire
+        self.thinking_text = thinking_text
+        #: thinking carries a signature that must go back unchanged
+        self.signed_thinking = signed_thinking
+        #: structured output comes back as a forced tool call (else as text)
+        self.structured_by_tool = structured_by_tool
+        #: (the output's name where the wire carries one, the JSON Schema) of a structured-output
+        #: request, read from its body
+        self.structured_request = structured_request
+        #: what the model is told when its tool arguments are not even a JSON object
+        self.broken_arguments_error = broken_arguments_error
+        #: an image this provider accepts in a user turn
+        self.image = image
+
+
+def _openai_sampling(body: Dict[str, Any]) -> Tuple[Any, Any, Any, Any]:
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    return body["temperature"], limit, body["top_p"], body["stop"]
+
+
+def _openai_structured(body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    fmt = body["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+    return fmt["json_schema"]["name"], fmt["json_schema"]["schema"]
+
+
+def _anthropic_structured(body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    assert body["tool_choice"]["type"] == "tool"
+    return body["tool_choice"]["name"], body["tools"][-1]["input_schema"]
+
+
+def _url_image() -> llm.ImagePart:
+    return llm.ImagePart(url="https://example.com/cat.png")
+
+
+_OPENAI = Expect(
+    system_in_messages=True, key_header=("authorization", "Bearer "), sampling=_openai_sampling,
+    tool_result_role="tool", request_ids=True, typed_stream_errors=False, thinking_text=False,
+    signed_thinking=False, structured_by_tool=False, structured_request=_openai_structured,
+    broken_arguments_error="not a valid JSON object", image=_url_image)
+
+EXPECT: Dict[str, Expect] = {
+    "openai": _OPENAI,
+    "lmstudio": _OPENAI,
+    "anthropic": Expect(
+        system_in_messages=False, key_header=("x-api-key", ""),
+        sampling=lambda b: (b["temperature"], b["max_tokens"], b["top_p"], b["stop_sequences"]),
+        tool_result_role="user", request_ids=True, typed_stream_errors=True, thinking_text=True,
+        signed_thinking=True, structured_by_tool=True, structured_request=_anthropic_structured,
+        # Anthropic's wire carries arguments as an object: there is no broken JSON text to report
+        broken_arguments_error="'city' is a required property", image=_url_image),
+    "ollama": Expect(
+        system_in_messages=True, key_header=("authorization", "Bearer "),
+        sampling=lambda b: (b["options"]["temperature"], b["options"]["num_predict"], b["options"]["top_p"],
+                            b["options"]["stop"]),
+        tool_result_role="tool", request_ids=False, typed_stream_errors=False, thinking_text=True,
+        signed_thinking=False, structured_by_tool=False, structured_request=lambda b: (None, b["format"]),
+        broken_arguments_error="not a valid JSON object",
+        # Ollama takes images as base64 only, no URLs
+        image=lambda: llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png")),
+}
+assert set(EXPECT) == set(PROVIDERS)
+
+
 @pytest.fixture(params=PROVIDERS)
 def provider(request):
     return request.param
+
+
+def expect(provider: str) -> Expect:
+    return EXPECT[provider]
 
 
 def settings(emulator, provider, **extra):
@@ -25,3 +121,12 @@ def settings(emulator, provider, **extra):
 
 def model(provider):
     return provider + "/test-model"
+
+
+def sent_roles(body: Dict[str, Any]) -> List[str]:
+    return [m["role"] for m in body["messages"]]
+
+
+def stream_error_class(provider: str, typed: Optional[type]) -> type:
+    """The error class an in-stream error of a typed kind surfaces as on this provider."""
+    return typed if typed is not None and expect(provider).typed_stream_errors else errors.APIError

@@ -10,7 +10,8 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import Reply, ToolCallSpec
-from tests._sync.helpers import SECRET, WEATHER, model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import (SECRET, WEATHER, expect, model, provider, sent_roles,  # noqa: F401 - a fixture
+                                 settings, stream_error_class)
 
 def test_complete_text(emulator, provider):
     emulator.reply(text="Bonjour, monde!", usage=(11, 3))
@@ -25,12 +26,13 @@ def test_complete_text(emulator, provider):
     request = emulator.last_request
     assert request.violations == []
     body = request.json
-    if provider == "anthropic":
-        assert body["system"] == "Be terse."
-        assert [m["role"] for m in body["messages"]] == ["user"]
-        assert request.headers["x-api-key"] == SECRET
+    exp = expect(provider)
+    if exp.system_in_messages:
+        assert sent_roles(body) == ["system", "user"]
     else:
-        assert [m["role"] for m in body["messages"]] == ["system", "user"]
+        assert body["system"] == "Be terse." and sent_roles(body) == ["user"]
+    header, prefix = exp.key_header
+    assert request.headers[header] == prefix + SECRET
 
 
 def test_options_reach_the_wire(emulator, provider):
@@ -38,15 +40,7 @@ def test_options_reach_the_wire(emulator, provider):
         client.complete("Hi", max_tokens=50, top_p=0.9, stop=["END"], extra={"custom_field": {"a": 1}})
     body = emulator.last_request.json
     assert body["custom_field"] == {"a": 1}
-    if provider == "ollama":
-        opts = body["options"]
-        assert (opts["temperature"], opts["num_predict"], opts["top_p"], opts["stop"]) == (0.3, 50, 0.9, ["END"])
-    elif provider == "anthropic":
-        assert (body["temperature"], body["max_tokens"], body["top_p"], body["stop_sequences"]) == (
-            0.3, 50, 0.9, ["END"])
-    else:
-        limit = body.get("max_completion_tokens", body.get("max_tokens"))
-        assert (body["temperature"], limit, body["top_p"], body["stop"]) == (0.3, 50, 0.9, ["END"])
+    assert expect(provider).sampling(body) == (0.3, 50, 0.9, ["END"])
 
 
 def test_one_shot_complete_and_dict_messages(emulator, provider):
@@ -88,7 +82,7 @@ def test_tool_call_round_trip(emulator, provider):
     assert second.text == "Sunny, 21 degrees."
     assert [r.violations for r in emulator.requests] == [[], []]
     sent = emulator.requests[1].json
-    assert sent["messages"][-1]["role"] == ("user" if provider == "anthropic" else "tool")
+    assert sent["messages"][-1]["role"] == expect(provider).tool_result_role
     tools = emulator.requests[0].json["tools"]
     assert len(tools) == 1
 
@@ -124,7 +118,7 @@ def test_error_status_mapping(emulator, provider, status, cls):
     assert err.retry_after == 7.0
     assert err.retryable == (status in (429, 500, 503, 529))
     assert err.body and f"scripted failure {status}" in err.body
-    if provider in ("openai", "anthropic", "lmstudio"):
+    if expect(provider).request_ids:
         assert err.request_id and err.request_id.startswith("req_")
     assert SECRET not in str(err) and SECRET not in repr(err)
 
@@ -191,8 +185,7 @@ def test_error_event_inside_200_stream(emulator, provider):
                     pass
     assert "Overloaded" in info.value.message
     assert info.value.response.text == "partial answer"
-    if provider == "anthropic":
-        assert isinstance(info.value, errors.OverloadedError)
+    assert isinstance(info.value, stream_error_class(provider, errors.OverloadedError))
 
 
 def test_leaving_stream_early_closes_the_connection(emulator, provider):
@@ -305,8 +298,8 @@ def test_anthropic_thinking_signature_round_trip(emulator):
 
 
 def test_stream_thinking_events(emulator, provider):
-    if provider in ("openai", "lmstudio"):
-        pytest.skip("Chat Completions has no thinking text on the wire")
+    if not expect(provider).thinking_text:
+        pytest.skip("no thinking text on this wire")
     emulator.reply(thinking="Pondering...", thinking_signature="sig-9", text="Answer.", chunk_size=3)
     with llm.Client(model(provider), **settings(emulator, provider)) as client:
         with client.stream("Think") as stream:
@@ -314,8 +307,7 @@ def test_stream_thinking_events(emulator, provider):
     assert "".join(e.text for e in events if e.type == "thinking") == "Pondering..."
     assert stream.response.thinking == "Pondering..."
     assert stream.response.text == "Answer."
-    if provider == "anthropic":
-        assert stream.response.message.content[0].signature == "sig-9"
+    assert stream.response.message.content[0].signature == ("sig-9" if expect(provider).signed_thinking else None)
 
 
 def test_stream_response_before_end_is_an_error(emulator, provider):

@@ -7,7 +7,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import ToolCallSpec
-from tests._sync.helpers import WEATHER, model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import WEATHER, expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 def ten_tokens(message):
@@ -148,9 +148,8 @@ def test_save_and_load_round_trip(emulator, provider, tmp_path):
     path = tmp_path / "chat.json"
     with llm.Client(model(provider), **settings(emulator, provider)) as client:
         chat = llm.ChatSession(client, system="Sys", tools=[WEATHER_TOOL], temperature=0.2)
-        # images are kept by reference (URL) where the provider takes URLs; Ollama needs base64
-        image = (llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png") if provider == "ollama"
-                 else llm.ImagePart(url="https://example.com/cat.png"))
+        # images are kept by reference (URL) where the provider takes URLs, else as base64
+        image = expect(provider).image()
         chat.send(["Look:", image])
         chat.save(path)
         loaded = llm.ChatSession.load(path, client, tools=[WEATHER_TOOL])

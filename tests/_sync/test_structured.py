@@ -10,7 +10,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import Reply, ToolCallSpec
-from tests._sync.helpers import model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 class Size(enum.Enum):
@@ -28,7 +28,7 @@ class City:
 
 def structured_reply(provider, value, name="City", **extra):
     """How each provider carries structured output on the wire."""
-    if provider == "anthropic":  # a forced tool call
+    if expect(provider).structured_by_tool:  # a forced tool call
         return Reply(tool_calls=[ToolCallSpec(name, value)], **extra)
     return Reply(text=json.dumps(value), **extra)
 
@@ -40,16 +40,8 @@ def test_extract_dataclass(emulator, provider):
     assert city == City("Paris", 2100000, Size.BIG, None)
     body = emulator.last_request.json
     assert emulator.last_request.violations == []
-    if provider == "anthropic":
-        assert body["tool_choice"] == {"type": "tool", "name": "City"}
-        schema = body["tools"][-1]["input_schema"]
-    elif provider == "ollama":
-        schema = body["format"]
-    else:
-        fmt = body["response_format"]
-        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "City"
-        assert fmt["json_schema"]["strict"] is True
-        schema = fmt["json_schema"]["schema"]
+    name, schema = expect(provider).structured_request(body)
+    assert name in ("City", None)  # None: this wire carries no name (Ollama's format)
     assert schema["properties"]["population"]["description"] == "Inhabitants"
 
 

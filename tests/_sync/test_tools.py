@@ -4,7 +4,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import ToolCallSpec
-from tests._sync.helpers import model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 CALLS = []
 
@@ -65,9 +65,8 @@ def test_tool_errors_go_back_to_the_model(emulator, provider):
     assert "LookupError: no such city" in results[0][1]
     assert "invalid arguments" in results[1][1] and "42" in results[1][1]
     assert "unknown tool 'no_such_tool'" in results[2][1]
-    # Broken JSON text travels as such on string-argument wires; Anthropic's object wire has none.
-    broken = "'city' is a required property" if provider == "anthropic" else "not a valid JSON object"
-    assert broken in results[3][1]
+    # Broken JSON text travels as such on string-argument wires; an object wire has none.
+    assert expect(provider).broken_arguments_error in results[3][1]
     assert all(not r.violations for r in emulator.requests)
 
 
