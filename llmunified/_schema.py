@@ -400,7 +400,7 @@ def validate_arguments(schema: Dict[str, Any], arguments: Any) -> Tuple[Any, Lis
 
 # The fast checker: the common keywords, compiled to closures. Any keyword it does not implement
 # makes it step aside for the whole schema. Its semantics follow jsonschema's Draft 2020-12 (the
-# differential test in tests/test_schema.py keeps them in step).
+# differential test in tests/core/test_schema.py keeps them in step).
 
 _FAST_KEYWORDS = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "enum", "const", "minimum", "maximum",

@@ -52,7 +52,7 @@ Providers are dialects:
        and ``path_prefixes`` where paths are shared with another provider or unknown.
     2. Add ``Foo()`` to ``DIALECTS`` in ``_dialects/__init__.py`` (the first dialect,
        OpenAI, stays the fallback for unknown paths and names).
-    3. Test it in ``tests/test_emulator.py``.
+    3. Test it in ``tests/testing/test_emulator.py``.
 
     A test may also bring its own: ``Emulator(dialects=[*DIALECTS, Foo()])``.
 

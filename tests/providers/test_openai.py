@@ -24,7 +24,7 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
                                StreamError)
 from llmunified.providers import codec_for
 from llmunified.providers.openai import OpenAICodec
-from tests.recordings import bound, chunkings, feed_all, httprr_exchange, jsonl_as_sse, load, sse, vcr, vcr_body
+from tests.providers.recordings import bound, chunkings, feed_all, httprr_exchange, jsonl_as_sse, load, sse, vcr, vcr_body
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -24,8 +24,8 @@ from llmunified.errors import (APIError, BadRequestError, MalformedResponseError
                                StreamError, ValidationError)
 from llmunified.providers import codec_for
 from llmunified.providers.ollama import OllamaCodec, map_done_reason
-from tests import recordings
-from tests.recordings import FIXTURES, bound, feed_all, split_at
+from tests.providers import recordings
+from tests.providers.recordings import FIXTURES, bound, feed_all, split_at
 
 FIX = os.path.join(FIXTURES, "ollama")
 

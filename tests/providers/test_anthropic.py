@@ -24,8 +24,8 @@ from llmunified.errors import (APIError, AuthenticationError, BadRequestError, C
                                RateLimitError, ServerError, StreamError)
 from llmunified.providers import codec_for
 from llmunified.providers.anthropic import AnthropicCodec, map_stop_reason, map_usage
-from tests import recordings
-from tests.recordings import FIXTURES, bound, feed_all, httprr_records, jsonl_as_sse, load, split_http, sse
+from tests.providers import recordings
+from tests.providers.recordings import FIXTURES, bound, feed_all, httprr_records, jsonl_as_sse, load, split_http, sse
 
 FIX = os.path.join(FIXTURES, "anthropic")
 KEY = "sk-ant-api03-test-key-DO-NOT-LEAK-1234567890"

@@ -15,7 +15,7 @@ from llmunified._types import (FINISH_REASONS, ROLES, ImagePart, Message, Respon
                                ToolCall, ToolResult, Usage, assistant, parse_arguments, system, tool_result, user)
 from llmunified.errors import ValidationError
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 # -- Message validation ----------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Golden tests for scripts/gen_async.py, the sync -> async twin generator.
 
 Snippet cases feed ``transform_source`` and compare exact text (or a refusal message).
-Tree cases copy ``tests/generator_cases/sample_repo`` (files stored as ``*.py.txt`` so pytest
+Tree cases copy ``tests/generator/cases/sample_repo`` (files stored as ``*.py.txt`` so pytest
 does not collect them) to a temporary repo and run the generator there with ``--root``; the
-expected outputs are ``tests/generator_cases/sample_expected``
+expected outputs are ``tests/generator/cases/sample_expected``
 (``GEN_ASYNC_UPDATE_GOLDEN=1`` rewrites them).
 ``GEN_ASYNC_PYTHONS=/path/python3.9:/path/python3.13`` also checks that other interpreters
 (with unasync installed) produce byte-identical output.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "gen_async.py"
-CASES = Path(__file__).resolve().parent / "generator_cases"
+CASES = Path(__file__).resolve().parent / "cases"
 SAMPLE = CASES / "sample_repo"
 EXPECTED = CASES / "sample_expected"
 

@@ -1,0 +1,1 @@
+"""Tests of llmunified's providers layer."""
