@@ -158,7 +158,8 @@ class Client:
 
         Leaving the ``with`` block early closes the connection at once.
         """
-        return Stream(self, self._endpoint.chat(messages, options, stream=True))
+        return Stream(self, self._endpoint.chat(messages, options, stream=True), self._endpoint, self._transport,
+                      self._send)
 
     @io
     async def run(self, messages: MessagesInput, *, tools: Any = None, max_rounds: int = 10, **options: Any) -> Response:
@@ -232,9 +233,14 @@ class Stream:
     An error inside the stream raises a typed error whose ``response`` is the partial reply.
     """
 
-    def __init__(self, client: Client, call: Call) -> None:
+    def __init__(self, client: Client, call: Call, endpoint: Endpoint, transport: Any, send: Any) -> None:
+        # The client hands over what the stream uses (its endpoint, transport and retrying
+        # send), so the stream never reaches into the client's private members.
         self._client = client
         self._call = call
+        self._endpoint = endpoint
+        self._transport = transport
+        self._send = send
         self._final: Optional[Response] = None
         self._http: Optional[TransportResponse] = None
         self._decoder: Any = None
@@ -259,13 +265,13 @@ class Stream:
         if not self._closed:
             self._closed = True
             if self._http is not None:
-                await self._client._transport.close_response(self._http)
+                await self._transport.close_response(self._http)
 
     @io
     async def _open(self) -> None:
         if self._http is None:
-            self._http = await self._client._send(self._call.request, self._call.timeout)
-            self._decoder = self._client._endpoint.decoder(self._http.headers)
+            self._http = await self._send(self._call.request, self._call.timeout)
+            self._decoder = self._endpoint.decoder(self._http.headers)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self
@@ -296,7 +302,7 @@ class Stream:
         decoder = self._decoder
         try:
             decoder.check()  # an error found after the events already handed out
-            chunk = await self._client._transport.read_chunk(self._http)
+            chunk = await self._transport.read_chunk(self._http)
             events = decoder.feed(chunk) if chunk else decoder.eof()
         except (ConnectionError, TimeoutError) as exc:
             await self.close()
@@ -315,7 +321,7 @@ class Stream:
         # terminator) so the connection can go back to the pool, then release it.
         try:
             for _ in range(4):
-                if not await self._client._transport.read_chunk(self._http):
+                if not await self._transport.read_chunk(self._http):
                     break
         except LLMError:
             pass
@@ -336,7 +342,7 @@ class Stream:
             raise LLMError("the stream is not finished: iterate it to the end (or call until_done()) first; "
                            "partial_response has what arrived so far", provider=self._client.provider)
         if self._final is None:  # structured output is validated once, setting .parsed
-            self._final = self._client._endpoint.validate(self._call, self._decoder.response())
+            self._final = self._endpoint.validate(self._call, self._decoder.response())
         return self._final
 
     @property

@@ -184,3 +184,24 @@ def test_type_checking_imports_match_the_lazy_exports(path):
 
     expected = set(CORE_EXPORTS) | set(IO_EXPORTS) | {"errors", "testing"}
     assert _type_checking_names(os.path.join(ROOT, path)) == expected
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(os.path.join(PKG, "_sync")) if f.endswith(".py")))
+def test_the_io_layer_never_reaches_into_another_classs_private_members(name):
+    # Client, Stream, RunStream and ChatSession talk through public methods (and what a client
+    # hands a stream at construction); only the sans-IO Endpoint knows the codec. A class may
+    # touch its own private attributes on another instance of itself (fork, restore).
+    path = os.path.join(PKG, "_sync", name)
+    bad = []
+    for cls in ast.walk(ast.parse(read(path))):
+        if not isinstance(cls, ast.ClassDef):
+            continue
+        own = {node.attr for node in ast.walk(cls) if isinstance(node, ast.Attribute)
+               and isinstance(node.value, ast.Name) and node.value.id == "self" and node.attr.startswith("_")}
+        own |= {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value
+                if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) and node.attr not in own:
+                    bad.append(f"{short(path)}:{node.lineno} {cls.name} reads .{node.attr}")
+    assert bad == []

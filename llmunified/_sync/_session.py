@@ -66,7 +66,7 @@ class ChatSession:
                                                                       **state.call_options(options))
         else:
             inner = self.client.stream(selection.messages, **state.call_options(options))
-        return SessionStream(self, inner, mark, selection)
+        return SessionStream(state, inner, mark, selection)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -151,8 +151,8 @@ class ChatSession:
 class SessionStream:
     """A streaming ``ChatSession`` turn: a context manager and an iterator of events."""
 
-    def __init__(self, session: ChatSession, inner: Any, mark: Any, selection: Any) -> None:
-        self._session = session
+    def __init__(self, state: SessionState, inner: Any, mark: Any, selection: Any) -> None:
+        self._state = state
         self._inner = inner
         self._mark = mark
         self._selection = selection
@@ -175,7 +175,7 @@ class SessionStream:
         if self._done:
             return
         self._done = True
-        state = self._session._state
+        state = self._state
         if response is None:
             state.abort(self._mark)
         else:
