@@ -36,7 +36,7 @@ class Endpoint:
     """A resolved ``provider/model`` with its codec (bound to the model) and the caller's
     default options."""
 
-    __slots__ = ("model", "provider", "model_name", "config", "codec", "defaults")
+    __slots__ = ("model", "provider", "model_name", "config", "codec", "defaults", "_default_options")
 
     def __init__(self, model: str, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                  headers: Optional[Mapping[str, str]] = None, defaults: Optional[Mapping[str, Any]] = None,
@@ -48,7 +48,9 @@ class Endpoint:
         self.config = resolve_config(info, api_key=api_key, base_url=base_url, headers=headers, environ=environ)
         self.codec: Codec = codec_for(self.config, name)
         self.defaults: Dict[str, Any] = dict(defaults or {})
-        make_options(self.defaults, {})  # fail at construction on a bad default, not at the first call
+        # Validated once, here: a bad default fails at construction, and a call without options
+        # of its own reuses the result (nothing downstream mutates an Options).
+        self._default_options = make_options(self.defaults, {})
 
     @property
     def base_url(self) -> str:
@@ -57,7 +59,7 @@ class Endpoint:
     # -- requests ------------------------------------------------------------------------------
     def chat(self, messages: MessagesInput, options: Mapping[str, Any], stream: bool) -> Call:
         """The call for a chat completion (``options`` over the client's defaults)."""
-        opts = make_options(self.defaults, options)
+        opts = make_options(self.defaults, options) if options else self._default_options
         request = self.codec.chat_request(to_messages(messages), opts, stream)
         return Call(request, opts.timeout, opts.response_format)
 

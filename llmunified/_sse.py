@@ -69,14 +69,16 @@ class SSEDecoder:
             if buf.endswith(b"\r"):
                 buf, hold = buf[:-1], b"\r"
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-            lines = buf.split(b"\n")
-            self._buf = lines.pop() + hold
+            end = buf.rfind(b"\n")
+            self._buf = buf[end + 1:] + hold
         else:
-            lines = buf.split(b"\n")
-            self._buf = lines.pop()
-        if not lines:
+            end = buf.rfind(b"\n")
+            self._buf = buf[end + 1:]
+        if end < 0:
             return []
-        return self._lines(lines)
+        # Complete lines end at a newline byte, which never falls inside a UTF-8 sequence: the
+        # whole run decodes at once (one decode per network read, not one per line).
+        return self._lines(buf[:end].decode("utf-8", "replace").split("\n"))
 
     def flush(self) -> List[SSEEvent]:
         """End of input: dispatch what is pending."""
@@ -86,12 +88,12 @@ class SSEDecoder:
             self._buf = b""
             lines = buf.split(b"\n")
         lines.append(b"")
-        return self._lines(lines)
+        return self._lines([line.decode("utf-8", "replace") for line in lines])
 
-    def _lines(self, lines: List[bytes]) -> List[SSEEvent]:
+    def _lines(self, lines: List[str]) -> List[SSEEvent]:
         events: List[SSEEvent] = []
-        for raw in lines:
-            if not raw:
+        for line in lines:
+            if not line:
                 if self._data is not None:
                     data = self._data[0] if len(self._data) == 1 else "\n".join(self._data)
                     events.append(SSEEvent(data, self._event, self._id, self._retry))
@@ -99,9 +101,11 @@ class SSEDecoder:
                 self._event = None
                 self._retry = None
                 continue
-            if raw[0] == 58:  # b":" comment
+            if line[0] == ":":  # a comment
                 continue
-            line = raw.decode("utf-8", "replace")
+            if line[:6] == "data: " and self._data is None:  # the common case, without partition
+                self._data = [line[6:]]
+                continue
             name, sep, value = line.partition(":")
             if sep and value[:1] == " ":
                 value = value[1:]

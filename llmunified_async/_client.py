@@ -27,7 +27,7 @@ __all__ = ["Client", "Stream", "RunStream", "complete", "HTTPTransport", "Transp
 log = logging.getLogger("llmunified")
 
 _CLIENT_ARGS = ("api_key", "base_url", "headers", "timeout", "connect_timeout", "retry", "max_retries",
-                "transport")
+                "transport", "pool_size")
 
 
 class Client:
@@ -51,6 +51,9 @@ class Client:
         certificates, a custom CA bundle), an :class:`HTTPTransport`, or any object with the
         :class:`Transport` methods. The client does not close what you pass in. In
         ``llmunified_async``: an ``aiohttp.ClientSession`` or an async transport.
+    :param pool_size: how many connections the client keeps open to the provider at most (default
+        64 in ``llmunified``, 100 in ``llmunified_async``: the concurrency one client serves without
+        waiting for a connection). Ignored when you pass your own ``transport``.
 
     One Client holds one connection pool; it is safe to share between threads. Close it (or use
     ``with``) to release the connections.
@@ -59,7 +62,8 @@ class Client:
     def __init__(self, model: str, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                  headers: Optional[Mapping[str, str]] = None, timeout: float = 600.0,
                  connect_timeout: float = 5.0, retry: Optional[RetryPolicy] = None,
-                 max_retries: Optional[int] = None, transport: Any = None, **defaults: Any) -> None:
+                 max_retries: Optional[int] = None, transport: Any = None, pool_size: Optional[int] = None,
+                 **defaults: Any) -> None:
         self._endpoint = Endpoint(model, api_key=api_key, base_url=base_url, headers=headers, defaults=defaults)
         if retry is None:
             retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
@@ -67,7 +71,10 @@ class Client:
             retry = dataclasses.replace(retry, max_retries=max_retries)
         self.retry = retry
         self._owns_transport = transport is None
-        self._transport = as_transport(transport, connect_timeout=connect_timeout, read_timeout=timeout)
+        if pool_size is not None and (isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 1):
+            raise ValidationError(f"pool_size must be a positive int, got {pool_size!r}")
+        self._transport = as_transport(transport, connect_timeout=connect_timeout, read_timeout=timeout,
+                                       pool_size=pool_size)
         self._closed = False
 
     @property
@@ -89,6 +96,11 @@ class Client:
     def base_url(self) -> str:
         """The API root requests go to."""
         return self._endpoint.base_url
+
+    @property
+    def transport(self) -> Any:
+        """The transport this client sends with (its own, or the one you passed in)."""
+        return self._transport
 
     def __repr__(self) -> str:
         return f"Client({self.model!r}, base_url={self.base_url!r})"
@@ -440,7 +452,7 @@ async def complete(model: str, messages: MessagesInput, **options: Any) -> Respo
 
     ``complete("anthropic/claude-sonnet-4-5", "Capital of France?").text``. Client settings
     (``api_key``, ``base_url``, ``headers``, ``timeout``, ``connect_timeout``, ``retry``,
-    ``max_retries``, ``transport``) may be passed here too; for many calls, keep a :class:`Client`.
+    ``max_retries``, ``transport``, ``pool_size``) may be passed here too; for many calls, keep a :class:`Client`.
     """
     client_args = {k: options.pop(k) for k in _CLIENT_ARGS if k in options}
     async with Client(model, **client_args) as client:

@@ -4,16 +4,15 @@ import asyncio
 import inspect
 import logging
 import time
-import urllib.parse
-import urllib.request
-from typing import Any, Dict, Optional, Tuple
+import ssl
+from typing import Any, Dict, Optional, Union
 
 import aiohttp
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from .base import AsyncTransport as Transport
-from .base import is_transport, log, log_exchange, reason, response_headers
+from .base import EnvironmentSettings, is_transport, log, log_exchange, reason, response_headers
 
 __all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
 
@@ -34,27 +33,19 @@ class AiohttpTransport:
         self._owns_session = session is None
         self._session: Optional[aiohttp.ClientSession] = session
         self._timeouts: Dict[Optional[float], aiohttp.ClientTimeout] = {}
-        self._proxies: Optional[Dict[str, str]] = None
-        self._proxy_cache: Dict[Tuple[str, str], Optional[str]] = {}
+        self._env: Optional[EnvironmentSettings] = None
+        self._ssl: Union[bool, ssl.SSLContext] = True
 
     def _proxy_for(self, url: str) -> Optional[str]:
+        # aiohttp's trust_env re-reads the environment and ~/.netrc on every request (it cut
+        # throughput to a quarter in scripts/bench.py); the settings are read once instead.
         if not self._owns_session:
             return None  # the caller's session decides (its trust_env, its own proxy settings)
-        # aiohttp's trust_env re-reads the environment and ~/.netrc on every request (it cut
-        # throughput to a quarter in scripts/bench.py); the proxy settings are read once here and
-        # the answer cached per scheme and host. HTTP(S)_PROXY and NO_PROXY are honoured.
-        parts = urllib.parse.urlsplit(url)
-        key = (parts.scheme, parts.netloc)
-        if key not in self._proxy_cache:
-            if self._proxies is None:
-                self._proxies = urllib.request.getproxies_environment()
-            proxy = self._proxies.get(parts.scheme)
-            # proxy_bypass_environment is public in CPython but missing from typeshed
-            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-            if proxy and bypass(parts.hostname or "", self._proxies):
-                proxy = None
-            self._proxy_cache[key] = proxy or None
-        return self._proxy_cache[key]
+        if self._env is None:
+            self._env = EnvironmentSettings()
+            if isinstance(self._env.verify, str):  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, as the sync twin
+                self._ssl = ssl.create_default_context(cafile=self._env.verify)
+        return self._env.proxy_for(url)
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(connect_timeout={self.connect_timeout}, read_timeout={self.read_timeout})"
@@ -64,9 +55,9 @@ class AiohttpTransport:
         if session is not None and session.closed and not self._owns_session:
             raise ConfigurationError("the aiohttp.ClientSession given as transport= is closed")
         if session is None or session.closed:
-            session = self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.pool_size),
-                headers={"User-Agent": USER_AGENT})
+            # No session-wide headers: merging them into every request costs more than the one
+            # header set per request in send_request.
+            session = self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.pool_size))
         return session
 
     def _timeout(self, read: Optional[float]) -> aiohttp.ClientTimeout:
@@ -79,10 +70,14 @@ class AiohttpTransport:
     async def send_request(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
         started = time.perf_counter()
         session = self._get_session()
+        headers = request.headers
+        if self._owns_session and "User-Agent" not in headers:
+            headers["User-Agent"] = USER_AGENT
         try:
             resp = await session.request(
-                request.method, request.url, data=request.body, headers=request.headers,
-                timeout=self._timeout(timeout), allow_redirects=False, proxy=self._proxy_for(request.url))
+                request.method, request.url, data=request.body, headers=headers,
+                timeout=self._timeout(timeout), allow_redirects=False, proxy=self._proxy_for(request.url),
+                ssl=self._ssl)
             body = None
             if not request.stream:
                 try:
@@ -134,11 +129,13 @@ class AiohttpTransport:
 HTTPTransport = AiohttpTransport
 
 
-def as_transport(value: Any, *, connect_timeout: float, read_timeout: float) -> Any:
+def as_transport(value: Any, *, connect_timeout: float, read_timeout: float, pool_size: Optional[int] = None) -> Any:
     """``Client(transport=...)``: None -> a new AiohttpTransport; an ``aiohttp.ClientSession`` ->
     an AiohttpTransport over it; any object with the transport coroutines -> itself."""
     if value is None:
-        return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        if pool_size is None:
+            return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, pool_size=pool_size)
     if isinstance(value, aiohttp.ClientSession):
         return AiohttpTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, session=value)
     if is_transport(value):

@@ -7,8 +7,11 @@ HTTP stack: a configured ``requests.Session`` (proxies, mTLS, a custom CA), a re
 mock transport in tests.
 """
 import logging
+import os
 import time
-from typing import Any, Dict, Mapping, Optional
+import urllib.parse
+import urllib.request
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 
@@ -18,7 +21,7 @@ except ImportError:  # pragma: no cover
     from typing_extensions import Protocol, runtime_checkable  # type: ignore
 
 __all__ = ["Transport", "AsyncTransport", "USER_AGENT", "reason", "response_headers", "log_exchange",
-           "is_transport"]
+           "is_transport", "EnvironmentSettings"]
 
 log = logging.getLogger("llmunified")
 
@@ -71,6 +74,50 @@ class AsyncTransport(Protocol):
 def is_transport(value: Any) -> bool:
     """True when ``value`` has the five transport methods."""
     return all(callable(getattr(value, name, None)) for name in _METHODS)
+
+
+class EnvironmentSettings:
+    """The HTTP settings a process's environment asks for, read once per transport.
+
+    requests (``trust_env``) and aiohttp (``trust_env=True``) re-read the environment, and
+    requests ``~/.netrc`` too, on every request: that alone cost a sync call more than all of
+    llmunified's own work (``scripts/bench.py``). A transport that owns its session reads them
+    here once instead and caches the answer per scheme and host: ``HTTP_PROXY`` /
+    ``HTTPS_PROXY`` / ``ALL_PROXY`` with ``NO_PROXY`` (the standard library's rules), and the
+    CA bundle of ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``. Changing them needs a new Client.
+    """
+
+    __slots__ = ("_proxies", "_cache", "verify")
+
+    def __init__(self, environ: Optional[Mapping[str, str]] = None) -> None:
+        env = os.environ if environ is None else environ
+        if environ is None:
+            proxies = urllib.request.getproxies_environment()
+        else:  # the same rules as the standard library, on a given mapping (tests)
+            proxies = {k[:-6].lower(): v for k, v in env.items() if k.lower().endswith("_proxy") and v}
+        self._proxies: Dict[str, str] = proxies
+        self._cache: Dict[Tuple[str, str], Optional[str]] = {}
+        bundle = env.get("REQUESTS_CA_BUNDLE") or env.get("CURL_CA_BUNDLE")
+        #: what to verify TLS against: True (the default store) or a CA bundle path
+        self.verify: Union[bool, str] = bundle or True
+
+    def proxy_for(self, url: str) -> Optional[str]:
+        """The proxy URL to use for ``url``, or None to connect directly."""
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        try:
+            return self._cache[key]
+        except KeyError:
+            pass
+        proxies = self._proxies
+        proxy = proxies.get(parts.scheme) or proxies.get("all")
+        if proxy:
+            # proxy_bypass_environment is public in CPython but missing from typeshed
+            bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+            if bypass(parts.hostname or "", proxies):
+                proxy = None
+        self._cache[key] = proxy or None
+        return proxy or None
 
 
 def reason(exc: BaseException) -> str:

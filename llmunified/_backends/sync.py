@@ -14,7 +14,7 @@ import requests.adapters
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 from .._twin import io
 from ..errors import ConfigurationError, ConnectionError, TimeoutError, ValidationError
-from .base import Transport, is_transport, log, log_exchange, reason, response_headers
+from .base import EnvironmentSettings, Transport, is_transport, log, log_exchange, reason, response_headers
 
 __all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
 
@@ -39,20 +39,29 @@ class RequestsTransport:
     Pass ``session=`` to use your own configured ``requests.Session`` (proxies, client
     certificates, a custom CA bundle in ``session.verify``, mounted adapters): it is used as it
     is, and closing the transport leaves it open (it is yours).
+
+    Without one, the environment's proxy and CA-bundle settings (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``, ...) are read once, when the transport is made, rather than by
+    requests on every call (see :class:`~llmunified._backends.base.EnvironmentSettings`);
+    ``~/.netrc`` is not read (the provider's key is the credential).
     """
 
     def __init__(self, *, connect_timeout: float = 5.0, read_timeout: float = 600.0, pool_size: int = 64,
                  session: Optional[requests.Session] = None) -> None:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.pool_size = pool_size
         self._owns_session = session is None
+        self._env: Optional[EnvironmentSettings] = None
         if session is None:
             session = requests.Session()
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers["User-Agent"] = USER_AGENT
-            session.trust_env = True
+            session.trust_env = False  # the environment is read once, below
+            self._env = EnvironmentSettings()
+            session.verify = self._env.verify
         self._session = session
 
     def __repr__(self) -> str:
@@ -62,11 +71,16 @@ class RequestsTransport:
     def send_request(self, request: HTTPRequest, timeout: Optional[float] = None) -> TransportResponse:
         """Send; for a streaming request the body is left unread on the returned handle."""
         started = time.perf_counter()
+        proxies = None
+        if self._env is not None:
+            proxy = self._env.proxy_for(request.url)
+            if proxy is not None:
+                proxies = {request.url.partition(":")[0]: proxy}
         try:
             resp = self._session.request(
                 request.method, request.url, data=request.body, headers=request.headers,
                 stream=request.stream, timeout=(self.connect_timeout, timeout or self.read_timeout),
-                allow_redirects=False)
+                allow_redirects=False, proxies=proxies)
             body = None if request.stream else resp.content
         except requests.exceptions.Timeout as exc:
             raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
@@ -123,11 +137,13 @@ class RequestsTransport:
 HTTPTransport = RequestsTransport
 
 
-def as_transport(value: Any, *, connect_timeout: float, read_timeout: float) -> Any:
+def as_transport(value: Any, *, connect_timeout: float, read_timeout: float, pool_size: Optional[int] = None) -> Any:
     """``Client(transport=...)``: None -> a new RequestsTransport; a ``requests.Session`` -> a
     RequestsTransport over it; any object with the transport methods -> itself."""
     if value is None:
-        return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        if pool_size is None:
+            return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout)
+        return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, pool_size=pool_size)
     if isinstance(value, requests.Session):
         return RequestsTransport(connect_timeout=connect_timeout, read_timeout=read_timeout, session=value)
     if is_transport(value):

@@ -15,10 +15,29 @@ from .._types import Message, Response
 from ..errors import (APIError, ContextWindowExceededError, LLMError, MalformedResponseError, StreamError,
                       error_for_status)
 
-__all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json",
+__all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
            "body_text", "malformed", "shape_guard", "emit"]
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
+
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # public, missing from typeshed
+# One encoder for every request body: json.dumps with non-default arguments builds a new
+# JSONEncoder on each call.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def loads(text: str) -> Any:
+    """``json.loads`` for one stream event's text, without its per-call wrappers (two regex
+    whitespace scans and a decoder lookup): the C scanner reads the value directly. Text it does
+    not take as is (leading whitespace, trailing data, invalid JSON) goes to ``json.loads``, which
+    gives the same value or raises the same ``ValueError``."""
+    try:
+        obj, end = _scan_once(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text) and text[end:].strip():
+        return json.loads(text)
+    return obj
 
 
 def body_text(body: bytes) -> str:
@@ -29,7 +48,11 @@ def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional
                 what: str = "response") -> Any:
     """``json.loads`` that raises MalformedResponseError keeping the raw body."""
     try:
-        return json.loads(body)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return json.loads(body)  # json's own encoding detection (UTF-16/32) decides
+        return loads(text)
     except ValueError as exc:
         text = body_text(body)
         hint = " (it looks like HTML: is base_url pointing at the API?)" if text.lstrip()[:1] == "<" else ""
@@ -123,7 +146,7 @@ class Codec(abc.ABC):
         if config.headers:
             headers.update(config.headers)
         if body is not None and not isinstance(body, bytes):
-            body = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            body = _encode(body).encode()
         return HTTPRequest(method, url, headers, body, stream)
 
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
@@ -287,7 +310,7 @@ class SSEStreamDecoder(StreamDecoderBase):
 
     def load(self, ev: SSEEvent) -> Any:
         try:
-            return json.loads(ev.data)
+            return loads(ev.data)
         except ValueError:
             raise self.broken(f"an event's data is not valid JSON: {ev.data[:200]!r}", body=ev.data) from None
 
@@ -310,7 +333,12 @@ class NDJSONStreamDecoder(StreamDecoderBase):
 
     def handle(self, unit: Any, out: List[StreamEvent]) -> None:
         try:
-            obj = json.loads(unit)
+            try:
+                text = unit.decode("utf-8")
+            except UnicodeDecodeError:
+                obj = json.loads(unit)  # json's own encoding detection (UTF-16/32) decides
+            else:
+                obj = loads(text)
         except ValueError:
             text = body_text(unit)
             raise self.broken(f"a line is not valid JSON: {text[:200]!r}", body=text) from None

@@ -9,7 +9,7 @@ from .._sse import SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ._base import Codec, SSEStreamDecoder, decode_json, emit, malformed, shape_guard
+from ._base import Codec, SSEStreamDecoder, decode_json, emit, loads, malformed, shape_guard
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage"]
 
@@ -36,6 +36,8 @@ def _string(value: Any, what: str) -> str:
 
 
 def _count(value: Any) -> int:
+    if type(value) is int:
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
@@ -232,10 +234,13 @@ class OpenAIStream(SSEStreamDecoder):
         if data == "[DONE]":
             self._complete(out)
             return
-        obj = self.load(ev)
+        try:
+            obj = loads(data)
+        except ValueError:
+            raise self.broken(f"an event's data is not valid JSON: {data[:200]!r}", body=data) from None
         acc = self.acc
         acc.raw.append(obj)
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             raise self.broken(f"an event is not a JSON object: {data[:200]!r}")
         if obj.get("error") or ev.event == "error":
             for end in acc.end_open_tools():
@@ -243,17 +248,32 @@ class OpenAIStream(SSEStreamDecoder):
             raise self.codec.stream_error(obj, acc, acc.headers)
         if acc.id is None and obj.get("id"):
             acc.id = obj["id"]
-        if obj.get("model"):
-            acc.model = obj["model"]
+        model = obj.get("model")
+        if model:
+            acc.model = model
         choices = obj.get("choices")
         if choices:
             for choice in choices:
-                if choice.get("index", 0) == 0:
-                    self._choice(choice, out)
+                if choice.get("index", 0) != 0:
+                    continue
+                # The common event, a plain text delta ({"content": ...}, perhaps with the role),
+                # takes a short path; anything else goes through _choice.
+                delta = choice.get("delta")
+                if type(delta) is dict and not choice.get("finish_reason") and (
+                        len(delta) == 1 or (len(delta) == 2 and "role" in delta)):
+                    text = delta.get("content")
+                    if type(text) is str:
+                        if text:
+                            self._got_text = True
+                            out.append(acc.text(text))  # type: ignore[arg-type]  # never None here
+                        continue
+                self._choice(choice, out)
         usage = obj.get("usage")
-        if not isinstance(usage, dict):
-            usage = (obj.get("x_groq") or {}).get("usage")
-        if isinstance(usage, dict):
+        if usage is None:
+            groq = obj.get("x_groq")  # Groq sends the final usage under x_groq
+            if groq:
+                usage = groq.get("usage")
+        if type(usage) is dict:
             out.append(acc.set_usage(map_usage(usage)))
 
     def _choice(self, choice: Dict[str, Any], out: List[StreamEvent]) -> None:

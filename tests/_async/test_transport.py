@@ -93,3 +93,22 @@ async def test_a_token_echoed_in_an_error_is_scrubbed(emulator, provider):
         with pytest.raises(errors.AuthenticationError) as exc:
             await client.complete("Hi")
     assert token not in str(exc.value) and token not in (exc.value.body or "")
+
+
+async def test_pool_size_is_a_client_setting(emulator, provider):
+    emulator.reply(text="ok")
+    async with llm.Client(model(provider), **settings(emulator, provider, pool_size=3)) as client:
+        assert client.transport.pool_size == 3
+        assert (await client.complete("Hi")).text == "ok"
+    for bad in (0, -1, 2.5, True, "8"):
+        with pytest.raises(errors.ValidationError, match="pool_size must be a positive int"):
+            llm.Client(model(provider), **settings(emulator, provider, pool_size=bad))
+    async with llm.Client(model(provider), **settings(emulator, provider)) as client:
+        assert client.transport.pool_size >= 64  # the default serves a busy app without waiting
+
+
+async def test_requests_say_who_sent_them(emulator, provider):
+    emulator.reply(text="ok")
+    async with llm.Client(model(provider), **settings(emulator, provider)) as client:
+        await client.complete("Hi")
+    assert emulator.last_request.headers["user-agent"] == "llmunified/" + llm.__version__
