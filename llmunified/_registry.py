@@ -122,16 +122,17 @@ def _table() -> Dict[str, ProviderInfo]:
 
 def split_model(model: str) -> Tuple[ProviderInfo, str]:
     """``"openrouter/meta-llama/llama-3-70b"`` -> (openrouter info, ``"meta-llama/llama-3-70b"``)."""
-    table = _table()
     if not isinstance(model, str) or "/" not in model:
         raise ConfigurationError(
             f"model must be named 'provider/model' (e.g. 'openai/gpt-4o-mini'), got {model!r}; "
-            f"known providers: {', '.join(sorted(table))}")
+            f"known providers: {', '.join(sorted(_table()))}")
     provider, _, name = model.partition("/")
-    info = table.get(provider.lower())
+    from .providers import lookup
+
+    info = lookup(provider.lower())
     if info is None:
         raise ConfigurationError(
-            f"unknown provider {provider!r} in model {model!r}; known providers: {', '.join(sorted(table))}. "
+            f"unknown provider {provider!r} in model {model!r}; known providers: {', '.join(sorted(_table()))}. "
             "For another OpenAI-compatible server use 'openai/<model>' with base_url=...")
     if not name:
         raise ConfigurationError(f"model {model!r} names no model after the provider")

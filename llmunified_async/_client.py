@@ -8,7 +8,7 @@ import dataclasses
 import logging
 import asyncio
 from collections import deque
-from typing import Any, Deque, AsyncIterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Deque, AsyncIterator, Mapping, Optional
 
 from llmunified._backends.asyncio import HTTPTransport, Transport, as_transport, call_function
 from llmunified._endpoint import Call, Endpoint
@@ -17,10 +17,12 @@ from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._options import MessagesInput, to_messages
 from llmunified._registry import KeySource
 from llmunified._retry import RetryPolicy
-from llmunified._toolloop import ToolLoop
 from llmunified._twin import io
 from llmunified._types import Response
 from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover - the tool loop's module loads with the first run()
+    from llmunified._toolloop import ToolLoop
 
 __all__ = ["Client", "Stream", "RunStream", "complete", "HTTPTransport", "Transport"]
 
@@ -367,7 +369,7 @@ class RunStream:
     """The streaming tool loop (see :meth:`Client.run_stream`): a context manager and an
     iterator of events across rounds; ``response`` after the end."""
 
-    def __init__(self, client: Client, history: Any, loop: ToolLoop, options: Any) -> None:
+    def __init__(self, client: Client, history: Any, loop: "ToolLoop", options: Any) -> None:
         self._client = client
         self._history = history
         self._loop = loop
@@ -432,7 +434,7 @@ class RunStream:
 
 
 @io
-async def _run_tool(loop: ToolLoop, plan: Any) -> Any:
+async def _run_tool(loop: "ToolLoop", plan: Any) -> Any:
     """Run one planned tool call and record its result message (errors become error results)."""
     if plan.error is not None:
         return loop.answer(plan)

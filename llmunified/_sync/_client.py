@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import time
 from collections import deque
-from typing import Any, Deque, Iterator, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Deque, Iterator, Mapping, Optional
 
 from llmunified._backends.sync import HTTPTransport, Transport, as_transport, call_function
 from llmunified._endpoint import Call, Endpoint
@@ -16,10 +16,12 @@ from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._options import MessagesInput, to_messages
 from llmunified._registry import KeySource
 from llmunified._retry import RetryPolicy
-from llmunified._toolloop import ToolLoop
 from llmunified._twin import io
 from llmunified._types import Response
 from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover - the tool loop's module loads with the first run()
+    from llmunified._toolloop import ToolLoop
 
 __all__ = ["Client", "Stream", "RunStream", "complete", "HTTPTransport", "Transport"]
 
@@ -366,7 +368,7 @@ class RunStream:
     """The streaming tool loop (see :meth:`Client.run_stream`): a context manager and an
     iterator of events across rounds; ``response`` after the end."""
 
-    def __init__(self, client: Client, history: Any, loop: ToolLoop, options: Any) -> None:
+    def __init__(self, client: Client, history: Any, loop: "ToolLoop", options: Any) -> None:
         self._client = client
         self._history = history
         self._loop = loop
@@ -431,7 +433,7 @@ class RunStream:
 
 
 @io
-def _run_tool(loop: ToolLoop, plan: Any) -> Any:
+def _run_tool(loop: "ToolLoop", plan: Any) -> Any:
     """Run one planned tool call and record its result message (errors become error results)."""
     if plan.error is not None:
         return loop.answer(plan)

@@ -7,15 +7,46 @@ package on first use and collects them. Adding a provider is adding a module (se
 development section); nothing central is edited.
 """
 import importlib
-import pkgutil
-from typing import Dict, Optional
+import os
+from typing import Dict, List, Optional
 
 from .._registry import ProviderConfig, ProviderInfo
 from ._base import Codec
 
-__all__ = ["codec_for", "provider_table"]
+__all__ = ["codec_for", "provider_table", "lookup", "codec_modules"]
 
 _table: Optional[Dict[str, ProviderInfo]] = None
+
+
+def codec_modules() -> List[str]:
+    """The names of the codec modules in this package (public ``.py`` files), sorted."""
+    names = set()
+    for folder in __path__:
+        for entry in os.listdir(folder):
+            stem, ext = os.path.splitext(entry)
+            if ext in (".py", ".pyc") and not stem.startswith("_") and stem.isidentifier():
+                names.add(stem)
+    return sorted(names)
+
+
+def lookup(name: str) -> Optional[ProviderInfo]:
+    """The entry for one provider name, importing as little as possible: a provider named after
+    its codec module (``openai``, ``anthropic``, ``ollama``...) needs only that module; any other
+    name builds the whole table."""
+    if _table is None and name in codec_modules():
+        for info in _declared(importlib.import_module(f"{__name__}.{name}")):
+            if info.name == name:
+                return info
+    return provider_table().get(name)
+
+
+def _declared(module: object) -> List[ProviderInfo]:
+    entries = list(getattr(module, "PROVIDERS", ()))
+    for info in entries:
+        if not isinstance(info, ProviderInfo) or not (isinstance(info.codec, type) and issubclass(info.codec, Codec)):
+            raise TypeError(f"{getattr(module, '__name__', module)}.PROVIDERS holds {info!r}: expected ProviderInfo "
+                            "entries naming a Codec subclass")
+    return entries
 
 
 def provider_table() -> Dict[str, ProviderInfo]:
@@ -23,15 +54,9 @@ def provider_table() -> Dict[str, ProviderInfo]:
     global _table
     if _table is None:
         table: Dict[str, ProviderInfo] = {}
-        for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            if module_info.name.startswith("_"):
-                continue
-            module = importlib.import_module(f"{__name__}.{module_info.name}")
-            for info in getattr(module, "PROVIDERS", ()):
-                if not isinstance(info, ProviderInfo) or not (isinstance(info.codec, type)
-                                                              and issubclass(info.codec, Codec)):
-                    raise TypeError(f"{module.__name__}.PROVIDERS holds {info!r}: expected ProviderInfo "
-                                    "entries naming a Codec subclass")
+        for name in codec_modules():
+            module = importlib.import_module(f"{__name__}.{name}")
+            for info in _declared(module):
                 if info.name in table:
                     raise TypeError(f"provider {info.name!r} is declared twice ({module.__name__})")
                 table[info.name] = info
