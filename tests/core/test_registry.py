@@ -297,3 +297,26 @@ def test_token_family_and_thinking_replay_come_from_the_entry():
         ["openai", "anthropic", "llama", "llama", "deepseek", "default"]
     assert [_thinking_mode(p) for p in ("openai", "lmstudio", "anthropic", "ollama", "nope")] == \
         ["none", "none", "signed", "all", None]
+
+
+def test_a_client_imports_only_the_codec_it_needs():
+    import subprocess
+    import sys
+
+    code = ("import sys, llmunified as llm\n"
+            "llm.Client('anthropic/m', api_key='k')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('llmunified.providers.')))\n"
+            "llm.Client('groq/m', api_key='k')  # not a module name: the whole table is built\n"
+            "print(sorted(m for m in sys.modules if m.startswith('llmunified.providers.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "['llmunified.providers._base', 'llmunified.providers.anthropic']"
+    assert "llmunified.providers.openai" in out[1] and "llmunified.providers.ollama" in out[1]
+
+
+def test_lookup_and_the_table_agree():
+    from llmunified.providers import codec_modules, lookup, provider_table
+
+    assert "openai" in codec_modules() and "_base" not in codec_modules()
+    for name, info in provider_table().items():
+        assert lookup(name) is info
+    assert lookup("nope") is None
