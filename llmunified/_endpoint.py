@@ -9,7 +9,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from ._http import HTTPRequest
 from ._options import MessagesInput, make_options, to_messages
-from ._registry import KeySource, resolve_config, split_model
+from ._registry import KeySource, resolve_config, setting_names, split_model
 from ._types import Response
 from .errors import APIError
 from .providers import codec_for
@@ -45,9 +45,13 @@ class Endpoint:
         self.model = model
         self.provider = info.name
         self.model_name = name
-        self.config = resolve_config(info, api_key=api_key, base_url=base_url, headers=headers, environ=environ)
-        self.codec: Codec = codec_for(self.config, name)
         self.defaults: Dict[str, Any] = dict(defaults or {})
+        # The provider's own settings (Vertex's project, Azure's api_version) travel with the
+        # default options; they are taken out here.
+        settings = {k: self.defaults.pop(k) for k in setting_names(info) if k in self.defaults}
+        self.config = resolve_config(info, api_key=api_key, base_url=base_url, headers=headers, environ=environ,
+                                     settings=settings)
+        self.codec: Codec = codec_for(self.config, name)
         # Validated once, here: a bad default fails at construction, and a call without options
         # of its own reuses the result (nothing downstream mutates an Options).
         self._default_options = make_options(self.defaults, {})

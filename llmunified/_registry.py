@@ -16,8 +16,8 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:  # pragma: no cover
     from .providers._base import Codec
 
-__all__ = ["Auth", "BEARER", "ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig",
-           "resolve_config", "KeySource"]
+__all__ = ["Auth", "BEARER", "Setting", "ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig",
+           "resolve_config", "KeySource", "setting_names", "provider_settings"]
 
 #: ``api_key=``: a string, or a callable returning the current key or token (called per request,
 #: so refreshing credentials such as Vertex or Azure Entra ID tokens work).
@@ -61,6 +61,25 @@ class Auth:
 BEARER = Auth.bearer()
 
 
+@dataclass(frozen=True)
+class Setting:
+    """A provider-specific Client setting (``Client("vertex/...", project="p")``): taken from
+    the argument of that name, else the first set environment variable of ``env``, else
+    ``default``; a ``required`` one that is still missing is a ConfigurationError before any
+    network call. The codec reads the resolved values from ``config.settings``."""
+
+    name: str
+    env: Union[None, str, Tuple[str, ...]] = None
+    default: Optional[str] = None
+    required: bool = False
+    description: str = ""
+
+    @property
+    def envs(self) -> Tuple[str, ...]:
+        env = self.env
+        return () if env is None else ((env,) if isinstance(env, str) else tuple(env))
+
+
 def _frozen(mapping: Optional[Mapping[str, Any]]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
 
@@ -76,6 +95,8 @@ class ProviderInfo:
     :param token_family: the token-estimate family for this host's models (``_tokens.FAMILIES``).
     :param details: wire details that differ between hosts of one protocol, read by the codec
         (e.g. ``{"max_tokens_field": "max_completion_tokens"}``).
+    :param settings: provider-specific Client settings (:class:`Setting`), such as Vertex AI's
+        ``project`` and ``location`` or Azure's ``api_version``.
     """
 
     name: str
@@ -89,6 +110,7 @@ class ProviderInfo:
     token_auth: Optional[Auth] = None
     token_family: str = "default"
     details: Mapping[str, Any] = field(default_factory=lambda: _frozen(None), compare=False)
+    settings: Tuple[Setting, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.details, MappingProxyType):
@@ -194,6 +216,8 @@ class ProviderConfig:
     base_url: str
     api_key: Optional[Secret]
     headers: Tuple[Tuple[str, str], ...] = field(default=(), repr=False)  # may carry credentials
+    #: the provider-specific settings, resolved (see :class:`Setting`)
+    settings: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
 
     @property
     def name(self) -> str:
@@ -214,16 +238,54 @@ class ProviderConfig:
         return self.auth.apply(headers, url, self.api_key.get())
 
 
+def setting_names(info: ProviderInfo) -> Tuple[str, ...]:
+    """The names of a provider's own Client settings."""
+    return tuple(s.name for s in info.settings)
+
+
+def provider_settings(model: str) -> Tuple[str, ...]:
+    """The setting names of the provider a ``provider/model`` name addresses (none when the
+    name does not resolve: the Client then says what is wrong)."""
+    try:
+        return setting_names(split_model(model)[0])
+    except ConfigurationError:
+        return ()
+
+
+def _resolve_settings(info: ProviderInfo, given: Mapping[str, Any], env: Mapping[str, str]) -> Dict[str, Any]:
+    unknown = sorted(set(given) - set(setting_names(info)))
+    if unknown:
+        raise ConfigurationError(f"{info.name} has no setting {', '.join(unknown)}; its settings: "
+                                 f"{', '.join(setting_names(info)) or 'none'}")
+    out: Dict[str, Any] = {}
+    for s in info.settings:
+        value = given.get(s.name)
+        if value is None:
+            value = next((env[v] for v in s.envs if env.get(v)), None)
+        if value is None:
+            value = s.default
+        if value is None and s.required:
+            where = f"set {' or '.join(s.envs)} or pass" if s.envs else "pass"
+            raise ConfigurationError(f"{info.name} needs a {s.name}: {where} {s.name}=... to the Client"
+                                     + (f" ({s.description})" if s.description else ""))
+        out[s.name] = value
+    return out
+
+
 def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                    headers: Optional[Mapping[str, str]] = None,
-                   environ: Optional[Mapping[str, str]] = None) -> ProviderConfig:
+                   environ: Optional[Mapping[str, str]] = None,
+                   settings: Optional[Mapping[str, Any]] = None) -> ProviderConfig:
     """Arguments first, then environment variables, then defaults. Raises before any network
-    call when a required key is missing."""
+    call when a required key or setting is missing."""
     env = os.environ if environ is None else environ
+    resolved = _resolve_settings(info, settings or {}, env)
     if base_url is None and info.base_url_env:
         base_url = env.get(info.base_url_env) or None
         if base_url:
             base_url = info.codec.base_url_from_env(base_url)
+    if base_url is None:
+        base_url = info.codec.base_url_for(resolved)  # e.g. a regional host chosen by a setting
     base_url = (base_url or info.base_url).rstrip("/")
     if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
         raise ConfigurationError(
@@ -239,4 +301,4 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, b
             f"no API key for {info.name}: set the {names} environment variable "
             f"or pass api_key=... to the Client")
     return ProviderConfig(info, base_url, Secret(api_key) if api_key else None,
-                          tuple((headers or {}).items()))
+                          tuple((headers or {}).items()), _frozen(resolved))

@@ -15,7 +15,7 @@ from llmunified._endpoint import Call, Endpoint
 from llmunified._events import RoundEnd, StreamEvent, ToolResultEvent
 from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._options import MessagesInput, to_messages
-from llmunified._registry import KeySource
+from llmunified._registry import KeySource, provider_settings
 from llmunified._retry import RetryPolicy
 from llmunified._twin import io
 from llmunified._types import Response
@@ -39,8 +39,10 @@ class Client:
     ...     print(client.complete("Hi").text)
 
     Settings come from the arguments, then environment variables (``OPENAI_API_KEY``,
-    ``ANTHROPIC_API_KEY``, ``OLLAMA_HOST``, ...). Keyword arguments other than the ones below
-    are default options for every call (``temperature``, ``max_tokens``, ``tools``, ``extra`` ...).
+    ``ANTHROPIC_API_KEY``, ``OLLAMA_HOST``, ...). A provider's own settings are keyword arguments
+    too (Vertex AI's ``project`` and ``location``; ``llmunified providers`` lists them). Other
+    keyword arguments are default options for every call (``temperature``, ``max_tokens``,
+    ``tools``, ``extra`` ...).
 
     :param api_key: the provider's key (never shown in repr, logs or errors), or a callable
         returning the current key or token, called for every request (refreshing credentials).
@@ -454,8 +456,9 @@ async def complete(model: str, messages: MessagesInput, **options: Any) -> Respo
 
     ``complete("anthropic/claude-sonnet-4-5", "Capital of France?").text``. Client settings
     (``api_key``, ``base_url``, ``headers``, ``timeout``, ``connect_timeout``, ``retry``,
-    ``max_retries``, ``transport``, ``pool_size``) may be passed here too; for many calls, keep a :class:`Client`.
+    ``max_retries``, ``transport``, ``pool_size``, and a provider's own settings such as Vertex
+    AI's ``project``) may be passed here too; for many calls, keep a :class:`Client`.
     """
-    client_args = {k: options.pop(k) for k in _CLIENT_ARGS if k in options}
+    client_args = {k: options.pop(k) for k in _CLIENT_ARGS + provider_settings(model) if k in options}
     async with Client(model, **client_args) as client:
         return await client.complete(messages, **options)

@@ -100,6 +100,12 @@ class Codec(abc.ABC):
         self.model = model
 
     @classmethod
+    def base_url_for(cls, settings: Mapping[str, Any]) -> Optional[str]:
+        """The default base URL when it depends on the provider's settings (a region's host),
+        else None (the entry's ``base_url``)."""
+        return None
+
+    @classmethod
     def base_url_from_env(cls, value: str) -> str:
         """A base URL read from the provider's environment variable, as the provider's own tools
         read it (Ollama's ``OLLAMA_HOST`` may omit scheme and port)."""

@@ -6,6 +6,7 @@ from llmunified._endpoint import Endpoint
 from llmunified._options import make_options, to_messages
 from llmunified.providers._base import Codec
 from llmunified._registry import PROVIDERS, ProviderConfig, Secret, resolve_config, split_model
+from llmunified import errors
 from llmunified.errors import ConfigurationError, LLMError
 
 KEY = "sk-unit-test-SECRET-9f8e7d6c5b4a"
@@ -320,3 +321,62 @@ def test_lookup_and_the_table_agree():
     for name, info in provider_table().items():
         assert lookup(name) is info
     assert lookup("nope") is None
+
+
+# -- provider settings (Vertex's project/location, Azure's api_version) -------------------------
+
+def _regional_info():
+    from llmunified._registry import ProviderInfo, Setting
+    from llmunified.providers.openai import OpenAICodec
+
+    class Regional(OpenAICodec):
+        @classmethod
+        def base_url_for(cls, settings):
+            return f"https://{settings['location']}.example.test/v1"
+
+    return ProviderInfo("regional", Regional, "https://global.example.test/v1", "REGIONAL_KEY", "REGIONAL_URL",
+                        True, "test", settings=(
+                            Setting("project", env=("REGIONAL_PROJECT", "CLOUD_PROJECT"), required=True,
+                                    description="the cloud project id"),
+                            Setting("location", env="REGIONAL_LOCATION", default="us-central1")))
+
+
+def test_settings_come_from_arguments_then_environment_then_defaults():
+    info = _regional_info()
+    c = resolve_config(info, api_key="k", environ={"CLOUD_PROJECT": "p-env"})
+    assert dict(c.settings) == {"project": "p-env", "location": "us-central1"}
+    assert c.base_url == "https://us-central1.example.test/v1"    # the codec picked the region's host
+    c = resolve_config(info, api_key="k", settings={"project": "p", "location": "europe-west4"},
+                       environ={"CLOUD_PROJECT": "p-env", "REGIONAL_LOCATION": "asia-east1"})
+    assert dict(c.settings) == {"project": "p", "location": "europe-west4"}
+    assert c.base_url == "https://europe-west4.example.test/v1"
+    c = resolve_config(info, api_key="k", base_url="http://127.0.0.1:9/v1", settings={"project": "p"}, environ={})
+    assert c.base_url == "http://127.0.0.1:9/v1"                   # an explicit base_url wins
+    with pytest.raises(TypeError):
+        c.settings["project"] = "x"
+
+
+def test_a_missing_required_setting_says_what_to_set():
+    with pytest.raises(ConfigurationError) as exc:
+        resolve_config(_regional_info(), api_key="k", environ={})
+    msg = str(exc.value)
+    assert "project" in msg and "REGIONAL_PROJECT or CLOUD_PROJECT" in msg and "the cloud project id" in msg
+    with pytest.raises(ConfigurationError, match="has no setting zone"):
+        resolve_config(_regional_info(), api_key="k", settings={"project": "p", "zone": "a"}, environ={})
+
+
+def test_client_and_complete_route_provider_settings(monkeypatch):
+    import llmunified as llm
+    from llmunified import providers
+
+    info = _regional_info()
+    table = dict(providers.provider_table())
+    table["regional"] = info
+    monkeypatch.setattr(providers, "_table", table)
+    client = llm.Client("regional/m", api_key="k", project="p", location="eu", temperature=0.1)
+    assert client.base_url == "https://eu.example.test/v1"
+    client.close()
+    with pytest.raises(errors.ValidationError, match="unknown option.*project"):
+        llm.Client("openai/m", api_key="k", project="p")  # not a setting of openai: an unknown option
+    from llmunified._registry import provider_settings
+    assert provider_settings("regional/m") == ("project", "location") and provider_settings("nope") == ()
