@@ -33,10 +33,13 @@ Endpoints:
     header); use ``emu.url_for("anthropic")``.
     Ollama: ``POST /api/chat`` (streams unless ``"stream": false``), ``GET /api/tags``,
     ``GET /api/version``; use ``emu.url_for("ollama")``.
+    Google Gemini: ``POST /v1beta/models/{model}:generateContent`` and
+    ``:streamGenerateContent`` (SSE with ``?alt=sse``, else a JSON array), ``GET /v1beta/models``
+    (an ``x-goog-api-key`` header or ``?key=``); use ``emu.url_for("gemini")`` (the host root).
 
 Providers are dialects:
     Each wire format is one module in ``llmunified/testing/_dialects/`` (``openai.py``,
-    ``anthropic.py``, ``ollama.py``): a ``Dialect`` subclass (interface in ``_base.py``) that
+    ``anthropic.py``, ``ollama.py``, ``gemini.py``): a ``Dialect`` subclass (interface in ``_base.py``) that
     owns the provider's routes, request contract, headers, error shapes and the rendering of
     a :class:`Reply`. The HTTP server (``_server.py``) knows no provider by name; it routes
     each request to a dialect and writes what the dialect answers. To add a provider:

@@ -18,7 +18,7 @@ class ToolCallSpec:
     ``partial_json`` fragments), which lets a test feed a client broken JSON arguments.
 
     ``id`` defaults to a deterministic provider-style id (``call_...`` for OpenAI and Ollama,
-    ``toolu_...`` for Anthropic).
+    ``toolu_...`` for Anthropic); Gemini sends no id unless one is given, like the real API.
     """
 
     name: str
@@ -45,11 +45,18 @@ class Reply:
         text: the assistant text.
         thinking: reasoning text (Anthropic ``thinking`` block, Ollama ``message.thinking``;
             OpenAI only if the emulator was built with ``openai_reasoning_field``).
-        thinking_signature: Anthropic thinking signature; a deterministic opaque one is
-            generated when None.
+        thinking_signature: the signature of the thinking (Anthropic ``signature``, Gemini
+            ``thoughtSignature``); a deterministic opaque one is generated when None. Gemini
+            signs a reply only when it has ``thinking`` or ``thinking_signature``.
         tool_calls: list of :class:`ToolCallSpec`.
         finish_reason: unified ``stop|length|tool_calls|content_filter`` (other strings are sent
-            verbatim). Default: ``tool_calls`` if there are tool calls, else ``stop``.
+            verbatim). Default: ``tool_calls`` if there are tool calls, ``content_filter`` if
+            ``prompt_blocked``, else ``stop``.
+        prompt_blocked: the service refused the prompt itself, before generating anything.
+            ``True`` for a generic safety reason, or the provider's reason code as a str (Gemini
+            ``promptFeedback.blockReason``: ``SAFETY``, ``PROHIBITED_CONTENT``, ``BLOCKLIST``,
+            ``OTHER``). Gemini answers with no candidates at all; dialects without such a shape
+            render the reply as usual (its finish reason defaults to ``content_filter``).
         usage: ``(input_tokens, output_tokens)``; input counts cached tokens too (unified
             meaning). Default: about one token per 4 characters, at least 1.
         cache_read, cache_write, reasoning_tokens: extra usage numbers.
@@ -96,6 +103,8 @@ class Reply:
     break_after: Optional[int] = None
     stream_error: Optional[str] = None
     repeat_chunks: Optional[int] = None
+    # a prompt refused before generation (last, so positional arguments keep their meaning)
+    prompt_blocked: Union[bool, str] = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -130,6 +139,8 @@ class Reply:
             raise ValueError("Reply.repeat_chunks must be >= 1")
         if self.delay < 0:
             raise ValueError("Reply.delay must be >= 0")
+        if not isinstance(self.prompt_blocked, (bool, str)):
+            raise TypeError("Reply.prompt_blocked must be a bool or a reason code str")
         self.headers = dict(self.headers or {})
 
     # ---- derived values shared by the renderers -------------------------------------------
@@ -145,4 +156,6 @@ class Reply:
     def unified_finish_reason(self) -> str:
         if self.finish_reason:
             return self.finish_reason
-        return "tool_calls" if self.tool_calls else "stop"
+        if self.tool_calls:
+            return "tool_calls"
+        return "content_filter" if self.prompt_blocked else "stop"

@@ -8,6 +8,8 @@ import re
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 import requests
@@ -439,8 +441,9 @@ def test_url_for(emu):
     assert emu.url_for("lmstudio") == emu.base_url + "/v1"
     assert emu.url_for("anthropic") == emu.base_url
     assert emu.url_for("ollama") == emu.base_url
+    assert emu.url_for("gemini") == emu.url_for("google") == emu.base_url
     with pytest.raises(ValueError):
-        emu.url_for("gemini")
+        emu.url_for("vertex")
 
 
 # ---- errors ------------------------------------------------------------------------------------------
@@ -968,3 +971,688 @@ def test_dialects_registry_is_the_default():
     with Emulator() as emu:
         assert "toy" not in emu.models
         assert emu.url_for("toy") == emu.base_url + "/v1"  # unknown names: the OpenAI fallback
+
+
+# ---- Gemini (Generative Language API) ----------------------------------------------------------
+# Plain http.client / urllib only: the emulator is the oracle of the library's Gemini codec.
+
+GKEY = {"x-goog-api-key": "AIza-test"}
+GUSER = [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}]
+WEATHER_DECL = {"functionDeclarations": [{
+    "name": "get_weather", "description": "Current weather.",
+    "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}},
+                   "required": ["city"]}}]}
+
+
+def gem(emu, path, body=None, headers=GKEY, method="POST"):
+    """(status, lower-cased headers, raw body) of one request over http.client."""
+    conn = httpclient.HTTPConnection("127.0.0.1", emu.port, timeout=5)
+    try:
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
+            hdrs["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def gen(emu, body=None, model="gemini-2.5-flash", action="generateContent", query="",
+        headers=GKEY, version="v1beta"):
+    payload = {"contents": GUSER}
+    payload.update(body or {})
+    return gem(emu, "/%s/models/%s:%s%s" % (version, model, action, query), payload, headers)
+
+
+def gem_sse(raw):
+    """The events of a Gemini SSE body, checking its framing: CRLF CRLF after every event,
+    ``data:`` lines only, one line of JSON each, no ``[DONE]``."""
+    text = raw.decode("utf-8")
+    assert text.endswith("\r\n\r\n")
+    events = []
+    for block in text.split("\r\n\r\n")[:-1]:
+        assert block.startswith("data: ") and "\n" not in block and "\r" not in block, block
+        events.append(json.loads(block[len("data: "):]))
+    return events
+
+
+def gem_error(status, raw, code=400, kind="INVALID_ARGUMENT"):
+    assert status == code, raw
+    error = json.loads(raw)["error"]
+    assert (error["code"], error["status"]) == (code, kind)
+    assert raw.startswith(b'{\n  "error": {\n') and raw.endswith(b"}\n")  # laid out like Google
+    return error
+
+
+def test_gemini_generate_content_text_shape(emu):
+    emu.reply(text="There are 3 r's.", usage=(9, 28))
+    status, headers, raw = gen(emu)
+    assert status == 200 and headers["content-type"] == "application/json; charset=UTF-8"
+    assert "content-length" in headers and "transfer-encoding" not in headers
+    body = json.loads(raw)
+    assert list(body) == ["candidates", "usageMetadata", "modelVersion", "responseId"]
+    assert body["candidates"] == [{"content": {"parts": [{"text": "There are 3 r's."}],
+                                               "role": "model"},
+                                   "finishReason": "STOP", "index": 0}]
+    assert body["usageMetadata"] == {"promptTokenCount": 9, "candidatesTokenCount": 28,
+                                     "totalTokenCount": 37, "promptTokensDetails": [
+                                         {"modality": "TEXT", "tokenCount": 9}]}
+    assert body["modelVersion"] == "gemini-2.5-flash"
+    assert re.fullmatch(r"[a-z0-9]{23}", body["responseId"])
+    rec = emu.last_request
+    assert (rec.provider, rec.endpoint, rec.stream, rec.violations) == ("gemini", "chat", False, [])
+    assert rec.params["model"] == "gemini-2.5-flash" and rec.reply.text == "There are 3 r's."
+
+    # /v1 works too, with the key in the query; the reply's id and model win.
+    emu.reply(text="ok", id="resp-1", model="gemini-x")
+    status, _, raw = gen(emu, version="v1", query="?key=AIza-test", headers={})
+    body = json.loads(raw)
+    assert status == 200 and (body["responseId"], body["modelVersion"]) == ("resp-1", "gemini-x")
+
+
+def test_gemini_default_echo_usage_estimate_and_cache(emu):
+    status, _, raw = gen(emu, {"systemInstruction": {"parts": [{"text": "Be brief."}],
+                                                     "role": "user"}})
+    body = json.loads(raw)
+    assert body["candidates"][0]["content"]["parts"] == [{"text": "You said: Weather in Paris?"}]
+    usage = body["usageMetadata"]
+    assert usage["promptTokenCount"] == 7  # (9 + 17 characters) / 4, rounded up
+    assert usage["totalTokenCount"] == usage["promptTokenCount"] + usage["candidatesTokenCount"]
+    emu.reply(text="cached", usage=(100, 5), cache_read=80, reasoning_tokens=3)
+    usage = json.loads(gen(emu)[2])["usageMetadata"]
+    assert usage == {"promptTokenCount": 100, "candidatesTokenCount": 2, "totalTokenCount": 105,
+                     "cachedContentTokenCount": 80,
+                     "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 100}],
+                     "cacheTokensDetails": [{"modality": "TEXT", "tokenCount": 80}],
+                     "thoughtsTokenCount": 3}
+
+
+def test_gemini_tool_calls_without_and_with_ids(emu):
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}),
+                          ToolCallSpec("get_weather", {"city": "Oslo"})], usage=(29, 15))
+    status, _, raw = gen(emu, {"tools": [WEATHER_DECL]})
+    candidate = json.loads(raw)["candidates"][0]
+    assert status == 200
+    assert candidate["content"]["parts"] == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}},
+        {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]
+    assert candidate["finishReason"] == "STOP"
+    assert candidate["finishMessage"] == "Model generated function call(s)."
+
+    emu.reply(text="Checking.", tool_calls=[ToolCallSpec("get_weather", {"city": "Rome"},
+                                                         id="call-7"),
+                                            ToolCallSpec("get_weather", "{broken")])
+    parts = json.loads(gen(emu, {"tools": [WEATHER_DECL]})[2])["candidates"][0]["content"]["parts"]
+    assert parts == [{"text": "Checking."},
+                     {"functionCall": {"name": "get_weather", "args": {"city": "Rome"},
+                                       "id": "call-7"}},
+                     {"functionCall": {"name": "get_weather", "args": {}}}]  # args are an object
+
+
+def _call_turns(call_parts, response_parts):
+    return {"contents": GUSER + [{"role": "model", "parts": call_parts},
+                                 {"role": "user", "parts": response_parts}]}
+
+
+def test_gemini_function_response_round_trip_like_the_recording(emu):
+    # function_call_and_response_roundtrip.vcr.yaml: ids added by the client on both sides.
+    body = _call_turns(
+        [{"functionCall": {"args": {}, "id": "pyd_ai_1", "name": "get_user_country"}}],
+        [{"functionResponse": {"id": "pyd_ai_1", "name": "get_user_country",
+                               "response": {"return_value": "Mexico"}}}])
+    body.update({"generationConfig": {}, "toolConfig": {"functionCallingConfig": {
+        "allowedFunctionNames": ["get_user_country", "final_result"], "mode": "ANY"}},
+        "tools": [{"functionDeclarations": [
+            {"description": "", "name": "get_user_country",
+             "parameters": {"properties": {}, "type": "OBJECT"}},
+            {"description": "The final response", "name": "final_result",
+             "parameters": {"properties": {"city": {"type": "STRING"}},
+                            "required": ["city"], "type": "OBJECT"}}]}]})
+    status, _, raw = gen(emu, body, model="gemini-2.0-flash")
+    assert status == 200, raw
+    assert json.loads(raw)["candidates"][0]["content"]["parts"] == [
+        {"text": 'You said: {"return_value": "Mexico"}'}]
+    assert emu.last_request.violations == []
+
+
+@pytest.mark.parametrize("body, message", [
+    (_call_turns([{"text": "no call"}],
+                 [{"functionResponse": {"name": "f", "response": {}}}]),
+     "Please ensure that function response turn comes immediately after a function call turn."),
+    (_call_turns([{"functionCall": {"name": "f", "args": {}}},
+                  {"functionCall": {"name": "g", "args": {}}}],
+                 [{"functionResponse": {"name": "f", "response": {}}}]),
+     "Please ensure that the number of function response parts is equal to the number of "
+     "function call parts of the function call turn."),
+    (_call_turns([{"functionCall": {"name": "f", "args": {}}}],
+                 [{"functionResponse": {"name": "g", "response": {}}}]),
+     "* GenerateContentRequest.contents[2].parts[0].function_response.name: 'g' matches no "
+     "function call of the function call turn contents[1] (calls: f)."),
+    (_call_turns([{"functionCall": {"name": "f", "args": {}, "id": "c1"}}],
+                 [{"functionResponse": {"name": "f", "response": {}, "id": "c2"}}]),
+     "* GenerateContentRequest.contents[2].parts[0].function_response.id: 'c2' matches no "
+     "function call id of the function call turn contents[1] (ids: c1)."),
+    (_call_turns([{"functionCall": {"name": "f", "args": {}, "id": "c1"}}],
+                 [{"functionResponse": {"name": "f", "response": "sunny", "id": "c1"}}]),
+     "Invalid value at 'contents[2].parts[0].function_response.response' "
+     "(type.googleapis.com/google.protobuf.Struct), \"sunny\""),
+    ({"contents": [{"role": "model", "parts": [{"functionCall": {"name": "f"}}]}]},
+     "Please ensure that function call turn comes immediately after a user turn or after a "
+     "function response turn."),
+    ({"contents": GUSER + [{"role": "user", "parts": [{"functionCall": {"name": "f"}}]}]},
+     "* GenerateContentRequest.contents[1].parts[0].function_call: function calls are only "
+     "allowed in model turns."),
+])
+def test_gemini_function_turn_rules(emu, body, message):
+    emu.reply(text="kept")
+    error = gem_error(*gen(emu, body)[::2])
+    assert error["message"] == message
+    assert emu.last_request.violations[0] == message
+    assert emu.pending_replies == 1  # a rejected request does not consume the reply
+
+
+def test_gemini_thinking_signature_and_echo_check(emu):
+    emu.reply(thinking="The user wants weather.", usage=(20, 30), reasoning_tokens=25,
+              tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}),
+                          ToolCallSpec("get_weather", {"city": "Oslo"})])
+    body = json.loads(gen(emu, {"tools": [WEATHER_DECL]}, model="gemini-3-pro-preview")[2])
+    parts = body["candidates"][0]["content"]["parts"]
+    assert parts[0] == {"text": "The user wants weather.", "thought": True}
+    signature = parts[1]["thoughtSignature"]
+    assert signature and "thoughtSignature" not in parts[2]  # only the first parallel call
+    assert body["usageMetadata"]["thoughtsTokenCount"] == 25
+    assert body["usageMetadata"]["candidatesTokenCount"] == 5
+
+    calls = [{"functionCall": p["functionCall"]} for p in parts[1:]]
+    responses = [{"functionResponse": {"name": "get_weather", "response": {"t": t}}}
+                 for t in ("sunny", "rain")]
+    emu.reply(text="Sunny in Paris, rain in Oslo.")
+    status, _, raw = gen(emu, dict(_call_turns(calls, responses), tools=[WEATHER_DECL]))
+    error = gem_error(status, raw)
+    assert error["message"].startswith(
+        "Function call is missing a thought_signature in functionCall parts.")
+    assert "`default_api:get_weather` , position 2." in error["message"]
+    assert emu.pending_replies == 1 and emu.last_request.reply is None
+
+    signed = [dict(calls[0], thoughtSignature=signature), calls[1]]  # echoed untouched: fine
+    status, _, raw = gen(emu, dict(_call_turns(signed, responses), tools=[WEATHER_DECL]))
+    assert status == 200 and emu.last_request.violations == []
+    assert json.loads(raw)["candidates"][0]["content"]["parts"][0]["text"].startswith("Sunny")
+
+    # Only the current turn is checked (as Gemini 3 does): after a new user text turn the old
+    # unsigned call is history.
+    later = _call_turns(calls, responses)["contents"] + [
+        {"role": "model", "parts": [{"text": "Sunny."}]},
+        {"role": "user", "parts": [{"text": "Thanks!"}]}]
+    assert gen(emu, {"contents": later, "tools": [WEATHER_DECL]})[0] == 200
+
+
+def test_gemini_signature_placement_and_include_thoughts(emu):
+    emu.reply(text="Paris.", thinking_signature="c2lnLTE=")  # no thinking text, still signed
+    parts = json.loads(gen(emu)[2])["candidates"][0]["content"]["parts"]
+    assert parts == [{"text": "Paris.", "thoughtSignature": "c2lnLTE="}]
+    emu.reply(text="Paris.", thinking="Easy.", reasoning_tokens=4)
+    body = json.loads(gen(emu, {"generationConfig": {"thinkingConfig": {
+        "includeThoughts": False, "thinkingBudget": 1024}}})[2])
+    parts = body["candidates"][0]["content"]["parts"]
+    assert [p["text"] for p in parts] == ["Paris."] and parts[0]["thoughtSignature"]
+    assert body["usageMetadata"]["thoughtsTokenCount"] == 4  # hidden, still counted
+    emu.reply(text="Plain.", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    parts = json.loads(gen(emu, {"tools": [WEATHER_DECL]})[2])["candidates"][0]["content"]["parts"]
+    assert all("thoughtSignature" not in p for p in parts)  # no thinking, no signature
+    # An unsigned call is never asked for a signature.
+    calls = [{"functionCall": parts[1]["functionCall"]}]
+    resp = [{"functionResponse": {"name": "get_weather", "response": {"t": "sunny"}}}]
+    assert gen(emu, dict(_call_turns(calls, resp), tools=[WEATHER_DECL]))[0] == 200
+
+
+def test_gemini_signature_memory_is_per_emulator():
+    with Emulator() as first:
+        first.reply(thinking="hm", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+        part = json.loads(gen(first)[2])["candidates"][0]["content"]["parts"][1]
+        assert part["thoughtSignature"]
+        port = first.port
+    unsigned = _call_turns([{"functionCall": part["functionCall"]}],
+                           [{"functionResponse": {"name": "get_weather", "response": {}}}])
+    with Emulator(port=port) as second:  # the same host:port, a new emulator
+        status, _, raw = gen(second, unsigned)
+        assert status == 200, raw
+    with Emulator() as third:
+        assert gen(third, unsigned)[0] == 200
+
+
+def test_gemini_structured_output_bodies(emu):
+    # structured_output_response_json_schema.vcr.yaml, verbatim
+    recorded = {"generationConfig": {
+        "responseJsonSchema": {"description": "A city and its country.",
+                               "properties": {"city": {"type": "string"},
+                                              "country": {"type": "string"}},
+                               "required": ["city", "country"], "title": "CityLocation",
+                               "type": "object"},
+        "responseMimeType": "application/json", "responseModalities": ["TEXT"]}}
+    emu.reply(text='{"city": "Mexico City", "country": "Mexico"}')
+    status, _, raw = gen(emu, recorded, model="gemini-2.0-flash")
+    assert status == 200
+    assert json.loads(json.loads(raw)["candidates"][0]["content"]["parts"][0]["text"]) == {
+        "city": "Mexico City", "country": "Mexico"}
+    openapi = {"generationConfig": {"responseMimeType": "application/json", "responseSchema": {
+        "type": "OBJECT", "properties": {"n": {"type": "integer", "nullable": True},
+                                         "tags": {"type": "ARRAY", "items": {"type": "STRING"}}},
+        "propertyOrdering": ["n", "tags"]}}}
+    assert gen(emu, openapi)[0] == 200
+    # snake_case field names are accepted too (proto JSON)
+    snake = {"generation_config": {"response_mime_type": "application/json",
+                                   "response_json_schema": {"type": "object"}},
+             "system_instruction": {"parts": [{"text": "JSON only."}]}}
+    assert gen(emu, snake)[0] == 200
+
+
+@pytest.mark.parametrize("body, message, field", [
+    ({"contents": []}, "* GenerateContentRequest.contents: contents is not specified", None),
+    ({"messages": USER}, 'Invalid JSON payload received. Unknown name "messages": Cannot find '
+                         "field.", None),
+    ({"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]},
+     "Please use a valid role: user, model.", None),
+    ({"contents": [{"role": "user", "parts": []}]},
+     "* GenerateContentRequest.contents[0].parts: contents.parts must not be empty.", None),
+    ({"contents": [{"role": "user", "content": "hi"}]},
+     'Invalid JSON payload received. Unknown name "content" at \'contents[0]\': Cannot find '
+     "field.", "contents[0]"),
+    ({"contents": [{"role": "user", "parts": [{"thoughtSignature": "c2ln"}]}]},
+     "* GenerateContentRequest.contents[0].parts[0].data: required oneof field 'data' must have "
+     "one initialized field", None),
+    ({"contents": [{"role": "user", "parts": [{"text": "a", "inlineData": {
+        "mimeType": "image/png", "data": "iVBORw0KGgo="}}]}]},
+     "Invalid JSON payload received. Oneof field 'data' is already set. Cannot set 'inlineData'",
+     "contents[0].parts[0]"),
+    ({"contents": [{"role": "user", "parts": [{"inlineData": {
+        "mimeType": "image/png", "data": "data:image/png;base64,iVBORw0KGgo="}}]}]},
+     "Invalid value at 'contents[0].parts[0].inline_data.data' (TYPE_BYTES), Base64 decoding "
+     "failed for \"data:image/png;base64,iVBORw0KGgo=\"", "contents[0].parts[0].inline_data.data"),
+    ({"tools": [{"functionDeclarations": [{"name": "9lives"}]}]},
+     "* GenerateContentRequest.tools[0].function_declarations[0].name: Invalid function name. "
+     "Must start with a letter or an underscore. Must be a-z, A-Z, 0-9, or contain underscores, "
+     "dots and dashes, with a maximum length of 64.", None),
+    ({"tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT"},
+                                           "parametersJsonSchema": {"type": "object"}}]}]},
+     "* GenerateContentRequest.tools[0].function_declarations[0]: only one of parameters and "
+     "parameters_json_schema may be set.", None),
+    ({"tools": [{"functionDeclarations": [{"name": "f", "parameters": {
+        "type": "OBJECT", "properties": {"x": {"type": ["string", "null"]}}}}]}]},
+     "Invalid value at 'tools[0].function_declarations[0].parameters.properties[x].type' "
+     "(type.googleapis.com/google.ai.generativelanguage.v1beta.Type), [\"string\", \"null\"]",
+     "tools[0].function_declarations[0].parameters.properties[x].type"),
+    ({"tools": [{"type": "function", "function": {"name": "f"}}]},
+     'Invalid JSON payload received. Unknown name "type" at \'tools[0]\': Cannot find field.',
+     "tools[0]"),
+    ({"toolConfig": {"functionCallingConfig": {"mode": "REQUIRED"}}},
+     "Invalid value at 'tool_config.function_calling_config.mode' "
+     "(type.googleapis.com/google.ai.generativelanguage.v1beta.FunctionCallingConfig.Mode), "
+     "\"REQUIRED\"", "tool_config.function_calling_config.mode"),
+    ({"tools": [WEATHER_DECL], "toolConfig": {"functionCallingConfig": {
+        "mode": "AUTO", "allowedFunctionNames": ["get_weather"]}}},
+     "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: "
+     "allowed_function_names may only be set when mode is ANY or VALIDATED.", None),
+    ({"tools": [WEATHER_DECL], "toolConfig": {"functionCallingConfig": {
+        "mode": "ANY", "allowedFunctionNames": ["get_time"]}}},
+     "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: "
+     "'get_time' is not the name of a declared function.", None),
+    ({"generationConfig": {"temperature": 2.5}},
+     "* GenerateContentRequest.generation_config.temperature: temperature must be in the range "
+     "[0.0, 2.0].", None),
+    ({"generationConfig": {"topP": 1.5}},
+     "* GenerateContentRequest.generation_config.top_p: top_p must be in the range [0.0, 1.0].",
+     None),
+    ({"generationConfig": {"maxOutputTokens": "many"}},
+     "Invalid value at 'generation_config.max_output_tokens' (TYPE_INT32), \"many\"",
+     "generation_config.max_output_tokens"),
+    ({"generationConfig": {"maxOutputTokens": 0}},
+     "* GenerateContentRequest.generation_config.max_output_tokens: max_output_tokens must be a "
+     "positive integer.", None),
+    ({"generationConfig": {"stopSequences": ["a", "b", "c", "d", "e", "f"]}},
+     "* GenerateContentRequest.generation_config.stop_sequences: at most 5 stop sequences are "
+     "allowed, got 6.", None),
+    ({"generationConfig": {"candidateCount": 0}},
+     "* GenerateContentRequest.generation_config.candidate_count: candidate_count must be a "
+     "positive integer.", None),
+    ({"generationConfig": {"responseMimeType": "json"}},
+     "* GenerateContentRequest.generation_config.response_mime_type: allowed mimetypes are "
+     "`text/plain`, `application/json`, `application/xml`, `application/yaml` and "
+     "`text/x.enum`.", None),
+    ({"generationConfig": {"responseMimeType": "application/json",
+                           "responseSchema": {"type": "OBJECT"},
+                           "responseJsonSchema": {"type": "object"}}},
+     "* GenerateContentRequest.generation_config: only one of response_schema and "
+     "response_json_schema may be set.", None),
+    ({"generationConfig": {"responseJsonSchema": {"type": "object"}}},
+     "* GenerateContentRequest.generation_config.response_mime_type: a response schema needs "
+     "response_mime_type application/json (or text/x.enum), got null.", None),
+    ({"generationConfig": {"thinkingConfig": {"thinkingBudget": 128, "thinkingLevel": "HIGH"}}},
+     "* GenerateContentRequest.generation_config.thinking_config: only one of thinking_budget "
+     "and thinking_level may be set.", None),
+    ({"generationConfig": {"thinkingConfig": {"includeThoughts": "yes"}}},
+     "Invalid value at 'generation_config.thinking_config.include_thoughts' (TYPE_BOOL), \"yes\"",
+     "generation_config.thinking_config.include_thoughts"),
+    ({"generationConfig": {"max_tokens": 5}},
+     'Invalid JSON payload received. Unknown name "max_tokens" at \'generation_config\': Cannot '
+     "find field.", "generation_config"),
+    ({"systemInstruction": "Be brief."},
+     "Invalid value at 'system_instruction' "
+     "(type.googleapis.com/google.ai.generativelanguage.v1beta.Content), \"Be brief.\"",
+     "system_instruction"),
+    ({"systemInstruction": {"parts": []}},
+     "* GenerateContentRequest.system_instruction.parts: contents.parts must not be empty.",
+     None),
+])
+def test_gemini_contract(emu, body, message, field):
+    emu.reply(text="kept for a valid request")
+    error = gem_error(*gen(emu, body)[::2])
+    assert error["message"] == message
+    if field is None:
+        assert "details" not in error
+    else:
+        assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                                     "fieldViolations": [{"field": field,
+                                                          "description": message}]}]
+    rec = emu.last_request
+    assert rec.violations[0] == message and rec.status == 400 and rec.reply is None
+    assert emu.pending_replies == 1
+
+
+def test_gemini_bodies_that_are_not_json_objects(emu):
+    status, _, raw = gem(emu, "/v1beta/models/m:generateContent", b"{not json")
+    assert gem_error(status, raw)["message"].startswith("Invalid JSON payload received. ")
+    status, _, raw = gem(emu, "/v1beta/models/m:generateContent", [1, 2])
+    assert gem_error(status, raw)["message"] == (
+        'Invalid JSON payload received. Unknown name "": Root element must be a message.')
+    status, _, raw = gem(emu, "/v1beta/models/m:generateContent", b"")
+    assert gem_error(status, raw)["message"] == (
+        "* GenerateContentRequest.contents: contents is not specified")
+
+
+def test_gemini_valid_rich_request_is_accepted(emu):
+    body = {
+        "model": "models/gemini-2.5-flash",
+        "contents": [{"role": "user", "parts": [
+            {"text": "What is in the picture?"},
+            {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+            {"fileData": {"mimeType": "application/pdf", "fileUri": "https://x/y.pdf"}}]}],
+        "tools": [WEATHER_DECL, {"googleSearch": {}},
+                  {"functionDeclarations": [{"name": "ns.lookup-v2",
+                                             "parametersJsonSchema": {"type": "object"}}]}],
+        "toolConfig": {"functionCallingConfig": {"mode": "ANY",
+                                                 "allowedFunctionNames": ["get_weather"]}},
+        "generationConfig": {"temperature": 0.5, "topP": 0.95, "topK": 32,
+                             "maxOutputTokens": 512, "stopSequences": ["###"],
+                             "candidateCount": 1, "seed": 7,
+                             "thinkingConfig": {"thinkingBudget": -1, "includeThoughts": True}},
+        "safetySettings": [{"category": "HARM_CATEGORY_HATE_SPEECH",
+                            "threshold": "BLOCK_ONLY_HIGH"}, {"category": 10, "threshold": 3}],
+        "cachedContent": "cachedContents/abc",
+    }
+    status, _, raw = gen(emu, body)
+    assert status == 200, raw
+    assert emu.last_request.violations == []
+
+
+def test_gemini_sse_stream_framing_and_cumulative_usage(emu):
+    emu.reply(text="The capital of France is Paris.", usage=(15, 8))
+    status, headers, raw = gen(emu, action="streamGenerateContent", query="?alt=sse")
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    assert headers["transfer-encoding"] == "chunked"
+    assert b"[DONE]" not in raw and b"event:" not in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # every line ends with CRLF
+    events = gem_sse(raw)
+    assert len(events) == 6
+    assert "".join(e["candidates"][0]["content"]["parts"][0]["text"] for e in events) == \
+        "The capital of France is Paris."
+    counts = [e["usageMetadata"].get("candidatesTokenCount", 0) for e in events]
+    assert counts == sorted(counts) and counts[-1] == 8
+    assert all(e["usageMetadata"]["promptTokenCount"] == 15 for e in events)
+    assert [("finishReason" in e["candidates"][0]) for e in events] == [False] * 5 + [True]
+    assert events[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert all(e["candidates"][0]["index"] == 0 and e["candidates"][0]["content"]["role"] == "model"
+               for e in events)
+    assert len({e["responseId"] for e in events}) == 1
+    rec = emu.last_request
+    assert rec.stream is True and rec.query_params == {"alt": "sse"}
+
+    # One event per write: each chunk of the chunked body is one CRLF-framed event.
+    emu.reply(text="a b c")
+    payload = json.dumps({"contents": GUSER}).encode()
+    raw = raw_exchange(emu.port, raw_post(
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", payload, GKEY))
+    head, chunks, terminated = split_chunked(raw)
+    assert terminated and len(chunks) == 3
+    assert all(c.startswith(b"data: {") and c.endswith(b"}\r\n\r\n") for c in chunks)
+
+
+def test_gemini_json_array_stream(emu):
+    emu.reply(text="one two three", usage=(4, 3))
+    status, headers, raw = gen(emu, action="streamGenerateContent")
+    assert status == 200 and headers["content-type"] == "application/json; charset=UTF-8"
+    assert headers["transfer-encoding"] == "chunked"
+    assert raw.startswith(b"[{") and raw.endswith(b"}\r\n]") and raw.count(b"\r\n,\r\n") == 2
+    items = json.loads(raw)
+    assert [i["candidates"][0]["content"]["parts"][0]["text"] for i in items] == \
+        ["one", " two", " three"]
+    assert items[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert items[-1]["usageMetadata"]["candidatesTokenCount"] == 3
+    assert emu.last_request.stream is True
+    emu.reply(text="x")
+    status, headers, raw = gen(emu, action="streamGenerateContent", query="?alt=json&key=k")
+    assert headers["content-type"].startswith("application/json") and len(json.loads(raw)) == 1
+    emu.reply(text="x")  # the gapic spelling of the parameter
+    status, headers, raw = gen(emu, action="streamGenerateContent", query="?%24alt=sse")
+    assert headers["content-type"] == "text/event-stream" and len(gem_sse(raw)) == 1
+
+
+def test_gemini_stream_thinking_tool_calls_and_signatures(emu):
+    emu.reply(thinking="Pondering the weather", text="Let me look.", reasoning_tokens=6,
+              tool_calls=[ToolCallSpec("get_weather", {"city": "Zürich"}),
+                          ToolCallSpec("get_weather", {"city": "Oslo"}, id="c2")],
+              usage=(10, 20))
+    events = gem_sse(gen(emu, {"tools": [WEATHER_DECL]}, action="streamGenerateContent",
+                         query="?alt=sse")[2])
+    parts = [e["candidates"][0]["content"]["parts"] for e in events]
+    assert all(len(p) == 1 for p in parts)  # only the new part in each event
+    thoughts = [p[0] for p in parts if p[0].get("thought")]
+    assert "".join(t["text"] for t in thoughts) == "Pondering the weather"
+    assert parts[:len(thoughts)] == [[t] for t in thoughts]  # thoughts first
+    calls = [p[0] for p in parts if "functionCall" in p[0]]
+    assert [c["functionCall"] for c in calls] == [
+        {"name": "get_weather", "args": {"city": "Zürich"}},
+        {"name": "get_weather", "args": {"city": "Oslo"}, "id": "c2"}]
+    assert calls[0]["thoughtSignature"] and "thoughtSignature" not in calls[1]
+    assert parts[-1] == [calls[1]]
+    last = events[-1]["candidates"][0]
+    assert last["finishReason"] == "STOP" and last["finishMessage"].startswith("Model generated")
+    usage = [e["usageMetadata"] for e in events]
+    assert [u.get("thoughtsTokenCount", 0) for u in usage[:len(thoughts)]] == [2, 4, 6]
+    assert all(u["thoughtsTokenCount"] == 6 for u in usage[len(thoughts):])
+    assert usage[-1]["candidatesTokenCount"] == 14 and usage[-1]["totalTokenCount"] == 30
+
+    # Without calls the signature comes last, on a signature-only part (as recorded).
+    emu.reply(text="Answer.", thinking="Hm.", thinking_signature="c2lnLTk=")
+    events = gem_sse(gen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert events[-1]["candidates"][0]["content"]["parts"] == [
+        {"text": "", "thoughtSignature": "c2lnLTk="}]
+    assert events[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert all("finishReason" not in e["candidates"][0] for e in events[:-1])
+
+
+def test_gemini_stream_faults(emu):
+    emu.reply(text="partial answer", stream_error="The model is overloaded.",
+              error_type="UNAVAILABLE")
+    events = gem_sse(gen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert events[-1] == {"error": {"code": 503, "message": "The model is overloaded.",
+                                    "status": "UNAVAILABLE"}}
+    assert "".join(e["candidates"][0]["content"]["parts"][0]["text"] for e in events[:-1]) == \
+        "partial answer"
+    assert all("finishReason" not in e["candidates"][0] for e in events[:-1])
+
+    emu.reply(text="partial", stream_error="boom")
+    items = json.loads(gen(emu, action="streamGenerateContent")[2])  # the array stays valid JSON
+    assert items[-1] == {"error": {"code": 500, "message": "boom", "status": "INTERNAL"}}
+
+    emu.reply(text="one two three four", break_after=2)
+    payload = json.dumps({"contents": GUSER}).encode()
+    raw = raw_exchange(emu.port, raw_post(
+        "/v1beta/models/m:streamGenerateContent?alt=sse", payload, GKEY))
+    head, chunks, terminated = split_chunked(raw)
+    assert head.startswith("HTTP/1.1 200") and not terminated and len(chunks) == 2
+
+    emu.reply(text="tok ", repeat_chunks=500)
+    events = gem_sse(gen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert len(events) == 500 and events[-1]["candidates"][0]["finishReason"] == "STOP"
+
+    emu.reply(status=503, error="busy")  # errors are never streamed
+    status, headers, raw = gen(emu, action="streamGenerateContent", query="?alt=sse")
+    assert headers["content-type"] == "application/json; charset=UTF-8"
+    assert gem_error(status, raw, 503, "UNAVAILABLE")["message"] == "busy"
+
+
+def test_gemini_blocked_prompt_and_finish_reasons(emu):
+    emu.reply(prompt_blocked=True, usage=(8, 0))
+    body = json.loads(gen(emu)[2])
+    assert "candidates" not in body
+    assert body["promptFeedback"]["blockReason"] == "SAFETY"
+    assert body["usageMetadata"] == {"promptTokenCount": 8, "totalTokenCount": 8,
+                                     "promptTokensDetails": [{"modality": "TEXT",
+                                                              "tokenCount": 8}]}
+    emu.reply(prompt_blocked="PROHIBITED_CONTENT")
+    events = gem_sse(gen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert len(events) == 1 and events[0]["promptFeedback"] == {"blockReason": "PROHIBITED_CONTENT"}
+    assert "candidates" not in events[0]
+    # Elsewhere a blocked prompt is an empty content_filter answer.
+    emu.reply(prompt_blocked=True)
+    assert oai(emu, requests).json()["choices"][0]["finish_reason"] == "content_filter"
+
+    for unified, wire in [("length", "MAX_TOKENS"), ("content_filter", "SAFETY"),
+                          ("RECITATION", "RECITATION"), ("error", "MALFORMED_FUNCTION_CALL"),
+                          ("other", "OTHER")]:
+        emu.reply(text="cut", finish_reason=unified)
+        assert json.loads(gen(emu)[2])["candidates"][0]["finishReason"] == wire
+    emu.reply(finish_reason="length", thinking="long thoughts", usage=(5, 50), reasoning_tokens=50)
+    candidate = json.loads(gen(emu, {"generationConfig": {"thinkingConfig": {
+        "includeThoughts": False}}})[2])["candidates"][0]
+    assert candidate["content"] == {"role": "model"}  # no parts: thinking used the budget
+    assert candidate["finishReason"] == "MAX_TOKENS"
+
+
+def test_gemini_errors_and_auth(emu):
+    status, headers, raw = gen(emu, headers={})
+    error = gem_error(status, raw, 403, "PERMISSION_DENIED")
+    assert error["message"].startswith("Method doesn't allow unregistered callers")
+    assert len(raw) == 248  # byte for byte the recorded body (error_403_permission_denied)
+    status, _, raw = gen(emu, headers={"Authorization": "Bearer AIza-key-as-bearer"})
+    assert gem_error(status, raw, 401, "UNAUTHENTICATED")["message"].startswith(
+        "Request had invalid authentication credentials.")
+    emu.reply(text="oauth ok")
+    assert gen(emu, headers={"Authorization": "Bearer ya29.token"})[0] == 200
+    with Emulator(require_auth=False) as open_emu:
+        assert gen(open_emu, headers={})[0] == 200
+
+    emu.reply(status=429, error="You exceeded your current quota, please check your plan.",
+              headers={"retry-after": "34.4"})
+    status, headers, raw = gen(emu)
+    error = gem_error(status, raw, 429, "RESOURCE_EXHAUSTED")
+    assert error["details"] == [  # error_429_resource_exhausted_retryinfo.json
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+         "violations": [{"quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "34.4s"}]
+    assert headers["retry-after"] == "34.4"
+    emu.reply(status=503, headers={"retry-after-ms": "150"})
+    status, _, raw = gen(emu)
+    error = gem_error(status, raw, 503, "UNAVAILABLE")
+    assert error["message"] == "The model is overloaded. Please try again later."
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "0.15s"}]
+    emu.reply(status=429)
+    error = gem_error(*gen(emu)[::2], 429, "RESOURCE_EXHAUSTED")
+    assert [d["@type"].rsplit(".", 1)[1] for d in error["details"]] == ["QuotaFailure"]
+    emu.reply(status=400, error="User location is not supported for the API use.",
+              error_type="FAILED_PRECONDITION")
+    gem_error(*gen(emu)[::2], 400, "FAILED_PRECONDITION")
+    emu.reply(status=500)
+    assert "details" not in gem_error(*gen(emu)[::2], 500, "INTERNAL")
+    # a contract violation right after a scripted error carries no stale RetryInfo
+    emu.reply(status=429, headers={"retry-after": "1"})
+    gen(emu)
+    assert "details" not in gem_error(*gen(emu, {"contents": []})[::2])
+
+
+def test_gemini_unknown_paths_and_methods(emu):
+    for path in ("/v1beta/models/gemini-2.5-flash:embedContent", "/v1beta/nope",
+                 "/v1/models/gemini-2.5-flash:countTokens"):
+        status, _, raw = gem(emu, path, {"contents": GUSER})
+        assert gem_error(status, raw, 404, "NOT_FOUND")["message"] == "Method not found."
+        rec = emu.last_request
+        assert rec.provider == "gemini" and rec.endpoint == "unknown"
+        assert rec.violations == ["unknown endpoint: POST %s" % path]
+    status, _, raw = gem(emu, "/v1beta/models/gemini-2.5-flash:generateContent", method="GET")
+    assert status == 404
+
+
+def test_gemini_models_list_and_paging():
+    models = {"gemini": ["gemini-2.5-flash", "gemini-2.5-pro", "gemini-embedding-001"]}
+    with Emulator(models=models) as emu:
+        url = emu.url_for("gemini") + "/v1beta/models"
+        with urllib.request.urlopen(urllib.request.Request(url, headers=GKEY)) as resp:
+            assert resp.headers["content-type"] == "application/json; charset=UTF-8"
+            listing = json.loads(resp.read())
+        assert [m["name"] for m in listing["models"]] == [
+            "models/gemini-2.5-flash", "models/gemini-2.5-pro", "models/gemini-embedding-001"]
+        flash = listing["models"][0]
+        assert flash["displayName"] == "Gemini 2.5 Flash"
+        assert "generateContent" in flash["supportedGenerationMethods"]
+        assert {"inputTokenLimit", "outputTokenLimit", "version"} <= set(flash)
+        assert listing["models"][2]["supportedGenerationMethods"][0] == "embedContent"
+        assert "nextPageToken" not in listing
+
+        with urllib.request.urlopen(url + "?pageSize=2&key=k") as resp:
+            first = json.loads(resp.read())
+        assert len(first["models"]) == 2 and first["nextPageToken"]
+        with urllib.request.urlopen(url + "?pageSize=2&key=k&pageToken="
+                                    + first["nextPageToken"]) as resp:
+            second = json.loads(resp.read())
+        assert [m["name"] for m in second["models"]] == ["models/gemini-embedding-001"]
+        assert "nextPageToken" not in second
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(url + "?key=k&pageToken=bogus!")
+        assert info.value.code == 400 and json.loads(info.value.read())["error"]["status"] == \
+            "INVALID_ARGUMENT"
+        info.value.close()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(url)  # no key
+        assert info.value.code == 403
+        info.value.close()
+
+        # /v1/models is shared: the x-goog-api-key header picks Gemini, else OpenAI answers.
+        status, _, raw = gem(emu, "/v1/models", headers=GKEY, method="GET")
+        assert status == 200 and "models" in json.loads(raw)
+        assert emu.last_request.provider == "gemini"
+        status, _, raw = gem(emu, "/v1/models", headers=OAI, method="GET")
+        assert json.loads(raw)["object"] == "list" and emu.last_request.provider == "openai"
+
+
+def test_gemini_keep_alive_and_other_dialects_unaffected(emu):
+    conn = httpclient.HTTPConnection("127.0.0.1", emu.port, timeout=5)
+    try:
+        for action, query in (("generateContent", ""), ("streamGenerateContent", "?alt=sse"),
+                              ("streamGenerateContent", "")):
+            conn.request("POST", "/v1beta/models/m:%s%s" % (action, query),
+                         body=json.dumps({"contents": GUSER}),
+                         headers=dict(GKEY, **{"Content-Type": "application/json"}))
+            resp = conn.getresponse()
+            assert resp.status == 200 and b"Paris?" in resp.read()
+    finally:
+        conn.close()
+    assert emu.connections_opened == 1
+    with requests.Session() as s:
+        assert oai(emu, s).status_code == 200 and ant(emu, s).status_code == 200
+        assert oll(emu, s, {"stream": False}).status_code == 200
+    assert emu.internal_errors == []

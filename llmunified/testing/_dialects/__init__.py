@@ -16,6 +16,7 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 from .._contract import Violation
 from ._base import Answer, Dialect, Route
 from .anthropic import Anthropic
+from .gemini import Gemini
 from .ollama import Ollama
 from .openai import OpenAI
 
@@ -23,9 +24,10 @@ DIALECTS: List[Dialect] = [
     OpenAI(),
     Anthropic(),
     Ollama(),
+    Gemini(),
 ]
 
-NOT_EMULATED = ("gemini", "google", "vertex", "cohere", "azure", "bedrock")
+NOT_EMULATED = ("vertex", "cohere", "azure", "bedrock")
 """Real providers with no dialect yet: ``url_for`` refuses them rather than answering with the
 OpenAI fallback. A dialect's name or alias takes precedence over this list."""
 
@@ -56,4 +58,4 @@ def resolve(dialects: Sequence[Dialect], method: str, path: str,
 
 
 __all__ = ["Answer", "Dialect", "Route", "Violation", "DIALECTS", "NOT_EMULATED", "resolve",
-           "OpenAI", "Anthropic", "Ollama"]
+           "OpenAI", "Anthropic", "Ollama", "Gemini"]
