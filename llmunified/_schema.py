@@ -41,6 +41,9 @@ __all__ = [
     "check_schema",
     "validate_tools",
     "validator_for",
+    "compiled_schema",
+    "compile_strip",
+    "ArgumentsCheck",
     "validate",
     "validate_arguments",
     "strip_optional_nulls",
@@ -372,6 +375,13 @@ def _compile(schema: Any, where: str = "schema") -> _Compiled:
     return _compiled.put(key, _Compiled(copy.deepcopy(schema), _draft(schema, where)))
 
 
+def compiled_schema(schema: Any, where: str = "schema") -> _Compiled:
+    """The compiled, cached validators of ``schema``: ``compiled_schema(s).errors(v)`` is
+    ``validate(s, v)``. Keep it to validate many values against one schema without the cache
+    lookup (a canonical JSON dump of the schema) each time."""
+    return _compile(schema, where)
+
+
 def validator_for(schema: Any) -> Any:
     """The compiled jsonschema validator for ``schema`` (cached: the same object every time)."""
     return _compile(schema).validator
@@ -518,14 +528,20 @@ def _const(const: Any) -> _Check:
 
 def _array_items(item: _Check) -> _Check:
     def check(v: Any) -> bool:
-        return not isinstance(v, list) or all(item(x) for x in v)
+        if isinstance(v, list):
+            for x in v:
+                if not item(x):
+                    return False
+        return True
     return check
 
 
-def _object(props: Dict[str, _Check], required: Tuple[str, ...], extra: Optional[_Check]) -> _Check:
+def _object(props: Dict[str, _Check], required: Tuple[str, ...], extra: Optional[_Check],
+            typed: bool = False) -> _Check:
+    """The object keywords; ``typed``: also ``"type": "object"`` (a non-object fails)."""
     def check(v: Any) -> bool:
         if not isinstance(v, dict):
-            return True
+            return not typed
         for name in required:
             if name not in v:
                 return False
@@ -585,7 +601,11 @@ def _fast(schema: Any) -> _Check:
         raise _NotFast  # refs into them are slow anyway; keep the rule simple
 
     t = schema.get("type")
-    if t is not None:
+    props = schema.get("properties")
+    required = schema.get("required")
+    extra = schema.get("additionalProperties", True)
+    object_keywords = props is not None or required or extra is not True
+    if t is not None and not (t == "object" and object_keywords):  # else the object check has it
         if isinstance(t, str):
             checks.append(_TYPE_CHECKS[t])
         else:
@@ -611,12 +631,9 @@ def _fast(schema: Any) -> _Check:
     if "items" in schema:
         checks.append(_array_items(_fast(schema["items"])))
 
-    props = schema.get("properties")
-    required = schema.get("required")
-    extra = schema.get("additionalProperties", True)
-    if props is not None or required or extra is not True:
-        checks.append(_object({name: _fast(sub) for name, sub in (props or {}).items()}, tuple(required or ()),
-                               None if extra is True else _fast(extra)))
+    if object_keywords:
+        checks.insert(0, _object({name: _fast(sub) for name, sub in (props or {}).items()}, tuple(required or ()),
+                                 None if extra is True else _fast(extra), typed=t == "object"))
 
     for key, combine in (("anyOf", _any_of), ("allOf", _all_of), ("oneOf", _one_of)):
         if key in schema:
@@ -740,3 +757,159 @@ def _strip(value: Any, schema: Any, root: Any, depth: int) -> Any:
         sub = prefix[i] if i < len(prefix) else items
         out_list.append(_strip(item, sub, root, depth + 1) if isinstance(sub, dict) else item)
     return out_list
+
+
+# Compiled once per schema (the tool loop keeps one per tool): the same answers as
+# strip_optional_nulls + validate, without walking the schema's keywords or dumping it as the
+# cache key on every call.
+
+
+class _StripNode:
+    """One subschema of :func:`strip_optional_nulls`, its keywords read in advance."""
+
+    __slots__ = ("combines", "ref", "any_of", "one_of", "all_of", "props", "extra", "prefix", "items")
+
+    def __init__(self) -> None:
+        self.combines = False  # has $ref, anyOf, oneOf or allOf
+        self.ref: Optional[_StripNode] = None
+        # (type checks or None for "no type", property names or None, branch)
+        self.any_of: List[Tuple[Optional[Tuple[_Check, ...]], Optional[FrozenSet[str]], _StripNode]] = []
+        self.one_of: List[Tuple[Optional[Tuple[_Check, ...]], Optional[FrozenSet[str]], _StripNode]] = []
+        self.all_of: List[_StripNode] = []
+        self.props: Dict[str, Tuple[Optional[_StripNode], bool]] = {}  # name -> (subschema, null means absent)
+        self.extra: Optional[_StripNode] = None
+        self.prefix: List[Optional[_StripNode]] = []
+        self.items: Optional[_StripNode] = None
+
+    def strip(self, value: Any, depth: int) -> Any:
+        if depth > 64 or not isinstance(value, (dict, list)):
+            return value
+        depth += 1
+        if self.combines:
+            if self.ref is not None:
+                value = self.ref.strip(value, depth)
+            for branches in (self.any_of, self.one_of):
+                for kinds, names, branch in branches:
+                    if (kinds is None or any(check(value) for check in kinds)) and (
+                            names is None or not isinstance(value, dict) or value.keys() <= names):
+                        value = branch.strip(value, depth)
+                        break
+            for node in self.all_of:
+                value = node.strip(value, depth)
+        if isinstance(value, dict):
+            props = self.props
+            extra = self.extra
+            out = {}
+            for name, item in value.items():
+                entry = props.get(name)
+                if entry is None:
+                    out[name] = item if extra is None else extra.strip(item, depth)
+                    continue
+                sub, null_is_absent = entry
+                if item is None and null_is_absent:
+                    continue
+                out[name] = item if sub is None else sub.strip(item, depth)
+            return out
+        prefix = self.prefix
+        items = self.items
+        if not prefix:
+            return list(value) if items is None else [items.strip(item, depth) for item in value]
+        out_list = []
+        for i, item in enumerate(value):
+            sub = prefix[i] if i < len(prefix) else items
+            out_list.append(item if sub is None else sub.strip(item, depth))
+        return out_list
+
+
+_COMBINING = ("$ref", "anyOf", "oneOf", "allOf")
+_NOT_LEAF = _COMBINING + ("properties", "additionalProperties", "prefixItems", "items")
+
+
+def _leaf(schema: Dict[str, Any]) -> bool:
+    """True for a subschema that stripping may treat as "leave the value as it is": its type
+    excludes objects and arrays (a valid value is a scalar, which stripping never changes) and
+    nothing in it looks inside a value (so an invalid object or array would only be copied)."""
+    t = schema.get("type")
+    if isinstance(t, str):
+        kinds = (t,)
+    elif isinstance(t, list):
+        kinds = tuple(t)
+    else:
+        return False
+    return "object" not in kinds and "array" not in kinds and not any(k in schema for k in _NOT_LEAF)
+
+
+class _StripCompiler:
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.nodes: Dict[int, _StripNode] = {}  # id(subschema) -> its node; $ref cycles meet here
+
+    def node(self, schema: Any) -> Optional[_StripNode]:
+        if not isinstance(schema, dict):
+            return None  # strip_optional_nulls leaves the value as it is
+        if _leaf(schema):
+            return None
+        known = self.nodes.get(id(schema))
+        if known is not None:
+            return known
+        node = self.nodes[id(schema)] = _StripNode()
+        node.combines = any(k in schema for k in _COMBINING)
+        root = self.root
+        if "$ref" in schema:
+            ok, target = resolve_local_ref(root, schema["$ref"])
+            if ok:
+                node.ref = self.node(target)
+        for key, branches in (("anyOf", node.any_of), ("oneOf", node.one_of)):
+            for branch in schema.get(key) or ():
+                if not isinstance(branch, dict):
+                    continue
+                t = branch.get("type")
+                kinds = None if t is None else tuple(
+                    _TYPE_CHECKS[k] for k in ([t] if isinstance(t, str) else t) if k in _TYPE_CHECKS)
+                names = frozenset(branch["properties"]) if branch.get("properties") else None
+                sub = self.node(branch)
+                assert sub is not None
+                branches.append((kinds, names, sub))
+        for branch in schema.get("allOf") or ():
+            sub = self.node(branch)
+            if sub is not None:
+                node.all_of.append(sub)
+        props = schema.get("properties") or {}
+        required = set(schema.get("required") or ())
+        for name, sub_schema in props.items():
+            null_is_absent = name not in required and not accepts_null(sub_schema, root)
+            node.props[name] = (self.node(sub_schema), null_is_absent)
+        node.extra = self.node(schema.get("additionalProperties"))
+        node.prefix = [self.node(sub_schema) for sub_schema in schema.get("prefixItems") or []]
+        node.items = self.node(schema.get("items"))
+        return node
+
+
+def compile_strip(schema: Any) -> Callable[[Any], Any]:
+    """:func:`strip_optional_nulls` for one schema, compiled: ``compile_strip(s)(v)`` equals
+    ``strip_optional_nulls(s, v)`` (an object or array where the schema only admits scalars, which
+    validation refuses either way, is returned as it is rather than copied)."""
+    try:
+        node = _StripCompiler(schema).node(schema)
+    except Exception:  # a schema check_schema would refuse: walk it the slow way, as before
+        return lambda value: strip_optional_nulls(schema, value)
+    if node is None:
+        return lambda value: value
+    return lambda value: node.strip(value, 0)
+
+
+class ArgumentsCheck:
+    """:func:`validate_arguments` for one tool schema, compiled once:
+    ``ArgumentsCheck(s)(arguments)`` is ``validate_arguments(s, arguments)``."""
+
+    __slots__ = ("_strip", "_compiled")
+
+    def __init__(self, schema: Dict[str, Any]) -> None:
+        self._compiled = _compile(schema)
+        # the compiled validators hold a copy of the schema: strip against the same copy
+        self._strip = compile_strip(self._compiled.schema)
+
+    def __call__(self, arguments: Any) -> Tuple[Any, List[str]]:
+        arguments = self._strip(arguments)
+        return arguments, self._compiled.errors(arguments)
+

@@ -23,8 +23,9 @@ Session files::
 import json
 import os
 import stat
+import sys
 import tempfile
-from dataclasses import dataclass, field, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
@@ -122,7 +123,7 @@ _SPECS: Dict[type, Dict[str, Tuple[str, bool]]] = {
     ImagePart: {"url": (_OSTR, False), "data": (_OSTR, False), "media_type": (_OSTR, False),
                 "detail": (_OSTR, False)},
     ToolCall: {"id": (_STR, True), "name": (_STR, True), "arguments": (_DICT, False),
-               "raw_arguments": (_OSTR, False)},
+               "raw_arguments": (_OSTR, False), "signature": (_OSTR, False)},
     ToolResult: {"tool_call_id": (_STR, True), "content": (_ANY, False), "name": (_OSTR, False),
                  "is_error": (_BOOL, False)},
     ThinkingPart: {"text": (_STR, False), "signature": (_OSTR, False), "redacted": (_BOOL, False),
@@ -139,6 +140,12 @@ _RESPONSE_KEYS = {"message": (_DICT, True), "finish_reason": (_STR, False), "usa
                   "model": (_OSTR, False), "provider": (_OSTR, False), "id": (_OSTR, False),
                   "raw": (_ANY, False), "headers": (_DICT, False), "parsed": (_ANY, False),
                   "messages": (_ANY, False)}
+
+
+# _check_fields' kinds as isinstance() arguments (None: anything); int excludes bool
+_TYPES: Dict[str, Any] = {_STR: str, _OSTR: (str, type(None)), _BOOL: bool, _INT: int, _DICT: dict, _ANY: None}
+_QUICK: Dict[int, Any] = {}  # id(spec) -> (allowed keys, [(key, required, types)]); the specs live for good
+_QUICK_PARTS: Dict[type, Any] = {}  # part class -> (allowed keys, [(field, types, required, how, default, convert)])
 
 
 class _Bad(Exception):
@@ -175,13 +182,112 @@ def _check_fields(data: Any, spec: Dict[str, Tuple[str, bool]], where: str, what
             raise _Bad(where, f"{what} has an unknown field {key!r} (written by a newer llmunified?)")
 
 
+def _well_formed(data: Any, spec: Dict[str, Tuple[str, bool]], extra: Sequence[str] = ()) -> bool:
+    """What _check_fields accepts, tested quickly (it runs again to say what is wrong)."""
+    checks = _QUICK.get(id(spec))
+    if checks is None:
+        checks = _QUICK[id(spec)] = (frozenset(spec) | frozenset(extra),
+                                     [(key, required, _TYPES[kind]) for key, (kind, required) in spec.items()])
+    keys, fields_ = checks
+    if data.__class__ is not dict or not data.keys() <= keys:
+        return False
+    for key, required, types in fields_:
+        if key in data:
+            value = data[key]
+            if types is not None and (not isinstance(value, types) or types is int and value.__class__ is bool):
+                return False
+        elif required:
+            return False
+    return True
+
+
 def _build(cls: type, data: Dict[str, Any], where: str, what: str) -> Any:
     try:
-        return _decode(cls, data)
+        plan = _plan(cls)
+        if plan is None:
+            return _decode(cls, data)
+        kwargs = {}
+        for name, how, default, convert in plan:
+            if name in data:
+                value = data[name]
+                kwargs[name] = value if convert is None or value is None else convert(value)
+            elif how is _VALUE:
+                kwargs[name] = default
+            elif how is _FACTORY:
+                kwargs[name] = default()
+            else:  # pragma: no cover - the checks require it; dataclasses-json fails the same way
+                raise KeyError(name)
+        return cls(**kwargs)
     except ValidationError as exc:  # the type's own validation (__post_init__)
         raise _Bad(where, f"invalid {what}: {exc.message}") from None
     except (TypeError, ValueError, KeyError, AttributeError) as exc:  # pragma: no cover - pre-checked
         raise _Bad(where, f"invalid {what}: {exc}") from None
+
+
+# What dataclasses-json's from_dict does with each field, done directly (it costs ~200 us a
+# part): per class, (field, how it defaults, the default or its factory, conversion or None)
+# for its init fields, when every one of them is of a type whose decoding is simple: str,
+# bool, int, float, Any and Optional of those (the value as it is; the checks made sure of its
+# type), Dict[str, Any] (a new dict, keys made str). Anything else (another type, an unusual
+# default, a decoder or letter case of its own, global decoders) is left to dataclasses-json.
+_PLANS: Dict[type, Any] = {}
+_PLAIN_TYPES = (str, bool, int, float, Any)
+_UNIONS = (Union, getattr(__import__("types"), "UnionType", Union))
+_VALUE, _FACTORY, _REQUIRED = "value", "factory", "required"
+_Plan = List[Tuple[str, str, Any, Optional[Callable[[Any], Any]]]]
+
+
+def _str_keyed(value: Dict[Any, Any]) -> Dict[str, Any]:
+    return dict(zip(map(str, value), value.values()))
+
+
+def _plan(cls: type) -> Optional[_Plan]:
+    if _global_decoders():
+        return None
+    plan = _PLANS.get(cls, _PLANS)
+    if plan is _PLANS:
+        plan = _PLANS[cls] = _make_plan(cls)
+    return plan
+
+
+def _global_decoders() -> bool:
+    cfg = sys.modules.get("dataclasses_json.cfg")
+    return bool(cfg is not None and getattr(cfg.global_config, "decoders", None))
+
+
+def _make_plan(cls: type) -> Optional[_Plan]:
+    import typing
+
+    if getattr(cls, "dataclass_json_config", None):
+        return None
+    hints = typing.get_type_hints(cls)
+    plan: _Plan = []
+    for f in fields(cls):
+        if not f.init:
+            continue
+        own: Any = f.metadata.get("dataclasses_json") if f.metadata else None
+        if set(own or ()) - {"exclude"}:
+            return None  # a decoder, a field name or a letter case of its own
+        tp = hints[f.name]
+        args = typing.get_args(tp)
+        if tp in _PLAIN_TYPES or (typing.get_origin(tp) in _UNIONS and len(args) == 2 and type(None) in args
+                                  and [a for a in args if a is not type(None)][0] in _PLAIN_TYPES):
+            convert: Optional[Callable[[Any], Any]] = None
+        elif typing.get_origin(tp) is dict and args == (str, Any):
+            convert = _str_keyed
+        else:
+            return None
+        if f.default_factory is not MISSING:
+            if f.default_factory is not (dict if convert is _str_keyed else list):
+                return None
+            plan.append((f.name, _FACTORY, f.default_factory, convert))
+        elif f.default is MISSING:
+            plan.append((f.name, _REQUIRED, None, convert))
+        elif convert is None and (f.default is None or type(f.default) in (str, bool, int, float)):
+            plan.append((f.name, _VALUE, f.default, convert))
+        else:
+            return None
+    return plan
 
 
 # -- parts and messages --------------------------------------------------------------------------
@@ -196,6 +302,11 @@ def part_to_dict(part: Any) -> Dict[str, Any]:
 
 
 def _part_from(data: Any, where: str) -> Any:
+    if data.__class__ is dict:
+        kind = data.get("type")
+        cls = _PART_TYPES.get(kind) if kind.__class__ is str else None
+        if cls is not None and _well_formed(data, _SPECS[cls], ("type",)):
+            return _build(cls, data, where, f"{kind} part")
     if not isinstance(data, dict):
         raise _Bad(where, f"a content part must be an object, got {_describe(data)}")
     kind = data.get("type")
@@ -226,7 +337,8 @@ def message_to_dict(message: Message) -> Dict[str, Any]:
 
 
 def _message_from(data: Any, where: str) -> Message:
-    _check_fields(data, _MESSAGE_KEYS, where, "message")
+    if not _well_formed(data, _MESSAGE_KEYS):
+        _check_fields(data, _MESSAGE_KEYS, where, "message")
     content = data.get("content", "")
     if isinstance(content, list):
         content = [_part_from(p, f"{where}.content[{i}]") for i, p in enumerate(content)]
@@ -236,6 +348,80 @@ def _message_from(data: Any, where: str) -> Message:
         return Message(data["role"], content, data.get("name"))
     except ValidationError as exc:
         raise _Bad(where, f"invalid message: {exc.message}") from None
+
+
+_MESSAGE_KEYSET = frozenset(_MESSAGE_KEYS)
+
+
+def _quick_message(data: Any) -> Optional[Message]:
+    """A well-formed message dict decoded, or None: anything else (or anything the types refuse)
+    is left to _message_from, which says where and what is wrong."""
+    if data.__class__ is not dict or not data.keys() <= _MESSAGE_KEYSET:
+        return None
+    role = data.get("role")
+    name = data.get("name")
+    if role.__class__ is not str or name is not None and name.__class__ is not str:
+        return None
+    content = data.get("content", "")
+    if content.__class__ is list:
+        parts = []
+        for p in content:
+            part = _quick_part(p)
+            if part is None:
+                return None
+            parts.append(part)
+        content = parts
+    elif content.__class__ is not str:
+        return None
+    try:
+        return Message(role, content, name)
+    except ValidationError:
+        return None
+
+
+def _quick_part(data: Any) -> Any:
+    """A well-formed part dict decoded (as _part_from would), or None."""
+    kind = data.get("type") if data.__class__ is dict else None
+    cls = _PART_TYPES.get(kind) if kind.__class__ is str else None
+    if cls is None:
+        return None
+    quick = _QUICK_PARTS.get(cls)
+    if quick is None:
+        plan = _plan(cls)
+        if plan is None:
+            return None
+        spec = _SPECS[cls]
+        quick = _QUICK_PARTS[cls] = (frozenset(spec) | {"type"}, [
+            (name, _TYPES[spec[name][0]] if name in spec else None, name in spec and spec[name][1], how, default,
+             convert) for name, how, default, convert in plan])
+    elif _global_decoders():
+        return None
+    keys, plan_ = quick
+    if not data.keys() <= keys:
+        return None
+    kwargs = {}
+    for name, types, required, how, default, convert in plan_:
+        if name in data:
+            value = data[name]
+            if types is not None and (not isinstance(value, types) or types is int and value.__class__ is bool):
+                return None
+            kwargs[name] = value if convert is None or value is None else convert(value)
+        elif required or how is _REQUIRED:
+            return None
+        else:
+            kwargs[name] = default() if how is _FACTORY else default
+    try:
+        return cls(**kwargs)
+    except ValidationError:
+        return None
+
+
+def _messages_from(items: List[Any], key: str) -> List[Message]:
+    out = []
+    for i, data in enumerate(items):
+        message = _quick_message(data)
+        out.append(message if message is not None else _message_from(data, f"{key}[{i}]"))
+    return out
 
 
 def message_from_dict(data: Any) -> Message:
@@ -392,7 +578,7 @@ def _session_from(data: Dict[str, Any], version: int) -> SessionData:
         value = data.get(key, [])
         if not isinstance(value, list):
             raise _Bad(key, f"must be a list of messages, got {_describe(value)}")
-        lists[key] = [_message_from(m, f"{key}[{i}]") for i, m in enumerate(value)]
+        lists[key] = _messages_from(value, key)
     pinned = data.get("pinned", [])
     if not isinstance(pinned, list):
         raise _Bad("pinned", f"must be a list of message indices, got {_describe(pinned)}")

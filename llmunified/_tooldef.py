@@ -11,8 +11,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._docstrings import parse_docstring
 from ._schema import TOOL_NAME_PATTERN
-from ._typeschema import (SchemaBuilder, accepts_none, convert_value, is_class, resolve_annotations, schema_for_type,
-                          with_default)
+from ._typeschema import (Converter, SchemaBuilder, accepts_none, compile_converter, convert_value, is_class,
+                          resolve_annotations, schema_for_type, with_default)
 from ._types import Tool
 from .errors import ValidationError
 
@@ -45,6 +45,9 @@ class FunctionTool(Tool):
                 pass
         self.__wrapped__ = fn
         self._types: Optional[Dict[str, Any]] = None
+        # (namespace, the _types they were made from, {parameter: (converter, null means absent)}),
+        # made on the first conversion; shared with the bound copies of a method tool
+        self._converters: List[Optional[Tuple[Any, Dict[str, Any], Dict[str, Tuple[Converter, bool]]]]] = [None]
         self._method = False  # True when the schema skipped a leading self/cls: binds like a method
 
     @property
@@ -67,6 +70,7 @@ class FunctionTool(Tool):
             return self
         bound = dataclasses.replace(self, function=types.MethodType(self._callable(), instance))
         bound._types = self._types
+        bound._converters = self._converters
         return bound
 
     # equal tools have equal names, so this agrees with Tool's value equality; a decorated
@@ -79,7 +83,8 @@ class FunctionTool(Tool):
 
     def _param_types(self) -> Dict[str, Any]:
         if self._types is None:
-            self._types = _signature_types(self._callable(), self.name)[0]
+            shared = self._converters[0]  # what a bound copy (or the tool it was bound from) found
+            self._types = shared[1] if shared is not None else _signature_types(self._callable(), self.name)[0]
         return self._types
 
     def convert_arguments(self, arguments: Dict[str, Any]) -> Dict[str, Any]:
@@ -93,16 +98,25 @@ class FunctionTool(Tool):
             raise ValidationError(f"tool {self.name!r}: arguments must be a JSON object, got {arguments!r}")
         hints = self._param_types()
         ns = getattr(self.function, "__globals__", None)
+        cached = self._converters[0]
+        if cached is None or cached[0] is not ns or cached[1] is not hints:
+            # what convert_value would do for each parameter, compiled once (the annotations of
+            # dataclasses they use are resolved on first use and kept)
+            cached = self._converters[0] = (ns, hints, {
+                key: (compile_converter(annotation, ns), has_default and not accepts_none(annotation))
+                for key, (annotation, has_default) in hints.items()})
+        converters = cached[2]
+        name = self.name
         out = {}
         for key, value in arguments.items():
-            tp = hints.get(key)
-            if tp is None:
+            entry = converters.get(key)
+            if entry is None:
                 out[key] = value
                 continue
-            annotation, has_default = tp
-            if value is None and has_default and not accepts_none(annotation):
+            convert, null_is_absent = entry
+            if value is None and null_is_absent:
                 continue
-            out[key] = convert_value(value, annotation, path=f"{self.name}.{key}", namespace=ns)
+            out[key] = convert(value, f"{name}.{key}")
         return out
 
 

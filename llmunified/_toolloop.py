@@ -3,11 +3,14 @@ are valid, what goes back to the model. The I/O layer only calls the functions a
 import dataclasses
 import enum
 import json
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from ._options import to_tool
 from ._types import Message, Response, Tool, ToolCall, ToolResult, Usage
 from .errors import ToolLoopError, ValidationError
+
+if TYPE_CHECKING:
+    from ._schema import ArgumentsCheck
 
 __all__ = ["ToolLoop", "ToolPlan"]
 
@@ -68,6 +71,8 @@ class ToolLoop:
                 f"tool(s) {', '.join(missing)} have no function to run: build them with @llm.tool or "
                 "llm.Tool(..., function=callable)")
         self.by_name: Dict[str, Tool] = {t.name: t for t in self.tools}
+        # per tool, made on its first call: its schema's validation, compiled once for the run
+        self._checks: Dict[str, "ArgumentsCheck"] = {}
         self.max_rounds = max_rounds
         self.rounds = 0
         self.new: List[Message] = []
@@ -80,11 +85,15 @@ class ToolLoop:
                                               f"{', '.join(sorted(self.by_name))}")
         if not call.arguments_valid:
             return ToolPlan(call, tool, None, f"the arguments are not a valid JSON object: {call.raw_arguments!r}")
-        from ._schema import validate_arguments
+        check = self._checks.get(call.name)
+        if check is None:
+            from ._schema import ArgumentsCheck
 
-        # validate_arguments also drops the nulls strict mode makes models send for omitted
-        # optional parameters, so the function's own defaults apply.
-        arguments, errors = validate_arguments(tool.parameters, call.arguments)
+            check = self._checks[call.name] = ArgumentsCheck(tool.parameters)
+        # validate_arguments (which the check is, compiled for the run) also drops the nulls
+        # strict mode makes models send for omitted optional parameters, so the function's own
+        # defaults apply.
+        arguments, errors = check(call.arguments)
         if errors:
             return ToolPlan(call, tool, None, "invalid arguments: " + "; ".join(errors))
         convert = getattr(tool, "convert_arguments", None)

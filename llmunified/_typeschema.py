@@ -52,15 +52,16 @@ import sys
 import types
 import typing
 import uuid
-from typing import (Annotated, Any, Dict, List, Literal, Optional, Set, Tuple, Type, Union, get_args, get_origin,
-                    get_type_hints)
+from typing import (Annotated, Any, Callable, Dict, List, Literal, Optional, Set, Tuple, Type, Union, get_args,
+                    get_origin, get_type_hints)
 
 from ._docstrings import parse_docstring
-from ._schema import accepts_null, make_nullable, validate
+from ._lru import LRU
+from ._schema import accepts_null, compiled_schema, make_nullable
 from .errors import ValidationError
 
-__all__ = ["schema_for_type", "convert_value", "is_class", "accepts_none", "SchemaBuilder", "resolve_annotations",
-           "with_default", "UNION_TYPES"]
+__all__ = ["schema_for_type", "convert_value", "compile_converter", "Converter", "is_class", "accepts_none",
+           "SchemaBuilder", "resolve_annotations", "with_default", "UNION_TYPES"]
 
 #: the origins of ``Union[...]`` / ``Optional[...]`` and, on 3.10+, of ``X | Y``
 UNION_TYPES: Tuple[Any, ...] = (Union,)
@@ -412,12 +413,11 @@ def schema_for_type(tp: Any, *, defs: Optional[Dict[str, Any]] = None, where: st
 # values -> Python types
 
 
-def _matches(value: Any, tp: Any, ns: Optional[Dict[str, Any]]) -> bool:
+def _member_schema(tp: Any, ns: Optional[Dict[str, Any]]) -> Dict[str, Any]:
     try:
-        schema = _cached_schema(tp)
+        return _cached_schema(tp)
     except TypeError:  # unhashable annotation metadata
-        schema = schema_for_type(tp, namespace=ns)
-    return not validate(schema, value)
+        return schema_for_type(tp, namespace=ns)
 
 
 @functools.lru_cache(maxsize=256)
@@ -429,113 +429,278 @@ def convert_value(value: Any, tp: Any, *, path: str = "$", namespace: Optional[D
     """``value`` (decoded JSON, already valid for ``schema_for_type(tp)``) as an instance of ``tp``:
     dataclasses built from dicts, Enums from values, tuples/sets from lists, dates from ISO
     strings, whole floats to int. Raises :class:`ValidationError` naming the JSON path."""
-    try:
-        return _convert(value, tp, path, namespace)
-    except ValidationError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise ValidationError(f"{path}: cannot convert {value!r} to {_type_name(tp)}: {exc}") from None
+    if namespace is None:  # the usual case (structured output): compiled once per annotation
+        try:
+            convert = _converters.get(tp)
+        except TypeError:  # unhashable annotation metadata
+            return compile_converter(tp)(value, path)
+        if convert is None:
+            convert = _converters.put(tp, compile_converter(tp))
+        return convert(value, path)
+    return compile_converter(tp, namespace)(value, path)
 
 
-def _convert(value: Any, tp: Any, path: str, ns: Optional[Dict[str, Any]]) -> Any:
-    if tp is Any or tp is object:
-        return value
-    if tp is None or tp is type(None):
-        if value is not None:
-            raise ValidationError(f"{path}: expected null, got {value!r}")
-        return None
-    supertype = getattr(tp, "__supertype__", None)
-    if supertype is not None:
-        return _convert(value, supertype, path, ns)
-    origin = get_origin(tp)
-    args = get_args(tp)
-    if origin is Annotated:
-        return _convert(value, args[0], path, ns)
-    if origin is Literal:
-        for a in args:
-            if isinstance(a, enum.Enum) and a.value == value:
-                return a
-        return value
-    if origin in UNION_TYPES:
-        if value is None and type(None) in args:
-            return None
+_converters: "LRU[Converter]" = LRU(256)
+
+
+#: a compiled conversion: ``(value, path) -> converted value``
+Converter = Callable[[Any, str], Any]
+
+
+def compile_converter(tp: Any, namespace: Optional[Dict[str, Any]] = None) -> Converter:
+    """``convert_value`` for one annotation, compiled: ``compile_converter(tp, ns)(value, path)`` is
+    ``convert_value(value, tp, path=path, namespace=ns)``, minus the work that depends only on
+    ``tp``. Keep the result to convert many values (a tool keeps one per parameter).
+
+    Compiling never fails: what ``convert_value`` would refuse (an unsupported annotation, a
+    dataclass whose annotations do not resolve) is refused when a value reaches it. A dataclass's
+    annotations are resolved on its first conversion and kept by the converter."""
+    raw = _Compiler(namespace).compile(tp)
+
+    def convert(value: Any, path: str = "$") -> Any:
+        try:
+            return raw(value, path)
+        except ValidationError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValidationError(f"{path}: cannot convert {value!r} to {_type_name(tp)}: {exc}") from None
+
+    return convert
+
+
+def _identity(value: Any, path: str) -> Any:
+    return value
+
+
+def _expect_null(value: Any, path: str) -> Any:
+    if value is not None:
+        raise ValidationError(f"{path}: expected null, got {value!r}")
+    return None
+
+
+class _Compiler:
+    """One compilation: the namespace for string annotations and the dataclasses already compiled
+    (so recursive dataclasses share one converter)."""
+
+    def __init__(self, ns: Optional[Dict[str, Any]]) -> None:
+        self.ns = ns
+        self.dataclasses: Dict[type, Converter] = {}
+
+    def compile(self, tp: Any) -> Converter:
+        if tp is Any or tp is object:
+            return _identity
+        if tp is None or tp is type(None):
+            return _expect_null
+        supertype = getattr(tp, "__supertype__", None)
+        if supertype is not None:
+            return self.compile(supertype)
+        origin = get_origin(tp)
+        args = get_args(tp)
+        if origin is Annotated:
+            return self.compile(args[0])
+        if origin is Literal:
+            return self.literal(args)
+        if origin in UNION_TYPES:
+            return self.union(tp, args)
+        if is_class(tp):
+            if issubclass(tp, enum.Enum):
+                enum_cls = tp
+                return lambda value, path: enum_cls(value)
+            cls: type = tp
+            if dataclasses.is_dataclass(cls):
+                return self.dataclass(cls)
+            scalar = self.scalar(cls)
+            if scalar is not None:
+                return scalar
+        container = origin or tp
+        if container in _DICT_ORIGINS:
+            return self.mapping(args)
+        if container is tuple:
+            return self.fixed_tuple(tp, args)
+        if container in _LIST_ORIGINS or container in _SET_ORIGINS:
+            return self.array(container, args)
+        name = _type_name(tp)
+
+        def unsupported(value: Any, path: str) -> Any:
+            raise ValidationError(f"{path}: cannot convert to unsupported type {name}")
+
+        return unsupported
+
+    def literal(self, args: Tuple[Any, ...]) -> Converter:
+        members = [a for a in args if isinstance(a, enum.Enum)]
+        if not members:
+            return _identity
+
+        def convert(value: Any, path: str) -> Any:
+            for a in members:
+                if a.value == value:
+                    return a
+            return value
+
+        return convert
+
+    def union(self, tp: Any, args: Tuple[Any, ...]) -> Converter:
+        nullable = type(None) in args
         members = [a for a in args if a is not type(None)]
         if len(members) == 1:
-            return _convert(value, members[0], path, ns)
-        for member in members:
-            if _matches(value, member, ns):
-                return _convert(value, member, path, ns)
-        raise ValidationError(f"{path}: {value!r} matches none of {_type_name(tp)}")
-    if is_class(tp):
-        if issubclass(tp, enum.Enum):
-            return tp(value)
-        cls: type = tp
-        if dataclasses.is_dataclass(cls):
-            return _convert_dataclass(value, cls, path, ns)
+            only = self.compile(members[0])
+            if not nullable:
+                return only
+
+            def optional(value: Any, path: str) -> Any:
+                if value is None:
+                    return None
+                return only(value, path)
+
+            return optional
+        ns = self.ns
+        name = _type_name(tp)
+        # (annotation, converter, its schema's compiled validator once known)
+        choices: List[List[Any]] = [[m, self.compile(m), None] for m in members]
+
+        def convert(value: Any, path: str) -> Any:
+            if value is None and nullable:
+                return None
+            for choice in choices:
+                checker = choice[2]
+                if checker is None:  # the schema is built on first need, as convert_value always did
+                    checker = choice[2] = compiled_schema(_member_schema(choice[0], ns))
+                if not checker.errors(value):
+                    return choice[1](value, path)
+            raise ValidationError(f"{path}: {value!r} matches none of {name}")
+
+        return convert
+
+    def scalar(self, tp: type) -> Optional[Converter]:
         if tp is bool or issubclass(tp, str):
-            return value if type(value) is tp else tp(value)
+            def exact(value: Any, path: str) -> Any:
+                return value if type(value) is tp else tp(value)
+
+            return exact
         if issubclass(tp, int):
-            if isinstance(value, float):
-                if not value.is_integer():
-                    raise ValidationError(f"{path}: {value!r} is not an integer")
-                value = int(value)
-            return value if type(value) is tp else tp(value)
+            def integer(value: Any, path: str) -> Any:
+                if isinstance(value, float):
+                    if not value.is_integer():
+                        raise ValidationError(f"{path}: {value!r} is not an integer")
+                    value = int(value)
+                return value if type(value) is tp else tp(value)
+
+            return integer
         if issubclass(tp, float):
-            return float(value) if type(value) is not tp else value
+            return lambda value, path: float(value) if type(value) is not tp else value
         if issubclass(tp, datetime.datetime):
-            text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value  # 3.9/3.10 fromisoformat
-            return tp.fromisoformat(text)
+            def moment(value: Any, path: str) -> Any:
+                text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value  # 3.9/3.10 fromisoformat
+                return tp.fromisoformat(text)
+
+            return moment
         if issubclass(tp, (datetime.date, datetime.time)):
-            return tp.fromisoformat(value)
+            return lambda value, path: tp.fromisoformat(value)
         if issubclass(tp, uuid.UUID):
-            return tp(value)
-    container = origin or tp
-    if container in _DICT_ORIGINS:
-        if not isinstance(value, dict):
-            raise ValidationError(f"{path}: expected an object, got {value!r}")
-        vt = args[1] if args else Any
-        return {k: _convert(v, vt, f"{path}.{k}", ns) for k, v in value.items()}
-    if container is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ValidationError(f"{path}: expected an array, got {value!r}")
+            return lambda value, path: tp(value)
+        return None
+
+    def mapping(self, args: Tuple[Any, ...]) -> Converter:
+        item = self.compile(args[1] if args else Any)
+
+        def convert(value: Any, path: str) -> Any:
+            if not isinstance(value, dict):
+                raise ValidationError(f"{path}: expected an object, got {value!r}")
+            if item is _identity:
+                return dict(value)
+            return {k: item(v, f"{path}.{k}") for k, v in value.items()}
+
+        return convert
+
+    def fixed_tuple(self, tp: Any, args: Tuple[Any, ...]) -> Converter:
+        def expect_array(value: Any, path: str) -> None:
+            if not isinstance(value, (list, tuple)):
+                raise ValidationError(f"{path}: expected an array, got {value!r}")
+
         if _empty_tuple(tp, args):
-            return ()
+            def empty(value: Any, path: str) -> Any:
+                expect_array(value, path)
+                return ()
+
+            return empty
         if not args:
-            return tuple(value)
+            def any_tuple(value: Any, path: str) -> Any:
+                expect_array(value, path)
+                return tuple(value)
+
+            return any_tuple
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(v, args[0], f"{path}[{i}]", ns) for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ValidationError(f"{path}: expected {len(args)} items, got {len(value)}")
-        return tuple(_convert(v, a, f"{path}[{i}]", ns) for i, (v, a) in enumerate(zip(value, args)))
-    if container in _LIST_ORIGINS or container in _SET_ORIGINS:
-        if not isinstance(value, (list, tuple)):
-            raise ValidationError(f"{path}: expected an array, got {value!r}")
-        it = args[0] if args else Any
-        items = [_convert(v, it, f"{path}[{i}]", ns) for i, v in enumerate(value)]
-        if container in (frozenset,):
-            return frozenset(items)
-        if container in _SET_ORIGINS:
-            return set(items)
-        return items
-    raise ValidationError(f"{path}: cannot convert to unsupported type {_type_name(tp)}")
+            item = self.compile(args[0])
 
+            def homogeneous(value: Any, path: str) -> Any:
+                expect_array(value, path)
+                return tuple(item(v, f"{path}[{i}]") for i, v in enumerate(value))
 
-def _convert_dataclass(value: Any, cls: type, path: str, ns: Optional[Dict[str, Any]]) -> Any:
-    if isinstance(value, cls):
-        return value
-    if not isinstance(value, dict):
-        raise ValidationError(f"{path}: expected an object for {cls.__name__}, got {value!r}")
-    hints = resolve_annotations(cls, ns, f"dataclass {cls.__name__}")
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        key = _json_name(cls, f)
-        if key in value:
-            kwargs[f.name] = _convert(value[key], hints.get(f.name, f.type), f"{path}.{key}", ns)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise ValidationError(f"{path}: missing required field {key!r} of {cls.__name__}")
-    try:
-        return cls(**kwargs)
-    except Exception as exc:  # the dataclass's own __post_init__ validation
-        raise ValidationError(f"{path}: {cls.__name__}({', '.join(kwargs)}) failed: {exc}") from None
+            return homogeneous
+        items = [self.compile(a) for a in args]
+
+        def fixed(value: Any, path: str) -> Any:
+            expect_array(value, path)
+            if len(value) != len(items):
+                raise ValidationError(f"{path}: expected {len(items)} items, got {len(value)}")
+            return tuple(c(v, f"{path}[{i}]") for i, (v, c) in enumerate(zip(value, items)))
+
+        return fixed
+
+    def array(self, container: Any, args: Tuple[Any, ...]) -> Converter:
+        item = self.compile(args[0] if args else Any)
+        make: Callable[[List[Any]], Any] = (frozenset if container is frozenset else
+                                            set if container in _SET_ORIGINS else list)
+
+        def convert(value: Any, path: str) -> Any:
+            if not isinstance(value, (list, tuple)):
+                raise ValidationError(f"{path}: expected an array, got {value!r}")
+            if item is _identity:
+                items = list(value)
+            else:
+                items = [item(v, f"{path}[{i}]") for i, v in enumerate(value)]
+            return items if make is list else make(items)
+
+        return convert
+
+    def dataclass(self, cls: type) -> Converter:
+        known = self.dataclasses.get(cls)
+        if known is not None:
+            return known
+        # [(init name, JSON key, converter, required)], made on the first conversion: the
+        # annotations are resolved then, as convert_value always did (one assignment: threads
+        # racing through it each build the same list)
+        state: List[Optional[List[Tuple[str, str, Converter, bool]]]] = [None]
+
+        def prepare() -> List[Tuple[str, str, Converter, bool]]:
+            hints = resolve_annotations(cls, self.ns, f"dataclass {cls.__name__}")
+            found = []
+            for f in dataclasses.fields(cls):
+                if not f.init:
+                    continue
+                required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                found.append((f.name, _json_name(cls, f), self.compile(hints.get(f.name, f.type)), required))
+            state[0] = found
+            return found
+
+        def convert(value: Any, path: str) -> Any:
+            if isinstance(value, cls):
+                return value
+            if not isinstance(value, dict):
+                raise ValidationError(f"{path}: expected an object for {cls.__name__}, got {value!r}")
+            fields = state[0]
+            if fields is None:
+                fields = prepare()
+            kwargs = {}
+            for name, key, field_convert, required in fields:
+                if key in value:
+                    kwargs[name] = field_convert(value[key], f"{path}.{key}")
+                elif required:
+                    raise ValidationError(f"{path}: missing required field {key!r} of {cls.__name__}")
+            try:
+                return cls(**kwargs)
+            except Exception as exc:  # the dataclass's own __post_init__ validation
+                raise ValidationError(f"{path}: {cls.__name__}({', '.join(kwargs)}) failed: {exc}") from None
+
+        self.dataclasses[cls] = convert
+        return convert

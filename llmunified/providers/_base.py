@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
+from .._wirecache import encode_body
 from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
@@ -21,9 +22,6 @@ __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecode
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
 
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # public, missing from typeshed
-# One encoder for every request body: json.dumps with non-default arguments builds a new
-# JSONEncoder on each call.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def loads(text: str) -> Any:
@@ -152,7 +150,7 @@ class Codec(abc.ABC):
         if config.headers:
             headers.update(config.headers)
         if body is not None and not isinstance(body, bytes):
-            body = _encode(body).encode()
+            body = encode_body(body)
         return HTTPRequest(method, url, headers, body, stream)
 
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:

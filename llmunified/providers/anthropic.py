@@ -112,6 +112,24 @@ def _as_blocks(content: Any) -> List[Dict[str, Any]]:
     return content
 
 
+def _encode_run(run: List[Message], role: str) -> Dict[str, Any]:
+    """The one wire turn of consecutive (system messages aside) messages of one role."""
+    entry: Dict[str, Any] = {}
+    for m in run:
+        content: Any = m.content if isinstance(m.content, str) else _blocks(m)
+        if entry:
+            merged = _as_blocks(entry["content"]) + _as_blocks(content)
+            if role == "user":
+                # The tool-use guide: in the user turn answering tool calls, tool_result blocks
+                # must come first and any text after them.
+                merged = ([b for b in merged if b.get("type") == "tool_result"]
+                          + [b for b in merged if b.get("type") != "tool_result"])
+            entry["content"] = merged
+        else:
+            entry = {"role": role, "content": content}
+    return entry
+
+
 def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, Any]]]:
     """(system prompt, wire messages).
 
@@ -119,27 +137,44 @@ def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[s
     (the API has no system role). Tool messages become user turns of ``tool_result`` blocks.
     Consecutive turns of one role are merged, so the results of several tool messages form the
     single user turn the API requires right after the assistant's ``tool_use`` blocks.
+
+    A conversation encoded before is resumed after its older turns (``llmunified._wirecache``);
+    the last turn stays open, as a message appended next may join it.
     """
-    system: List[str] = []
-    wire: List[Dict[str, Any]] = []
-    for m in messages:
+    from .._wirecache import Conversation
+
+    conversation = Conversation(messages, "anthropic", names=False)  # Message.name is not sent
+    if conversation.state is not None:
+        # The kept turns end where a turn of the other role began; a message there now that
+        # would join the last kept turn means encoding them again.
+        after = next((m for m in conversation.pending() if m.role not in ("system", "developer")), None)
+        if after is not None and ("assistant" if after.role == "assistant" else "user") == conversation.state[1]:
+            conversation.restart()
+    system: List[str] = list(conversation.state[0] if conversation.state else ())  # the older turns' system texts
+    run: List[Message] = []  # the turn being collected
+    role = last = ""
+    run_start = kept = 0
+    for i, m in enumerate(conversation.pending(), conversation.start):
         if m.role in ("system", "developer"):
-            if m.text:
-                system.append(m.text)
+            text = m.text
+            if text:
+                system.append(text)
             continue
-        role = "assistant" if m.role == "assistant" else "user"
-        content: Any = m.content if isinstance(m.content, str) else _blocks(m)
-        if wire and wire[-1]["role"] == role:
-            merged = _as_blocks(wire[-1]["content"]) + _as_blocks(content)
-            if role == "user":
-                # The tool-use guide: in the user turn answering tool calls, tool_result blocks
-                # must come first and any text after them.
-                merged = ([b for b in merged if b.get("type") == "tool_result"]
-                          + [b for b in merged if b.get("type") != "tool_result"])
-            wire[-1]["content"] = merged
-        else:
-            wire.append({"role": role, "content": content})
-    return ("\n\n".join(system) if system else None), wire
+        wire_role = "assistant" if m.role == "assistant" else "user"
+        if run and wire_role == role:
+            run.append(m)
+            continue
+        if run:
+            conversation.add([_encode_run(run, role)])
+            last = role
+        run, role, run_start, kept = [m], wire_role, i, len(system)
+    if run:
+        # (the kept turns' system texts, the role of the last kept turn)
+        conversation.close(run_start, (tuple(system[:kept]), last or (conversation.state or ((), ""))[1]))
+        conversation.add([_encode_run(run, role)])
+    else:
+        conversation.close(len(messages), (tuple(system), last or (conversation.state or ((), ""))[1]))
+    return ("\n\n".join(system) if system else None), conversation.result()
 
 
 class AnthropicCodec(Codec):

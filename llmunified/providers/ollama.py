@@ -67,41 +67,62 @@ def _image(p: ImagePart) -> str:
         "and pass ImagePart(data=<base64>, media_type=...) or a data: URL")
 
 
-def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
-    """Unified messages -> Ollama ``messages``."""
+def _encode_results(m: Message, names: Dict[str, str]) -> List[Dict[str, Any]]:
+    """A tool message's wire entries (``names``: tool call id -> tool name, from earlier turns)."""
+    # One wire message per result; chat templates match results to calls by order and
+    # ``tool_name`` (newer servers also read ``tool_call_id``).
     wire: List[Dict[str, Any]] = []
-    names: Dict[str, str] = {}  # tool call id -> tool name, from earlier assistant turns
-    for m in messages:
-        if m.role == "tool":
-            # One wire message per result; chat templates match results to calls by order and
-            # ``tool_name`` (newer servers also read ``tool_call_id``).
-            for p in m.parts:
-                if not isinstance(p, ToolResult):
-                    continue
-                entry: Dict[str, Any] = {"role": "tool", "content": p.text}
-                name = p.name or names.get(p.tool_call_id)
-                if name:
-                    entry["tool_name"] = name
-                if _is_real_id(p.tool_call_id):
-                    entry["tool_call_id"] = p.tool_call_id
-                wire.append(entry)
+    for p in m.parts:
+        if not isinstance(p, ToolResult):
             continue
-        entry = {"role": _ROLES[m.role], "content": m.text}
-        if isinstance(m.content, list):
-            images = [_image(p) for p in m.content if isinstance(p, ImagePart)]
-            if images:
-                entry["images"] = images
-            thinking = "".join(p.text for p in m.content if isinstance(p, ThinkingPart) and not p.redacted)
-            if thinking:
-                entry["thinking"] = thinking
-            calls = [p for p in m.content if isinstance(p, ToolCall)]
-            if calls:
-                entry["tool_calls"] = [_encode_call(c) for c in calls]
-                for c in calls:
-                    if c.id:
-                        names[c.id] = c.name
+        entry: Dict[str, Any] = {"role": "tool", "content": p.text}
+        name = p.name or names.get(p.tool_call_id)
+        if name:
+            entry["tool_name"] = name
+        if _is_real_id(p.tool_call_id):
+            entry["tool_call_id"] = p.tool_call_id
         wire.append(entry)
     return wire
+
+
+def _encode_turn(m: Message) -> Tuple[List[Dict[str, Any]], Tuple[Tuple[str, str], ...]]:
+    """A non-tool message's wire entry, and the (call id, tool name) pairs its calls name."""
+    entry: Dict[str, Any] = {"role": _ROLES[m.role], "content": m.text}
+    named: Tuple[Tuple[str, str], ...] = ()
+    if isinstance(m.content, list):
+        images = [_image(p) for p in m.content if isinstance(p, ImagePart)]
+        if images:
+            entry["images"] = images
+        thinking = "".join(p.text for p in m.content if isinstance(p, ThinkingPart) and not p.redacted)
+        if thinking:
+            entry["thinking"] = thinking
+        calls = [p for p in m.content if isinstance(p, ToolCall)]
+        if calls:
+            entry["tool_calls"] = [_encode_call(c) for c in calls]
+            named = tuple((c.id, c.name) for c in calls if c.id)
+    return [entry], named
+
+
+def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
+    """Unified messages -> Ollama ``messages``.
+
+    A conversation encoded before is resumed after the messages it had, with the call names
+    they gave (``llmunified._wirecache``).
+    """
+    from .._wirecache import Conversation
+
+    conversation = Conversation(messages, "ollama", names=False)  # Message.name is not sent
+    names: Dict[str, str] = dict(conversation.state or {})  # tool call id -> tool name, from earlier turns
+    for m in conversation.pending():
+        if m.role == "tool":
+            conversation.add(_encode_results(m, names))
+            continue
+        wire, named = _encode_turn(m)
+        for call_id, name in named:
+            names[call_id] = name
+        conversation.add(wire)
+    conversation.close(len(messages), names)
+    return conversation.result()
 
 
 def _encode_call(c: ToolCall) -> Dict[str, Any]:

@@ -68,34 +68,43 @@ def _content(parts: List[Any]) -> Any:
     return out
 
 
+def _encode_message(m: Message) -> List[Dict[str, Any]]:
+    """The wire entries of one message (a tool message gives one per result)."""
+    if m.role == "tool":
+        return [{"role": "tool", "tool_call_id": p.tool_call_id, "content": p.text}
+                for p in m.parts if isinstance(p, ToolResult)]
+    entry: Dict[str, Any] = {"role": m.role}
+    if isinstance(m.content, str):
+        entry["content"] = m.content
+    elif m.role == "assistant":
+        calls = [p for p in m.content if isinstance(p, ToolCall)]
+        text = "".join(p.text for p in m.content if isinstance(p, TextPart))
+        # Reasoning is not sent back: Chat Completions has no field for it (DeepSeek rejects it).
+        entry["content"] = text if text or not calls else None
+        if calls:
+            entry["tool_calls"] = [{"id": c.id, "type": "function",
+                                    "function": {"name": c.name, "arguments": c.arguments_json()}}
+                                   for c in calls]
+    elif all(isinstance(p, TextPart) for p in m.content):
+        entry["content"] = "".join(p.text for p in m.content if isinstance(p, TextPart))  # a plain string: every server takes it
+    else:
+        entry["content"] = _content(m.content)
+    if m.name:
+        entry["name"] = m.name
+    return [entry]
+
+
 def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
-    wire: List[Dict[str, Any]] = []
-    for m in messages:
-        if m.role == "tool":
-            for p in m.parts:
-                if isinstance(p, ToolResult):
-                    wire.append({"role": "tool", "tool_call_id": p.tool_call_id, "content": p.text})
-            continue
-        entry: Dict[str, Any] = {"role": m.role}
-        if isinstance(m.content, str):
-            entry["content"] = m.content
-        elif m.role == "assistant":
-            calls = [p for p in m.content if isinstance(p, ToolCall)]
-            text = "".join(p.text for p in m.content if isinstance(p, TextPart))
-            # Reasoning is not sent back: Chat Completions has no field for it (DeepSeek rejects it).
-            entry["content"] = text if text or not calls else None
-            if calls:
-                entry["tool_calls"] = [{"id": c.id, "type": "function",
-                                        "function": {"name": c.name, "arguments": c.arguments_json()}}
-                                       for c in calls]
-        elif all(isinstance(p, TextPart) for p in m.content):
-            entry["content"] = "".join(p.text for p in m.content if isinstance(p, TextPart))  # a plain string: every server takes it
-        else:
-            entry["content"] = _content(m.content)
-        if m.name:
-            entry["name"] = m.name
-        wire.append(entry)
-    return wire
+    """The wire ``messages``. Each message's entries depend on it alone, so a conversation
+    encoded before is resumed after the messages it had (``llmunified._wirecache``): a long
+    conversation is not encoded again on every turn."""
+    from .._wirecache import Conversation
+
+    conversation = Conversation(messages, "openai")
+    for m in conversation.pending():
+        conversation.add(_encode_message(m))
+    conversation.close(len(messages), None)
+    return conversation.result()
 
 
 class OpenAICodec(Codec):

@@ -344,6 +344,96 @@ def test_fuzzed_sessions_never_raise_anything_untyped(data):
         pass
 
 
+def _careful():
+    """The decoder as it was: every field checked by _check_fields, every part built by
+    dataclasses-json (the quick paths switched off)."""
+    from contextlib import ExitStack
+    from unittest import mock
+
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(ser, "_quick_message", lambda data: None))
+    stack.enter_context(mock.patch.object(ser, "_well_formed", lambda *a, **k: False))
+    stack.enter_context(mock.patch.object(ser, "_plan", lambda cls: None))
+    return stack
+
+
+def _decoded(d):
+    try:
+        got = session_from_dict(d)
+    except SessionFileError as exc:
+        return ("error", str(exc), exc.where)
+    return got
+
+
+def _parts_detail(msgs):
+    """What equality leaves out: raw_arguments, and whether dicts are copies of the input."""
+    out = []
+    for m in msgs:
+        for p in (m.content if isinstance(m.content, list) else ()):
+            out.append((type(p).__name__, getattr(p, "raw_arguments", None), type(getattr(p, "arguments", None))))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_quick_decoding_is_the_careful_decoding(data):
+    """The same fuzzed sessions as above: the quick paths give what the careful, field-checked,
+    dataclasses-json decoding gives, the same messages or the same error (message and where)."""
+    d = via_json(session_to_dict("s", CONVERSATION[:12], CONVERSATION[2:3], [1], {"t": 1}, {"m": 2}))
+    node = d
+    path = []
+    for _ in range(data.draw(st.integers(0, 6))):
+        if isinstance(node, dict) and node:
+            key = data.draw(st.sampled_from(sorted(node)))
+        elif isinstance(node, list) and node:
+            key = data.draw(st.integers(0, len(node) - 1))
+        else:
+            break
+        path.append((node, key))
+        node = node[key]
+    if path:
+        parent, key = path[-1]
+        if data.draw(st.booleans()) and isinstance(parent, dict):
+            del parent[key]
+        else:
+            parent[key] = data.draw(json_values | st.sampled_from([None, 1, True, "x", [], {}]))
+    quick = _decoded(d)
+    with _careful():
+        careful = _decoded(d)
+    assert quick == careful
+    if not isinstance(quick, tuple):
+        assert _parts_detail(quick.messages) == _parts_detail(careful.messages)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(messages(), max_size=6))
+def test_quick_decoding_of_any_messages(msgs):
+    d = via_json(session_to_dict(None, msgs))
+    quick = session_from_dict(d)
+    with _careful():
+        careful = session_from_dict(d)
+    assert quick.messages == careful.messages == msgs
+    assert _parts_detail(quick.messages) == _parts_detail(careful.messages)
+    for got, source in zip(quick.messages, d["messages"]):  # ToolCall.arguments: a dict of its own
+        for part, raw in zip(got.content if isinstance(got.content, list) else (), source["content"]):
+            if isinstance(part, ToolCall):
+                assert part.arguments == raw.get("arguments", {}) and part.arguments is not raw.get("arguments")
+
+
+def test_quick_decoding_steps_aside_for_global_decoders():
+    from dataclasses_json import cfg
+
+    d = via_json(session_to_dict(None, CONVERSATION))
+    cfg.global_config.decoders[str] = lambda value: value.upper()
+    try:
+        with_decoder = session_from_dict(d)
+        with _careful():
+            careful = session_from_dict(d)
+    finally:
+        del cfg.global_config.decoders[str]
+    assert with_decoder.messages == careful.messages
+
+
 # -- envelope: format and version -----------------------------------------------------------------
 
 def test_newer_version():

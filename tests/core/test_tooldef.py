@@ -19,7 +19,7 @@ from llmunified._options import make_options, to_tool
 from llmunified._schema import check_schema, validate, validate_tools
 from llmunified._docstrings import parse_docstring
 from llmunified._tooldef import FunctionTool, tool
-from llmunified._typeschema import convert_value, schema_for_type
+from llmunified._typeschema import compile_converter, convert_value, schema_for_type
 from llmunified._types import Tool
 from llmunified.errors import ValidationError
 
@@ -703,6 +703,86 @@ def test_convert_dataclass_post_init_errors_are_validation_errors():
 
     with pytest.raises(ValidationError, match=r"^\$: \S*Positive\(n\) failed: n must be positive"):
         convert_value({"n": -1}, Positive)
+
+
+def _count_resolutions(monkeypatch):
+    from llmunified import _typeschema
+
+    calls = []
+    real = _typeschema.resolve_annotations
+
+    def counting(obj, ns, where):
+        calls.append(obj)
+        return real(obj, ns, where)
+
+    monkeypatch.setattr(_typeschema, "resolve_annotations", counting)
+    return calls
+
+
+def test_tool_conversion_resolves_dataclass_annotations_once(monkeypatch):
+    @tool
+    def ship(to: Address, parcels: List[Point], note: Optional[str] = None) -> None:
+        """Ship."""
+
+    calls = _count_resolutions(monkeypatch)
+    raw = {"to": {"street": "s", "tags": ["a"]}, "parcels": [{"x": 1}, {"x": 2, "y": 3}], "note": None}
+    expected = {"to": Address("s", tags=["a"]), "parcels": [Point(1.0), Point(2.0, 3.0)], "note": None}
+    for _ in range(3):
+        assert ship.convert_arguments(raw) == expected
+    assert sorted(c.__name__ for c in calls) == ["Address", "Point"]  # once each, not per call or per item
+
+
+def test_bound_method_tools_share_their_converters(monkeypatch):
+    class Shop:
+        @tool
+        def send(self, to: Address) -> str:
+            """Send."""
+            return to.street
+
+    shop = Shop()
+    calls = _count_resolutions(monkeypatch)
+    for _ in range(3):
+        bound = shop.send  # a new bound tool on every access
+        assert bound.convert_arguments({"to": {"street": "s"}}) == {"to": Address("s")}
+    assert Shop.send.convert_arguments({"to": {"street": "t"}}) == {"to": Address("t")}
+    assert len(calls) == 1
+
+
+def test_compile_converter_is_convert_value_kept():
+    convert = compile_converter(Everything)
+    for value in ROUND_TRIP_VALUES:
+        decoded = json.loads(_to_json(value))
+        assert convert(decoded) == convert_value(decoded, Everything) == value
+    with pytest.raises(ValidationError, match=r"^\$\.people\[0\]: missing required field 'name' of Person"):
+        convert({"people": [{}]})
+    with pytest.raises(ValidationError, match=r"^args\.mode: 'c' matches none of"):
+        compile_converter(Union[Point, int])("c", "args.mode")
+    with pytest.raises(ValidationError, match=r"^x: cannot convert 'q' to int: invalid literal"):
+        compile_converter(int)("q", "x")
+    with pytest.raises(ValidationError, match=r"^x: cannot convert to unsupported type bytes"):
+        compile_converter(bytes)(b"q", "x")
+
+
+def test_compile_converter_resolves_annotations_when_a_value_needs_them():
+    @dataclass
+    class Dangling:
+        x: "DoesNotExist"  # noqa: F821
+
+    convert = compile_converter(Optional[Dangling])  # compiling never fails
+    assert convert(None) is None
+    for _ in range(2):  # refused on every conversion that reaches it, as convert_value does
+        with pytest.raises(ValidationError, match=r"cannot resolve the annotations"):
+            convert({"x": 1})
+        with pytest.raises(ValidationError, match=r"cannot resolve the annotations"):
+            convert_value({"x": 1}, Optional[Dangling])
+
+
+def test_compiled_recursive_dataclasses():
+    convert = compile_converter(Tree)
+    raw = {"root": {"label": "r", "children": [{"label": "a", "children": [{"label": "b"}]}]},
+           "others": [{"label": "o"}]}
+    assert convert(raw) == convert_value(raw, Tree) == Tree(Node("r", [Node("a", [Node("b")])]), [Node("o")])
+    assert compile_converter(Ping)({"pong": {"ping": {"pong": None}}}) == Ping(Pong(Ping(None)))
 
 
 # ---------------------------------------------------------------------------------------------
