@@ -89,6 +89,11 @@ class ToolCall:
     #: string was not a valid JSON object (e.g. cut off by max_tokens), ``arguments`` is ``{}``
     #: and this keeps what was received
     raw_arguments: Optional[str] = field(default=None, compare=False, repr=False)
+    #: an opaque signature the provider attached to the call (Gemini's ``thoughtSignature`` on a
+    #: ``functionCall`` part), sent back unchanged with the call in later turns. Left out of a
+    #: serialised part while None (the ``dataclasses_json`` metadata: ``config(exclude=...)``).
+    signature: Optional[str] = field(default=None, repr=False,
+                                     metadata={"dataclasses_json": {"exclude": lambda v: v is None}})
     type: Literal["tool_call"] = field(default="tool_call", init=False)
 
     def __post_init__(self) -> None:

@@ -11,7 +11,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 
-PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio"]
+PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini"]
 SECRET = "sk-test-SECRET-0123456789"
 
 WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
@@ -22,14 +22,16 @@ WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
 class Expect:
     """How one provider's wire carries what the behaviour tests check."""
 
-    def __init__(self, *, system_in_messages: bool, key_header: Tuple[str, str],
+    def __init__(self, *, key_header: Tuple[str, str],
                  sampling: Callable[[Dict[str, Any]], Tuple[Any, Any, Any, Any]],
                  tool_result_role: str, request_ids: bool, typed_stream_errors: bool,
                  thinking_text: bool, signed_thinking: bool, structured_by_tool: bool,
                  structured_request: Callable[[Dict[str, Any]], Tuple[Optional[str], Dict[str, Any]]],
-                 broken_arguments_error: str, image: Callable[[], llm.ImagePart]) -> None:
-        #: the system prompt travels as the first message (else in a top-level field)
-        self.system_in_messages = system_in_messages
+                 broken_arguments_error: str, image: Callable[[], llm.ImagePart],
+                 system: Callable[[Dict[str, Any]], Optional[str]],
+                 turns: Callable[[Dict[str, Any]], List[Tuple[str, str]]],
+                 tool_schemas: Callable[[Dict[str, Any]], List[Dict[str, Any]]],
+                 extra: Tuple[Dict[str, Any], Callable[[Dict[str, Any]], Any], Any]) -> None:
         #: (header, value prefix) carrying the key
         self.key_header = key_header
         #: (temperature, max tokens, top_p, stop) read from a request body
@@ -53,6 +55,14 @@ class Expect:
         self.broken_arguments_error = broken_arguments_error
         #: an image this provider accepts in a user turn
         self.image = image
+        #: the system prompt as sent when it travels outside the turns (None otherwise)
+        self.system = system
+        #: (wire role, text) of each turn sent
+        self.turns = turns
+        #: the JSON Schema of each tool declared in a request
+        self.tool_schemas = tool_schemas
+        #: (an ``extra`` the provider accepts, how to read it back from the body, what it reads)
+        self.extra = extra
 
 
 def _openai_sampling(body: Dict[str, Any]) -> Tuple[Any, Any, Any, Any]:
@@ -71,35 +81,86 @@ def _anthropic_structured(body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str
     return body["tool_choice"]["name"], body["tools"][-1]["input_schema"]
 
 
+def _gemini_structured(body: Dict[str, Any]) -> Tuple[Optional[str], Dict[str, Any]]:
+    config = body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    return None, config.get("responseJsonSchema") or config["responseSchema"]
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return content or ""
+
+
+def _message_turns(body: Dict[str, Any]) -> List[Tuple[str, str]]:
+    return [(m["role"], _text_of(m.get("content"))) for m in body["messages"]]
+
+
+def _gemini_turns(body: Dict[str, Any]) -> List[Tuple[str, str]]:
+    return [(c["role"], _text_of(c.get("parts"))) for c in body["contents"]]
+
+
+def _gemini_system(body: Dict[str, Any]) -> Optional[str]:
+    system = body.get("systemInstruction")
+    return _text_of(system.get("parts")) if system else None
+
+
+def _gemini_tool_schemas(body: Dict[str, Any]) -> List[Dict[str, Any]]:
+    return [d.get("parametersJsonSchema") or d["parameters"] for t in body["tools"]
+            for d in t.get("functionDeclarations", ())]
+
+
+_CUSTOM = ({"custom_field": {"a": 1}}, lambda b: b["custom_field"], {"a": 1})
+
+
 def _url_image() -> llm.ImagePart:
     return llm.ImagePart(url="https://example.com/cat.png")
 
 
 _OPENAI = Expect(
-    system_in_messages=True, key_header=("authorization", "Bearer "), sampling=_openai_sampling,
+    key_header=("authorization", "Bearer "), sampling=_openai_sampling,
     tool_result_role="tool", request_ids=True, typed_stream_errors=False, thinking_text=False,
     signed_thinking=False, structured_by_tool=False, structured_request=_openai_structured,
-    broken_arguments_error="not a valid JSON object", image=_url_image)
+    broken_arguments_error="not a valid JSON object", image=_url_image, system=lambda b: None,
+    turns=_message_turns, tool_schemas=lambda b: [t["function"]["parameters"] for t in b["tools"]], extra=_CUSTOM)
 
 EXPECT: Dict[str, Expect] = {
     "openai": _OPENAI,
     "lmstudio": _OPENAI,
     "anthropic": Expect(
-        system_in_messages=False, key_header=("x-api-key", ""),
+        key_header=("x-api-key", ""),
         sampling=lambda b: (b["temperature"], b["max_tokens"], b["top_p"], b["stop_sequences"]),
         tool_result_role="user", request_ids=True, typed_stream_errors=True, thinking_text=True,
         signed_thinking=True, structured_by_tool=True, structured_request=_anthropic_structured,
         # Anthropic's wire carries arguments as an object: there is no broken JSON text to report
-        broken_arguments_error="'city' is a required property", image=_url_image),
+        broken_arguments_error="'city' is a required property", image=_url_image,
+        system=lambda b: b.get("system"), turns=_message_turns,
+        tool_schemas=lambda b: [t["input_schema"] for t in b["tools"]], extra=_CUSTOM),
     "ollama": Expect(
-        system_in_messages=True, key_header=("authorization", "Bearer "),
+        key_header=("authorization", "Bearer "),
         sampling=lambda b: (b["options"]["temperature"], b["options"]["num_predict"], b["options"]["top_p"],
                             b["options"]["stop"]),
         tool_result_role="tool", request_ids=False, typed_stream_errors=False, thinking_text=True,
         signed_thinking=False, structured_by_tool=False, structured_request=lambda b: (None, b["format"]),
         broken_arguments_error="not a valid JSON object",
         # Ollama takes images as base64 only, no URLs
-        image=lambda: llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png")),
+        image=lambda: llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png"), system=lambda b: None,
+        turns=_message_turns, tool_schemas=lambda b: [t["function"]["parameters"] for t in b["tools"]],
+        extra=_CUSTOM),
+    "gemini": Expect(
+        key_header=("x-goog-api-key", ""),
+        sampling=lambda b: (b["generationConfig"]["temperature"], b["generationConfig"]["maxOutputTokens"],
+                            b["generationConfig"]["topP"], b["generationConfig"]["stopSequences"]),
+        tool_result_role="user", request_ids=False, typed_stream_errors=False, thinking_text=True,
+        signed_thinking=True, structured_by_tool=False, structured_request=_gemini_structured,
+        # Gemini's wire carries arguments as an object: there is no broken JSON text to report
+        broken_arguments_error="'city' is a required property",
+        image=lambda: llm.ImagePart(data="iVBORw0KGgo=", media_type="image/png"), system=_gemini_system,
+        turns=_gemini_turns, tool_schemas=_gemini_tool_schemas,
+        # Gemini refuses unknown fields: an extra it knows, merged into generationConfig
+        extra=({"generationConfig": {"topK": 7}}, lambda b: (b["generationConfig"]["topK"],
+                                                             b["generationConfig"]["temperature"]), (7, 0.3))),
 }
 assert set(EXPECT) == set(PROVIDERS)
 
@@ -124,8 +185,8 @@ def model(provider):
     return provider + "/test-model"
 
 
-def sent_roles(body: Dict[str, Any]) -> List[str]:
-    return [m["role"] for m in body["messages"]]
+def sent_roles(provider: str, body: Dict[str, Any]) -> List[str]:
+    return [role for role, _ in expect(provider).turns(body)]
 
 
 def stream_error_class(provider: str, typed: Optional[type]) -> type:

@@ -8,7 +8,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 from llmunified._twin import io
-from tests._async.helpers import model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._async.helpers import expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 class RecordingTransport(llm.HTTPTransport):
@@ -69,9 +69,9 @@ async def test_api_key_callable_is_asked_for_every_request(emulator, provider):
         await client.complete("Hi")
         await client.complete("Hi")
     assert len(issued) == 2
+    header, prefix = expect(provider).key_header
     for request, value in zip(emulator.requests, issued):
-        sent = request.headers.get("x-api-key") or request.headers.get("authorization")
-        assert sent in (value, "Bearer " + value)
+        assert request.headers[header] == prefix + value
         assert not request.violations
     assert "sk-rotating" not in repr(client)
 

@@ -7,7 +7,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified.testing import ToolCallSpec
-from tests._sync.helpers import WEATHER, expect, model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import WEATHER, expect, model, provider, sent_roles, settings  # noqa: F401 - provider is a fixture
 
 
 def ten_tokens(message):
@@ -21,16 +21,11 @@ def weather(city, days=1):
 WEATHER_TOOL = llm.Tool(WEATHER.name, WEATHER.description, WEATHER.parameters, function=weather)
 
 
-def sent_texts(request):
-    """The text of each message the emulator received (system prompt first where lifted)."""
-    body = request.json
-    out = [body["system"]] if isinstance(body.get("system"), str) else []
-    for m in body["messages"]:
-        content = m.get("content")
-        if isinstance(content, list):
-            content = "".join(b.get("text", "") for b in content if isinstance(b, dict))
-        out.append(content or "")
-    return out
+def sent_texts(provider, request):
+    """The text of each turn the emulator received (system prompt first where lifted)."""
+    exp = expect(provider)
+    system = exp.system(request.json)
+    return ([system] if system is not None else []) + [text for _, text in exp.turns(request.json)]
 
 
 def test_send_keeps_the_conversation(emulator, provider):
@@ -44,7 +39,7 @@ def test_send_keeps_the_conversation(emulator, provider):
     assert [(m.role, m.text) for m in chat.messages] == [
         ("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello!"), ("user", "What did I say?"),
         ("assistant", "You said hi before.")]
-    assert sent_texts(emulator.last_request) == ["Be brief.", "Hi", "Hello!", "What did I say?"]
+    assert sent_texts(provider, emulator.last_request) == ["Be brief.", "Hi", "Hello!", "What did I say?"]
     assert all(r.violations == [] for r in emulator.requests)
     assert chat.token_count > 0 and chat.token_count_estimated
 
@@ -93,7 +88,7 @@ def test_truncation_to_the_budget(emulator, provider):
         chat.pin(1)
         for i in range(4):
             chat.send(f"question {i}")
-    sent = sent_texts(emulator.last_request)
+    sent = sent_texts(provider, emulator.last_request)
     assert sent[0] == "System rules." and sent[1].startswith("Pinned fact")  # Anthropic merges user turns
     assert sent[-1].endswith("question 3")
     assert "question 0" not in "".join(sent) and "question 2" in "".join(sent)
@@ -111,8 +106,10 @@ def test_tool_turns_are_dropped_together(emulator, provider):
                                token_counter=ten_tokens)
         chat.send("Weather?")
         chat.send("Something else")
-    roles_sent = [m["role"] for m in emulator.last_request.json["messages"]]
-    assert "tool" not in roles_sent and roles_sent[0] == "user"
+    body = emulator.last_request.json
+    # the tool call and its result ({"city": "Paris"}) went out together, and a user turn leads
+    assert "Paris" not in json.dumps(body.get("messages") or body.get("contents"))
+    assert sent_roles(provider, body)[0] == "user"
     assert [m.role for m in chat.dropped][:3] == ["user", "assistant", "tool"]
     assert emulator.last_request.violations == []
 

@@ -123,7 +123,6 @@ def test_decorated_tool_in_the_loop(emulator, provider):
         reply = client.run("Convert 20C", tools=[convert_temperature])
     result = reply.messages[1].content[0]
     assert result.content == "68.0F big None" and not result.is_error
-    sent = emulator.requests[0].json["tools"][0]
-    schema = sent.get("input_schema") or sent.get("function", {}).get("parameters")
+    schema = expect(provider).tool_schemas(emulator.requests[0].json)[0]
     assert schema["properties"]["celsius"] == {"type": "number", "description": "Degrees Celsius."}
     assert schema["required"] == ["celsius"]

@@ -7,7 +7,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 from llmunified._twin import io
-from tests._sync.helpers import model, provider, settings  # noqa: F401 - provider is a fixture
+from tests._sync.helpers import expect, model, provider, settings  # noqa: F401 - provider is a fixture
 
 
 class RecordingTransport(llm.HTTPTransport):
@@ -68,9 +68,9 @@ def test_api_key_callable_is_asked_for_every_request(emulator, provider):
         client.complete("Hi")
         client.complete("Hi")
     assert len(issued) == 2
+    header, prefix = expect(provider).key_header
     for request, value in zip(emulator.requests, issued):
-        sent = request.headers.get("x-api-key") or request.headers.get("authorization")
-        assert sent in (value, "Bearer " + value)
+        assert request.headers[header] == prefix + value
         assert not request.violations
     assert "sk-rotating" not in repr(client)
 

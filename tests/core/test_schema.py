@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from llmunified import _schema
 from llmunified._lru import LRU
-from llmunified._schema import (check_schema, strip_optional_nulls, validate, validate_arguments, validate_tools,
-                                validator_for)
+from llmunified._schema import (ArgumentsCheck, check_schema, compile_strip, strip_optional_nulls, validate,
+                                validate_arguments, validate_tools, validator_for)
 from llmunified._schema_dialects import DIALECTS, Rewritten, rewrite, strict_ok
 from llmunified._types import Tool
 from llmunified.errors import ValidationError
@@ -371,6 +371,88 @@ def test_validate_arguments_drops_strict_nulls_then_validates():
     assert args == {"city": None, "days": 2} and errors == ["$.city: None is not of type 'string'"]
 
 
+# The compiled forms the tool loop keeps per tool: the same answers as the functions.
+
+_ref_leaves = st.one_of(_leaf_schemas, st.just({"$ref": "#/$defs/D"}), st.just({"$ref": "#/$defs/missing"}))
+
+
+def _strip_compound(inner):
+    return st.one_of(
+        _compound(inner),
+        st.builds(lambda p, i: dict({"type": "array", "prefixItems": p}, **({} if i is None else {"items": i})),
+                  st.lists(inner, min_size=1, max_size=2), st.one_of(st.none(), inner)),
+        st.builds(lambda p, r: {"anyOf": [{"type": "object", "properties": p, "required": r}, {"type": "null"}]},
+                  st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3),
+                  st.lists(st.sampled_from(["a", "b"]), max_size=2, unique=True)),
+    )
+
+
+_strip_schemas = st.builds(lambda s, d: dict(s, **{"$defs": {"D": d}}) if isinstance(s, dict) else s,
+                           st.recursive(_ref_leaves, _strip_compound, max_leaves=8), _fast_schemas)
+_null_values = st.recursive(st.one_of(st.none(), _scalars), lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["a", "b", "c"]), inner, max_size=3)),
+    max_leaves=10)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_strip_schemas, st.lists(_null_values, min_size=1, max_size=4))
+def test_compiled_strip_equals_strip_optional_nulls(schema, values):
+    strip = compile_strip(schema)
+    for value in values:
+        expected = strip_optional_nulls(schema, value)
+        assert strip(value) == expected, (schema, value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_strip_schemas, st.lists(st.dictionaries(st.sampled_from(["a", "b", "c"]), _null_values, max_size=3),
+                                min_size=1, max_size=4))
+def test_arguments_check_equals_validate_arguments(schema, values):
+    if not isinstance(schema, dict):
+        return
+    schema = dict(schema, type="object")
+    try:
+        check_schema(schema)
+    except ValidationError:  # e.g. a $ref that does not resolve: both refuse it
+        with pytest.raises(ValidationError):
+            validate_arguments(schema, values[0])
+        with pytest.raises(ValidationError):
+            ArgumentsCheck(schema)
+        return
+    check = ArgumentsCheck(schema)
+    for value in values:
+        assert check(value) == validate_arguments(schema, value), (schema, value)
+
+
+def test_compiled_strip_recursive_refs_and_depth():
+    tree = {"type": "object", "properties": {"label": {"type": "string"},
+                                             "children": {"type": "array", "items": {"$ref": "#"}}}}
+    value = {"label": None, "children": [{"label": "x", "children": [{"label": None}]}]}
+    assert compile_strip(tree)(value) == strip_optional_nulls(tree, value) == {
+        "children": [{"label": "x", "children": [{}]}]}
+    loop = {"allOf": [{"$ref": "#"}], "properties": {"a": {"type": "string"}}}  # refers to itself forever
+    assert compile_strip(loop)({"a": None}) == strip_optional_nulls(loop, {"a": None}) == {}
+    deep: dict = {}
+    node = deep
+    for _ in range(80):
+        node["children"] = [{"label": None}]
+        node = node["children"][0]
+    assert compile_strip(tree)(deep) == strip_optional_nulls(tree, deep)
+
+
+def test_compiled_strip_copies_what_strip_optional_nulls_copies():
+    schema = {"type": "object", "properties": {"any": {}, "n": {"type": "integer"}}}
+    value = {"any": {"k": [1]}, "n": 1}
+    out = compile_strip(schema)(value)
+    assert out == strip_optional_nulls(schema, value) == value
+    assert out is not value and out["any"] is not value["any"] and out["any"]["k"] is value["any"]["k"]
+    assert compile_strip("not a schema")(value) is value
+    bad = {"type": "object", "$ref": 3}  # refused by check_schema: walked the slow way, failing the same way
+    with pytest.raises(AttributeError):
+        strip_optional_nulls(bad, value)
+    with pytest.raises(AttributeError):
+        compile_strip(bad)(value)
+
+
 # ---------------------------------------------------------------------------------------------
 # rewrites: openai-strict
 
@@ -643,7 +725,8 @@ def test_combined_dialects_for_an_openai_response_format():
 
 def test_rewrite_results_are_cached_and_bad_dialects_rejected():
     assert rewrite(WEATHER, "openai-strict") is rewrite(copy.deepcopy(WEATHER), "openai-strict")
-    with pytest.raises(ValidationError, match=r"unknown schema dialect 'gemini-nope'; known: inline-refs, "):
+    with pytest.raises(ValidationError, match=r"unknown schema dialect 'gemini-nope'; known: gemini-openapi, "
+                                              r"inline-refs, "):
         rewrite(WEATHER, "gemini-nope")
     with pytest.raises(ValidationError, match=r"^schema\.type"):
         rewrite({"type": "strin"}, "openai-strict")
@@ -666,6 +749,249 @@ def test_a_new_dialect_is_a_new_table_row(monkeypatch):
 def test_rewrites_produce_valid_schemas():
     for dialect in ("openai-strict", "inline-refs", "object-root", ("object-root", "openai-strict")):
         check_schema(rewrite(WEATHER, dialect).schema, where=str(dialect))
+
+
+# ---------------------------------------------------------------------------------------------
+# rewrites: gemini-openapi (the Gemini API's Schema, an OpenAPI 3.0 subset: docs/wire.md §5)
+
+
+def lossy_notes(result):
+    return [n for n in result.notes if n.endswith("[meaning changed]")]
+
+
+def test_gemini_typical_tool_schema():
+    result = rewrite(WEATHER, "gemini-openapi")
+    assert result.schema == {
+        "type": "OBJECT",
+        "properties": {
+            "city": {"type": "STRING", "description": "City name"},
+            "days": {"type": "INTEGER", "minimum": 1},
+            "unit": {"type": "STRING", "enum": ["C", "F"], "default": "C"},
+        },
+        "required": ["city", "days"],
+        "propertyOrdering": ["city", "days", "unit"],
+    }
+    assert result.lossless
+    assert result.notes == [
+        "gemini-openapi: #: removed additionalProperties: false (a Gemini object holds only its listed properties)",
+        "gemini-openapi: #: propertyOrdering added: the properties in their declared order",
+    ]
+    assert result.dialects == ("gemini-openapi",)
+    assert WEATHER["additionalProperties"] is False and "propertyOrdering" not in WEATHER  # input untouched
+
+
+def test_gemini_nullable_shapes():
+    schema = {"type": "object", "properties": {
+        "a": {"type": ["string", "null"], "maxLength": 3},
+        "b": {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}], "description": "B", "default": None},
+        "c": {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+        "d": {"enum": ["x", "y", None]},
+        "e": {"oneOf": [{"type": "null"}, {"type": "boolean"}]},
+        "f": {"type": ["integer", "string", "null"]},
+    }, "propertyOrdering": ["f", "e", "d", "c", "b", "a"]}
+    result = rewrite(schema, "gemini-openapi")
+    assert result.schema["properties"] == {
+        "a": {"type": "STRING", "maxLength": 3, "nullable": True},
+        "b": {"type": "INTEGER", "minimum": 0, "description": "B", "default": None, "nullable": True},
+        "c": {"anyOf": [{"type": "STRING", "nullable": True}, {"type": "INTEGER", "nullable": True}]},
+        "d": {"enum": ["x", "y"], "nullable": True, "type": "STRING"},
+        "e": {"type": "BOOLEAN", "nullable": True},
+        "f": {"anyOf": [{"type": "INTEGER", "nullable": True}, {"type": "STRING", "nullable": True}]},
+    }
+    assert result.schema["propertyOrdering"] == ["f", "e", "d", "c", "b", "a"]  # given: kept
+    assert result.lossless
+    assert "gemini-openapi: #/properties/b: the null branch of anyOf became nullable" in result.notes
+    assert "gemini-openapi: #/properties/c: nullable moved into each anyOf branch" in result.notes
+
+
+def test_gemini_refs_are_inlined_and_recursion_is_an_error():
+    schema = {"$defs": {"Addr": {"type": "object", "properties": {"street": {"type": "string"}},
+                                 "required": ["street"], "additionalProperties": False}},
+              "type": "object", "properties": {"home": {"$ref": "#/$defs/Addr", "description": "Home"},
+                                               "work": {"anyOf": [{"$ref": "#/$defs/Addr"}, {"type": "null"}]}}}
+    result = rewrite(schema, "gemini-openapi")
+    addr = {"type": "OBJECT", "properties": {"street": {"type": "STRING"}}, "required": ["street"]}
+    assert result.schema == {"type": "OBJECT", "properties": {
+        "home": {**addr, "description": "Home"}, "work": {**addr, "nullable": True}},
+        "propertyOrdering": ["home", "work"]}
+    assert result.lossless
+    assert "gemini-openapi: #/properties/home: inlined $ref '#/$defs/Addr'" in result.notes
+    with pytest.raises(ValidationError, match="recursive"):
+        rewrite({"$defs": {"n": {"type": "object", "properties": {"next": {"$ref": "#/$defs/n"}}}},
+                 "$ref": "#/$defs/n"}, "gemini-openapi")
+
+
+def test_gemini_one_of_all_of_and_const():
+    schema = {"type": "object", "properties": {
+        "kind": {"oneOf": [{"const": "circle"}, {"const": "square"}]},
+        "size": {"oneOf": [{"type": "string"}, {"type": "number"}]},
+        "both": {"allOf": [{"type": "object", "properties": {"x": {"type": "integer", "minimum": 0}},
+                            "required": ["x"]},
+                           {"properties": {"x": {"maximum": 9}, "y": {"type": "string"}}, "required": ["y"]}]},
+        "answer": {"const": 42},
+    }}
+    result = rewrite(schema, "gemini-openapi")
+    props = result.schema["properties"]
+    assert props["kind"] == {"anyOf": [{"enum": ["circle"], "type": "STRING"}, {"enum": ["square"], "type": "STRING"}]}
+    assert props["size"] == {"anyOf": [{"type": "STRING"}, {"type": "NUMBER"}]}
+    assert props["both"] == {"type": "OBJECT", "properties": {"x": {"type": "INTEGER", "minimum": 0, "maximum": 9},
+                                                              "y": {"type": "STRING"}},
+                             "required": ["x", "y"], "propertyOrdering": ["x", "y"]}
+    assert props["answer"] == {"type": "INTEGER", "minimum": 42, "maximum": 42}
+    assert result.lossless, result.notes
+    overlapping = rewrite({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 3}]}, "gemini-openapi")
+    assert overlapping.schema == {"anyOf": [{"type": "STRING"}, {"type": "STRING", "maxLength": 3}]}
+    assert lossy_notes(overlapping) == ["gemini-openapi: #: oneOf became anyOf (Gemini has no oneOf; overlapping "
+                                        "branches are no longer exclusive) [meaning changed]"]
+    clash = rewrite({"allOf": [{"type": "string"}, {"type": "integer"}]}, "gemini-openapi")
+    assert not clash.lossless
+
+
+def test_gemini_enums_hold_strings_only():
+    result = rewrite({"enum": ["a", 1, 2.5, True, False]}, "gemini-openapi")
+    assert result.schema == {"anyOf": [{"type": "STRING", "enum": ["a"]},
+                                       {"type": "INTEGER", "minimum": 1, "maximum": 1},
+                                       {"type": "NUMBER", "minimum": 2.5, "maximum": 2.5},
+                                       {"type": "BOOLEAN"}]}
+    assert result.lossless
+    assert rewrite({"type": "integer", "enum": [3]}, "gemini-openapi").schema == {
+        "type": "INTEGER", "minimum": 3, "maximum": 3}
+    widened = rewrite({"enum": [True]}, "gemini-openapi")
+    assert widened.schema == {"type": "BOOLEAN"} and not widened.lossless
+    assert not rewrite({"enum": [{"a": 1}, "x"]}, "gemini-openapi").lossless
+    # values the type never allowed are dropped without loss
+    typed = rewrite({"type": "string", "enum": ["a", 1]}, "gemini-openapi")
+    assert typed.schema == {"type": "STRING", "enum": ["a"]} and typed.lossless
+
+
+def test_gemini_type_lists_split_their_keywords():
+    result = rewrite({"type": ["string", "array"], "maxLength": 5, "items": {"type": "integer"}, "minItems": 1,
+                      "description": "one or many"}, "gemini-openapi")
+    assert result.schema == {"description": "one or many", "anyOf": [
+        {"type": "STRING", "maxLength": 5}, {"type": "ARRAY", "items": {"type": "INTEGER"}, "minItems": 1}]}
+    assert result.lossless
+    assert rewrite({"type": ["integer", "number"]}, "gemini-openapi").schema == {"type": "NUMBER"}
+
+
+def test_gemini_bounds_formats_and_annotations():
+    result = rewrite({"type": "object", "properties": {
+        "n": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 10.5, "maximum": 8},
+        "when": {"type": "string", "format": "date-time", "examples": ["2025-01-01T00:00:00Z"]},
+        "site": {"type": "string", "format": "uri", "$comment": "c", "x-internal": True},
+        "ratio": {"type": "number", "format": "double", "deprecated": True},
+    }, "title": "T", "$schema": "https://json-schema.org/draft/2020-12/schema"}, "gemini-openapi")
+    assert result.schema == {"type": "OBJECT", "title": "T", "properties": {
+        "n": {"type": "INTEGER", "minimum": 1, "maximum": 8},
+        "when": {"type": "STRING", "format": "date-time"},
+        "site": {"type": "STRING"},
+        "ratio": {"type": "NUMBER", "format": "double"},
+    }, "propertyOrdering": ["n", "when", "site", "ratio"]}
+    assert result.lossless
+    assert "gemini-openapi: #/properties/site: removed format 'uri' (Gemini acts on no such format for type " \
+           "'string'; an annotation)" in result.notes
+    assert "gemini-openapi: #/properties/n: exclusiveMinimum 0 on integers became minimum 1" in result.notes
+
+
+@pytest.mark.parametrize("schema, note", [
+    ({"type": "number", "exclusiveMinimum": 0}, "#: removed 'exclusiveMinimum'"),
+    ({"type": "integer", "multipleOf": 5}, "#: removed 'multipleOf'"),
+    ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "#: removed 'uniqueItems'"),
+    ({"type": "array", "items": {"type": "string"}, "contains": {"const": "x"}}, "#: removed 'contains'"),
+    ({"type": "array", "prefixItems": [{"type": "string"}], "items": {"type": "string"}}, "#: removed 'prefixItems'"),
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "patternProperties": {"^x": {}}},
+     "#: removed 'patternProperties'"),
+    ({"type": "object", "properties": {"a": {"type": "string"}}, "dependentRequired": {"a": ["b"]}},
+     "#: removed 'dependentRequired'"),
+    ({"type": "string", "not": {"const": "x"}}, "#: removed 'not'"),
+    ({"type": "object", "additionalProperties": {"type": "integer"}}, "#: additionalProperties with a schema"),
+    ({"type": "object", "properties": {"m": {"type": "object"}}}, "#/properties/m: an object without properties"),
+    ({"type": "object", "properties": {"any": {}}}, "#/properties/any: a schema without a type"),
+    ({"type": "object", "properties": {"any": True}}, "#/properties/any: property 'any' accepts any value"),
+    ({"type": "array"}, "#: an array without an items schema"),
+    ({"$schema": "http://json-schema.org/draft-07/schema#", "type": "array", "items": [{"type": "string"}]},
+     "#: tuple-form items"),
+    ({"type": "null"}, "#: a schema that accepts only null"),
+    ({"enum": []}, "#: an empty enum"),
+])
+def test_gemini_lossy_changes_are_noted(schema, note):
+    result = rewrite(schema, "gemini-openapi")
+    assert not result.lossless
+    assert any(n.startswith("gemini-openapi: " + note) and n.endswith("[meaning changed]") for n in result.notes), \
+        result.notes
+
+
+def test_gemini_objects_without_properties():
+    # at the root (a tool's parameters): a function without arguments
+    assert rewrite({"type": "object"}, "gemini-openapi").schema == {"type": "OBJECT", "properties": {}}
+    closed = rewrite({"type": "object", "properties": {"e": {"type": "object", "additionalProperties": False}}},
+                     "gemini-openapi")
+    assert closed.schema == {"type": "OBJECT", "properties": {"e": {"type": "OBJECT", "properties": {}}}}
+    assert closed.lossless
+    untyped = rewrite({"properties": {"a": {"items": {"type": "string"}}}}, "gemini-openapi")
+    assert untyped.schema == {"type": "OBJECT", "properties": {"a": {"type": "ARRAY", "items": {"type": "STRING"}}}}
+    assert untyped.lossless
+
+
+def test_gemini_with_object_root_for_a_response_schema():
+    schema = {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"},
+                                                                         "age": {"type": ["integer", "null"]}},
+                                         "required": ["name"]}}
+    result = rewrite(schema, ("object-root", "gemini-openapi"))
+    assert result.schema == {"type": "OBJECT", "properties": {"value": {"type": "ARRAY", "items": {
+        "type": "OBJECT", "properties": {"name": {"type": "STRING"}, "age": {"type": "INTEGER", "nullable": True}},
+        "required": ["name"], "propertyOrdering": ["name", "age"]}}}, "required": ["value"]}
+    assert result.lossless
+    assert result.restore({"value": [{"name": "a", "age": None}]}) == [{"name": "a", "age": None}]
+
+
+def _from_gemini(node):
+    """A Gemini schema back in JSON Schema (lower-case types, nullable as a null alternative, objects
+    closed to their listed properties as Gemini produces them), to compare what both accept."""
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "properties":
+            out[key] = {k: _from_gemini(v) for k, v in value.items()}
+        elif key == "items":
+            out[key] = _from_gemini(value)
+        elif key == "anyOf":
+            out[key] = [_from_gemini(b) for b in value]
+        elif key == "type":
+            out[key] = value.lower()
+        elif key not in ("nullable", "propertyOrdering", "default", "example"):
+            out[key] = value
+    if out.get("type") == "object":
+        out["additionalProperties"] = False
+    if node.get("nullable"):
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+GEMINI_SAMPLES = [None, True, False, 0, 1, 3, 42, -1, 2.5, 10, "", "a", "abcd", "circle", "x", [], ["a"], [1, 2],
+                  {}, {"x": 1}, {"x": 1, "y": "s"}, {"x": -1, "y": "s"}, {"x": 10, "y": "s"}, {"name": "n"},
+                  {"name": "n", "age": None}, {"name": "n", "age": 3}, {"name": 1}]
+
+
+@pytest.mark.parametrize("schema", [
+    {"anyOf": [{"type": "integer", "minimum": 0, "exclusiveMaximum": 10}, {"type": "null"}]},
+    {"type": ["string", "array"], "maxLength": 3, "items": {"type": "string"}},
+    {"oneOf": [{"const": "circle"}, {"const": 42}, {"type": "boolean"}]},
+    {"enum": ["a", 1, 2.5, None]},
+    {"allOf": [{"type": "object", "properties": {"x": {"type": "integer", "minimum": 0}}, "required": ["x"]},
+               {"properties": {"x": {"maximum": 9}, "y": {"type": "string"}}, "required": ["y"],
+                "additionalProperties": False}]},
+    {"$defs": {"P": {"type": "object", "properties": {"name": {"type": "string"},
+                                                      "age": {"type": ["integer", "null"]}},
+                     "required": ["name"], "additionalProperties": False}},
+     "anyOf": [{"$ref": "#/$defs/P"}, {"type": "null"}]},
+])
+def test_gemini_lossless_rewrites_accept_what_the_original_accepts(schema):
+    result = rewrite(schema, "gemini-openapi")
+    assert result.lossless, result.notes
+    back = _from_gemini(result.schema)
+    for value in GEMINI_SAMPLES:
+        assert (validate(schema, value) == []) == (validate(back, value) == []), (value, back)
 
 
 # ---------------------------------------------------------------------------------------------

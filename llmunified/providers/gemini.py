@@ -1,0 +1,788 @@
+"""Google Gemini API, the Generative Language API with an AI Studio key
+(``POST /v1beta/models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``).
+Wire facts: docs/wire.md §5.
+
+Decisions this codec makes (the behaviour tests hold it to them):
+
+- **Tool-call ids.** Gemini's ``functionCall`` usually carries no ``id``. A call without one gets
+  ``gemini_call_<responseId>_<n>`` (``n`` counts the response's calls from 0; without a
+  ``responseId``, ``gemini_call_<n>``): the same for a streamed and a non-streamed reply, and
+  distinct across the turns of a tool loop. Such generated ids are never sent to Gemini; an id
+  the server gave is sent back on the ``functionCall`` and on its ``functionResponse``.
+- **Tool results.** A ``functionResponse`` needs the function's name: the ToolResult's ``name``,
+  else the name of the call with that id in an earlier assistant message; neither is a
+  ValidationError before anything is sent. ``response`` must be an object: a dict result goes as
+  it is, anything else as ``{"result": value}``, an error result as ``{"error": value}``. The
+  results of consecutive tool messages form one user content (the answers to parallel calls).
+- **Thought signatures** (docs/wire.md §5 Request body, "Thinking") go back unchanged, on the
+  part kind they came with: a ``functionCall``'s on the ToolCall (``ToolCall.signature``); a
+  thought part's on its ThinkingPart; a text part's (or the signature-only empty text part a
+  stream ends with) as a ThinkingPart with no text and that signature, placed after the text
+  run it closes, which the encoder puts back on that text part. So a streamed reply equals the
+  non-streamed one. Unsigned thinking (thought summaries without a signature, other providers'
+  reasoning) is not sent back: ``thinking_replay = "signed"``.
+- **Schemas.** Models named ``gemini-1.*``, ``gemini-2.0*``, ``gemini-pro``, ``gemini-pro-vision``,
+  ``gemini-ultra*`` and ``gemini-exp-*`` get their tool parameters as ``parameters`` and a
+  response schema as ``responseSchema``, both rewritten to Gemini's OpenAPI subset (the
+  ``gemini-openapi`` dialect of ``_schema_dialects``); every other name (2.5, 3 and anything
+  newer or unknown) gets plain JSON Schema (``parametersJsonSchema``, ``responseJsonSchema``).
+  A tool schema the rewrite cannot carry without changing its meaning is a ValidationError
+  naming what cannot be expressed; a response schema in that case goes as
+  ``responseJsonSchema`` instead (the reply is validated against the original schema either
+  way, and ``gemini-2.0-flash`` was recorded accepting ``responseJsonSchema``:
+  fixture ``gemini/structured_output_response_json_schema.vcr.yaml``).
+- **Blocked prompts** (no candidates, ``promptFeedback.blockReason``) are a Response with
+  ``finish_reason="content_filter"`` and no content, not an exception, like a candidate stopped
+  by ``SAFETY``; the feedback is on ``response.raw``.
+- **Images** go as ``inlineData`` (base64 data or a ``data:`` URL). A URL is sent as
+  ``fileData`` only when it is a Files API URI (the entry's ``file_uri_prefixes`` detail, e.g.
+  ``https://generativelanguage.googleapis.com/v1beta/files/...``); the API does not fetch
+  other URLs, so any other URL-only image is a ValidationError asking for the data.
+- ``parallel_tool_calls`` has no Gemini field: it is not sent (a debug log on ``llmunified``).
+- Streams: SSE (``alt=sse``), and the JSON array the same endpoint sends without ``alt=sse``
+  (a server or proxy that dropped the parameter), told apart by the first byte. A stream is
+  complete when it ends after an event with a ``finishReason`` (or a blocked prompt). Function
+  calls arrive whole; Vertex's streamed call arguments (``partialArgs``, opt-in, docs/wire.md §5
+  Streaming) are not read: such a call has no name, which breaks the stream with a StreamError.
+- ``ImagePart.detail`` has no per-image counterpart (Gemini's ``mediaResolution`` is set for the
+  whole request, through ``extra``).
+"""
+import json
+import logging
+import re
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .._events import Accumulator, StreamEvent
+from .._http import HTTPRequest
+from .._options import Options, deep_merge
+from .._registry import Auth, ProviderInfo
+from .._sse import SSEDecoder, SSEEvent
+from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ..errors import APIError, LLMError, ValidationError, error_for_status
+from ._base import Codec, StreamDecoderBase, body_text, decode_json, emit, loads, malformed, shape_guard
+
+__all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
+           "takes_json_schema", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
+
+_log = logging.getLogger("llmunified")
+
+#: ids this codec gives calls that came without one; never sent to the API
+GENERATED_ID_PREFIX = "gemini_call_"
+
+# docs/wire.md §0.4 (the Gemini column) and §5 Non-streaming response (the FinishReason values)
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    "SAFETY": "content_filter",
+    "RECITATION": "content_filter",
+    "BLOCKLIST": "content_filter",
+    "PROHIBITED_CONTENT": "content_filter",
+    "SPII": "content_filter",
+    "IMAGE_SAFETY": "content_filter",
+    "IMAGE_PROHIBITED_CONTENT": "content_filter",
+    "IMAGE_RECITATION": "content_filter",
+    "MALFORMED_FUNCTION_CALL": "error",
+    "UNEXPECTED_TOOL_CALL": "error",
+    "TOO_MANY_TOOL_CALLS": "error",
+    "OTHER": "other",
+    "LANGUAGE": "other",
+    "NO_IMAGE": "other",
+    "IMAGE_OTHER": "other",
+    "FINISH_REASON_UNSPECIFIED": "other",
+}
+
+#: Google's ``error.status`` -> the HTTP status it stands for (docs/wire.md §5 Errors; the
+#: google.rpc.Code mapping). Used where no HTTP status says it: an error inside a 200 reply.
+STATUS_BY_GOOGLE_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "CANCELLED": 499,
+    "UNKNOWN": 500,
+    "INTERNAL": 500,
+    "DATA_LOSS": 500,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+
+# Model families that predate JSON Schema in tool declarations and response schemas.
+_OPENAPI_ONLY = re.compile(r"gemini-(?:1\.|2\.0|pro(?:-vision)?$|ultra|exp-)")
+
+_encode_args = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def map_finish_reason(value: Optional[str]) -> Optional[str]:
+    """Gemini ``finishReason`` -> unified finish reason (docs/wire.md §0.4); None stays None. STOP
+    with function calls is turned into ``tool_calls`` by the caller, who knows about the calls."""
+    if value is None:
+        return None
+    return _FINISH.get(value, "other")
+
+
+def _count(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"a token count is {value!r}, not an integer")
+    return value
+
+
+def map_usage(u: Mapping[str, Any]) -> Usage:
+    """``usageMetadata`` -> Usage (docs/wire.md §0.5): ``promptTokenCount`` already includes cached
+    tokens; thoughts are not inside ``candidatesTokenCount``, so output adds them."""
+    prompt = _count(u.get("promptTokenCount"))
+    thoughts = _count(u.get("thoughtsTokenCount"))
+    output = _count(u.get("candidatesTokenCount")) + thoughts
+    total = _count(u.get("totalTokenCount")) or prompt + output + _count(u.get("toolUsePromptTokenCount"))
+    return Usage(prompt, output, total, _count(u.get("cachedContentTokenCount")), 0, thoughts)
+
+
+def takes_json_schema(model: str) -> bool:
+    """Whether a model takes plain JSON Schema (``parametersJsonSchema``, ``responseJsonSchema``):
+    Gemini 2.5 and later, and any name not known to be older."""
+    return not _OPENAPI_ONLY.match(model.rsplit("/", 1)[-1].lower())
+
+
+def is_generated_id(call_id: str) -> bool:
+    """True for an id this codec made up for a call that came without one."""
+    return call_id.startswith(GENERATED_ID_PREFIX)
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)s\s*$")
+
+
+def retry_delay(data: Any) -> Optional[float]:
+    """Seconds from a ``google.rpc.RetryInfo`` detail of a Google error body (``"34.4s"``), if any."""
+    if isinstance(data, list) and data:
+        data = data[0]
+    err = data.get("error") if isinstance(data, dict) else None
+    details = err.get("details") if isinstance(err, dict) else None
+    for d in details if isinstance(details, list) else ():
+        if not isinstance(d, dict) or not str(d.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            continue
+        delay = d.get("retryDelay")
+        if isinstance(delay, str):
+            m = _DURATION.match(delay)
+            if m:
+                return float(m.group(1))
+        elif isinstance(delay, dict):  # the proto form {"seconds": 12, "nanos": 5e8}
+            try:
+                return float(delay.get("seconds") or 0) + float(delay.get("nanos") or 0) / 1e9
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+# -- request ---------------------------------------------------------------------------------
+
+def _function_response(result: ToolResult, name: str) -> Dict[str, Any]:
+    content = result.content
+    if result.is_error:
+        response: Any = {"error": content}
+    elif isinstance(content, dict):
+        response = content
+    else:
+        response = {"result": content}
+    out: Dict[str, Any] = {"name": name, "response": response}
+    if not is_generated_id(result.tool_call_id):
+        out["id"] = result.tool_call_id
+    return {"functionResponse": out}
+
+
+def _function_call(call: ToolCall) -> Dict[str, Any]:
+    fc: Dict[str, Any] = {"name": call.name, "args": call.arguments}
+    if not is_generated_id(call.id):
+        fc["id"] = call.id
+    part: Dict[str, Any] = {"functionCall": fc}
+    if call.signature:
+        part["thoughtSignature"] = call.signature
+    return part
+
+
+def _model_parts(parts: Sequence[Any], image: Callable[[ImagePart], Dict[str, Any]]) -> List[Dict[str, Any]]:
+    out: List[Dict[str, Any]] = []
+    text_entry: Optional[Dict[str, Any]] = None  # the wire part of the text just before, if any
+    for p in parts:
+        entry: Optional[Dict[str, Any]] = None
+        if isinstance(p, TextPart):
+            if p.text:
+                entry = {"text": p.text}
+        elif isinstance(p, ThinkingPart):
+            if p.redacted or not p.signature:
+                continue  # unsigned thinking is not sent back; redacted blocks are Anthropic's
+            if p.text:
+                entry = {"text": p.text, "thought": True, "thoughtSignature": p.signature}
+            elif text_entry is not None:
+                text_entry["thoughtSignature"] = p.signature  # the signature of the text it follows
+                text_entry = None
+                continue
+            else:
+                entry = {"text": "", "thoughtSignature": p.signature}
+        elif isinstance(p, ToolCall):
+            entry = _function_call(p)
+        elif isinstance(p, ImagePart):
+            entry = image(p)
+        if entry is not None:
+            out.append(entry)
+            text_entry = entry if isinstance(p, TextPart) else None
+    return out
+
+
+def _no_name(call_id: str) -> ValidationError:
+    return ValidationError(
+        f"gemini needs the function name of every tool result, and the result for call id {call_id!r} has none: "
+        "no earlier assistant message makes a call with that id. Pass the name "
+        "(llm.tool_result(call_id, content, name='...')) or keep the assistant message with the call in the messages")
+
+
+def encode_contents(messages: List[Message], image: Callable[[ImagePart], Dict[str, Any]]
+                    ) -> Tuple[List[str], List[Dict[str, Any]]]:
+    """(system texts, wire ``contents``).
+
+    System and developer messages are lifted to ``systemInstruction`` wherever they are.
+    Assistant turns have the role ``model``. Tool messages become ``user`` contents of
+    ``functionResponse`` parts, one content for a run of consecutive tool messages (the
+    answers to the parallel calls of one model turn). Other turns are not merged: the API does
+    not require alternating roles.
+    """
+    system: List[str] = []
+    contents: List[Dict[str, Any]] = []
+    names: Dict[str, str] = {}  # call id -> function name, the nearest earlier call wins
+    results: Optional[List[Dict[str, Any]]] = None  # the parts of the current run of tool results
+    for m in messages:
+        role = m.role
+        if role in ("system", "developer"):
+            if m.text:
+                system.append(m.text)
+            continue
+        if role == "tool":
+            parts = []
+            for p in m.parts:
+                if isinstance(p, ToolResult):
+                    name = p.name or names.get(p.tool_call_id)
+                    if not name:
+                        raise _no_name(p.tool_call_id)
+                    parts.append(_function_response(p, name))
+            if results is None:
+                results = parts
+                contents.append({"role": "user", "parts": results})
+            else:
+                results.extend(parts)
+            continue
+        results = None
+        if role == "assistant":
+            wire = _model_parts(m.parts, image)
+            for p in m.parts:
+                if isinstance(p, ToolCall):
+                    names[p.id] = p.name
+            if wire:  # an empty model turn (nothing to send back) is left out: the API rejects it
+                contents.append({"role": "model", "parts": wire})
+            continue
+        wire = []
+        for p in m.parts:
+            if isinstance(p, TextPart):
+                if p.text:
+                    wire.append({"text": p.text})
+            elif isinstance(p, ImagePart):
+                wire.append(image(p))
+        contents.append({"role": "user", "parts": wire or [{"text": ""}]})
+    return system, contents
+
+
+class GeminiCodec(Codec):
+    """The Gemini API (AI Studio). See the module docstring for the choices it makes.
+
+    Options: ``temperature``, ``top_p`` (``topP``), ``max_tokens`` (``maxOutputTokens``),
+    ``stop`` (``stopSequences``) and ``seed`` go in ``generationConfig``; ``extra`` is
+    deep-merged into the body last, e.g.
+    ``extra={"generationConfig": {"thinkingConfig": {"includeThoughts": True}}}``.
+    """
+
+    protocol = "gemini"
+    thinking_replay = "signed"  # signatures must go back (Gemini 3 requires them in tool loops)
+    structured_mode = "text"
+    # Gemini words a prompt that is too long as "The input token count (N) exceeds the maximum
+    # number of tokens allowed (M)."
+    context_window_markers = Codec.context_window_markers + ("exceeds the maximum number of tokens",)
+
+    _OPENAPI = ("object-root", "gemini-openapi")
+    _JSON = ("object-root",)
+
+    def __init__(self, config: Any, model: str) -> None:
+        super().__init__(config, model)
+        # The default base URL is the host root; accept one that already names the version, as
+        # the SDKs' base URLs (".../v1beta/") do.
+        version = "" if re.search(r"/v1(?:alpha|beta)?\d*$", config.base_url) else "/v1beta"
+        name = model if model.startswith(("models/", "tunedModels/")) else "models/" + model
+        self._path = f"{version}/{name}"
+        #: whether this model takes plain JSON Schema (else the gemini-openapi rewrite)
+        self.json_schema = takes_json_schema(model)
+        self._file_prefixes: Tuple[str, ...] = tuple(self.detail("file_uri_prefixes", ()))
+
+    # -- requests ----------------------------------------------------------------------------
+    def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
+        system, contents = encode_contents(messages, self._image)
+        body: Dict[str, Any] = {"contents": contents}
+        if system:
+            body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
+        config: Dict[str, Any] = {}
+        if options.temperature is not None:
+            config["temperature"] = options.temperature
+        if options.top_p is not None:
+            config["topP"] = options.top_p
+        if options.max_tokens is not None:
+            config["maxOutputTokens"] = options.max_tokens
+        if options.stop:
+            config["stopSequences"] = list(options.stop)
+        if options.seed is not None:
+            config["seed"] = options.seed
+        if options.tools:
+            body["tools"] = [{"functionDeclarations": [self._declaration(t) for t in options.tools]}]
+            mode = self._calling_config(options.tool_choice)
+            if mode is not None:
+                body["toolConfig"] = {"functionCallingConfig": mode}
+        elif options.tool_choice is not None:
+            _log.debug("gemini: tool_choice=%r without tools is not sent", options.tool_choice)
+        if options.parallel_tool_calls is not None:
+            _log.debug("gemini: the Gemini API has no parallel_tool_calls field; parallel_tool_calls=%r not sent",
+                       options.parallel_tool_calls)
+        if options.response_format is not None:
+            spec = options.response_format
+            dialect = self.structured_dialect(spec)
+            config["responseMimeType"] = "application/json"
+            key = "responseSchema" if "gemini-openapi" in dialect else "responseJsonSchema"
+            config[key] = spec.wire_schema(dialect).schema
+        if config:
+            body["generationConfig"] = config
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        path = self._path + (":streamGenerateContent?alt=sse" if stream else ":generateContent")
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
+        return self.request("POST", path, headers, body, stream)
+
+    def _image(self, p: ImagePart) -> Dict[str, Any]:
+        if p.data:
+            return {"inlineData": {"mimeType": p.media_type, "data": p.data}}
+        url = p.url or ""
+        if self._file_prefixes and url.startswith(self._file_prefixes):
+            ref: Dict[str, Any] = {"fileUri": url}
+            if p.media_type:
+                ref["mimeType"] = p.media_type
+            return {"fileData": ref}
+        raise ValidationError(
+            f"{self.provider} cannot send an image by URL ({url[:80]!r}): the Gemini API takes images as base64 "
+            "data or as Files API URIs, and does not fetch other URLs. Download the image and pass "
+            "ImagePart(data=<base64>, media_type='image/...') instead")
+
+    @staticmethod
+    def _calling_config(choice: Optional[str]) -> Optional[Dict[str, Any]]:
+        if choice is None:
+            return None
+        if choice in ("auto", "none"):
+            return {"mode": choice.upper()}
+        if choice == "required":
+            return {"mode": "ANY"}
+        return {"mode": "ANY", "allowedFunctionNames": [choice]}
+
+    def _declaration(self, tool: Any) -> Dict[str, Any]:
+        decl: Dict[str, Any] = {"name": tool.name}
+        if tool.description:
+            decl["description"] = tool.description
+        if self.json_schema:
+            decl["parametersJsonSchema"] = tool.parameters
+            return decl
+        from .._schema_dialects import rewrite
+
+        try:
+            rewritten = rewrite(tool.parameters, "gemini-openapi")
+        except ValidationError as exc:
+            raise ValidationError(f"tool {tool.name!r} for {self.provider}/{self.model}: {exc.message}") from None
+        if not rewritten.lossless:
+            lost = "; ".join(n for n in rewritten.notes if n.endswith("[meaning changed]"))
+            raise ValidationError(
+                f"tool {tool.name!r}: its parameters cannot be sent to {self.model}, which takes only Gemini's "
+                f"OpenAPI schema subset, without changing their meaning ({lost}). Simplify the schema, or use a "
+                "Gemini 2.5 or later model (those take plain JSON Schema)")
+        decl["parameters"] = rewritten.schema
+        return decl
+
+    def structured_dialect(self, spec: Any) -> Tuple[str, ...]:
+        """``("object-root",)`` with ``responseJsonSchema``; for a model that predates JSON Schema
+        ``("object-root", "gemini-openapi")`` with ``responseSchema``, unless that rewrite would
+        change the schema's meaning (then the plain schema goes as ``responseJsonSchema``)."""
+        if self.json_schema:
+            return self._JSON
+        try:
+            if spec.wire_schema(self._OPENAPI).lossless:
+                return self._OPENAPI
+        except ValidationError:  # a recursive schema cannot be inlined
+            pass
+        return self._JSON
+
+    # -- errors ------------------------------------------------------------------------------
+    def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
+        """(message, status, code) of ``{"error": {"code", "message", "status", "details"}}``; the
+        stream endpoint without ``alt=sse`` wraps it in a one-element array."""
+        if isinstance(data, list) and data and isinstance(data[0], dict):
+            data = data[0]
+        if not isinstance(data, dict):
+            return None, None, None
+        err = data.get("error")
+        if isinstance(err, str):
+            return err, None, None
+        if isinstance(err, dict):
+            message, status, code = err.get("message"), err.get("status"), err.get("code")
+            return (message if isinstance(message, str) else None), (status if isinstance(status, str) else None), \
+                (str(code) if isinstance(code, (int, str)) and not isinstance(code, bool) else None)
+        message = data.get("message")
+        return (message if isinstance(message, str) else None), None, None
+
+    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
+        err = super().api_error(status, headers, body)
+        if err.retry_after is None:
+            # Google sends no Retry-After: the wait is a RetryInfo detail (docs/wire.md §5 Errors).
+            try:
+                err.retry_after = retry_delay(json.loads(body)) if body else None
+            except ValueError:
+                pass
+        return err
+
+    def stream_error(self, data: Any, acc: Accumulator, headers: Mapping[str, str],
+                     status_by_type: Optional[Mapping[str, int]] = None) -> LLMError:
+        err = super().stream_error(data, acc, headers, STATUS_BY_GOOGLE_STATUS)
+        if err.retry_after is None:
+            err.retry_after = retry_delay(data)
+        return err
+
+    # -- responses ---------------------------------------------------------------------------
+    @shape_guard
+    def parse_chat(self, body: bytes, headers: Mapping[str, str]) -> Response:
+        data = decode_json(self.provider, body, headers=headers)
+        if not isinstance(data, dict):
+            raise malformed(self.provider, "expected a JSON object", body, headers)
+        if data.get("error"):
+            message, etype, code = self.error_details(data)
+            status = STATUS_BY_GOOGLE_STATUS.get(etype or "")
+            err = self.make_error(status, headers, message or "error", etype, code, body_text(body),
+                                  cls=error_for_status(status) if status is not None else APIError)
+            err.retry_after = err.retry_after if err.retry_after is not None else retry_delay(data)
+            raise err
+        acc = Accumulator(self.provider, self.model, headers)
+        acc.raw = data
+        reply = _Reply(acc)
+        reply.event(data, [])
+        if not reply.candidates and not reply.blocked:
+            raise malformed(self.provider, "no candidates and no promptFeedback.blockReason", body, headers)
+        reply.complete([])
+        return acc.response()
+
+    def stream_decoder(self, headers: Mapping[str, str]) -> "GeminiStream":
+        return GeminiStream(self, Accumulator(self.provider, self.model, headers))
+
+
+def _str(value: Any, what: str) -> Optional[str]:
+    if value is None or isinstance(value, str):
+        return value
+    raise TypeError(f"{what} is {type(value).__name__}, not a string")
+
+
+class _Reply:
+    """One reply's content, from response objects in wire order (the body of a non-streaming
+    reply, or each stream event): both paths go through here, so they build equal Responses."""
+
+    __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates")
+
+    def __init__(self, acc: Accumulator) -> None:
+        self.acc = acc
+        self.pending: List[str] = []  # signatures of text parts, placed after their text run
+        self.sealed = False  # the last thinking block is closed by its signature
+        self.calls = 0
+        self.finish: Optional[str] = None
+        self.done = False  # a finishReason (or a blocked prompt) was seen
+        self.blocked = False
+        self.candidates = False
+
+    def event(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:
+        acc = self.acc
+        rid = _str(obj.get("responseId"), "responseId")
+        if rid and acc.id is None:
+            acc.id = rid
+        model = _str(obj.get("modelVersion"), "modelVersion")
+        if model:
+            acc.model = model[7:] if model.startswith("models/") else model
+        candidates = obj.get("candidates")
+        if candidates is not None:
+            if not isinstance(candidates, list):
+                raise TypeError("candidates is not a list")
+            for cand in candidates:
+                if not isinstance(cand, dict):
+                    raise TypeError("a candidate is not an object")
+                if cand.get("index", 0) == 0:  # candidateCount > 1 (through extra): the first one
+                    self.candidate(cand, out)
+                    break
+        feedback = obj.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            self.blocked = self.done = True
+        usage = obj.get("usageMetadata")
+        if usage is not None:
+            if not isinstance(usage, dict):
+                raise TypeError("usageMetadata is not an object")
+            # cumulative on every stream event: the last one stands (docs/wire.md §5 Streaming)
+            acc.usage = map_usage(usage)
+
+    def candidate(self, cand: Dict[str, Any], out: List[StreamEvent]) -> None:
+        self.candidates = True
+        content = cand.get("content")
+        if content is not None:
+            if not isinstance(content, dict):
+                raise TypeError("candidate.content is not an object")
+            parts = content.get("parts")
+            if parts is not None:  # a candidate may end with no parts (MAX_TOKENS spent on thinking)
+                if not isinstance(parts, list):
+                    raise TypeError("content.parts is not a list")
+                for part in parts:
+                    self.part(part, out)
+        reason = _str(cand.get("finishReason"), "finishReason")
+        if reason:
+            self.finish = reason
+            self.done = True
+
+    def part(self, p: Any, out: List[StreamEvent]) -> None:
+        if not isinstance(p, dict):
+            raise TypeError("a part is not an object")
+        acc = self.acc
+        signature = _str(p.get("thoughtSignature"), "thoughtSignature")
+        call = p.get("functionCall")
+        if call is not None:
+            self.flush(out)
+            if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not call["name"]:
+                raise ValueError("a functionCall part without a name")
+            args = call.get("args")
+            if args is None:
+                args = {}
+            if not isinstance(args, dict):
+                raise TypeError("functionCall.args is not an object")
+            call_id = _str(call.get("id"), "functionCall.id") or (
+                f"{GENERATED_ID_PREFIX}{acc.id}_{self.calls}" if acc.id else f"{GENERATED_ID_PREFIX}{self.calls}")
+            # Calls arrive whole: start, the arguments as one JSON fragment, end.
+            events = acc.add_tool_call(call_id, call["name"], args, raw_arguments=_encode_args(args))
+            if signature:
+                events[-1].tool_call.signature = signature  # the ToolCall just stored on the reply
+            out.extend(events)
+            self.calls += 1
+            return
+        text = _str(p.get("text"), "text")
+        if text is not None:
+            if p.get("thought") is True:
+                self.flush(out)
+                if self.sealed and (text or signature):
+                    acc.new_thinking_block()  # a signature ended the block before
+                    self.sealed = False
+                emit(out, acc.thinking(text))
+                if signature:
+                    emit(out, acc.thinking_signature(signature))
+                    self.sealed = True
+                return
+            emit(out, acc.text(text))
+        # A text part's signature (also the signature-only empty part a stream ends with), and
+        # one on a part kind not modelled here (code execution, inline data), waits for the end
+        # of the text run: wherever the stream split the text, it ends up in the same place.
+        if signature:
+            self.pending.append(signature)
+
+    def flush(self, out: List[StreamEvent]) -> None:
+        for signature in self.pending:
+            self.acc.new_thinking_block()
+            emit(out, self.acc.thinking_signature(signature))
+            self.sealed = True
+        self.pending = []
+
+    def complete(self, out: List[StreamEvent]) -> None:
+        self.flush(out)
+        reason = map_finish_reason(self.finish)
+        if reason is None and self.blocked:
+            reason = "content_filter"  # the prompt was blocked: no candidate at all
+        if reason == "stop" and self.calls:
+            reason = "tool_calls"  # Gemini has no finish reason of its own for calls
+        acc = self.acc
+        if acc.usage is not None:
+            out.append(acc.set_usage(acc.usage))
+        out.append(acc.finish(reason))
+
+
+class _ObjectSplitter:
+    """The top-level JSON objects of a byte stream, as bytes, under any chunking: the elements of
+    the JSON array ``streamGenerateContent`` sends without ``alt=sse`` (``[{...},\\r\\n{...}]``).
+    Brackets, commas and whitespace between objects are skipped; anything else there comes out
+    as a unit of its own (which then fails to decode, as it should)."""
+
+    __slots__ = ("_buf", "_depth", "_string", "_escape", "_junk")
+
+    _STRUCTURE = re.compile(rb'["\\{}]')
+    _BETWEEN = b" \t\r\n[],"
+
+    def __init__(self) -> None:
+        self._buf = bytearray()  # the object being read
+        self._depth = 0
+        self._string = False
+        self._escape = False  # a backslash ended the previous chunk inside a string
+        self._junk = bytearray()
+
+    def feed(self, chunk: bytes) -> List[bytes]:
+        out: List[bytes] = []
+        n = len(chunk)
+        i = 0
+        start = 0  # where the current object's bytes begin in this chunk
+        if self._escape and n:
+            self._escape = False
+            i = 1
+        depth, string = self._depth, self._string
+        while i < n:
+            if depth == 0:
+                j = chunk.find(b"{", i)
+                between = chunk[i:] if j < 0 else chunk[i:j]
+                if between.translate(None, self._BETWEEN):
+                    self._junk += between
+                if j < 0:
+                    break
+                if self._junk:
+                    out.append(bytes(self._junk))
+                    self._junk = bytearray()
+                depth, start, i = 1, j, j + 1
+                continue
+            m = self._STRUCTURE.search(chunk, i)
+            if m is None:
+                break
+            c = chunk[m.start()]
+            i = m.end()
+            if string:
+                if c == 0x5C:  # backslash: the next byte is escaped
+                    if i < n:
+                        i += 1
+                    else:
+                        self._escape = True
+                elif c == 0x22:
+                    string = False
+            elif c == 0x22:
+                string = True
+            elif c == 0x7B:
+                depth += 1
+            elif c == 0x7D:
+                depth -= 1
+                if depth == 0:
+                    if self._buf:
+                        self._buf += chunk[start:i]
+                        out.append(bytes(self._buf))
+                        self._buf = bytearray()
+                    else:
+                        out.append(chunk[start:i])
+        if depth:
+            self._buf += chunk[start:]
+        self._depth, self._string = depth, string
+        return out
+
+    def flush(self) -> List[bytes]:
+        """What is left at end of input: an unfinished object or stray bytes (both undecodable)."""
+        rest = bytes(self._buf) or bytes(self._junk)
+        self._buf, self._junk, self._depth, self._string, self._escape = bytearray(), bytearray(), 0, False, False
+        return [rest] if rest.strip() else []
+
+
+_BOM = b"\xef\xbb\xbf"
+_TAIL = 8192  # bytes of an SSE stream kept to find an error body sent without SSE framing
+
+
+class GeminiStream(StreamDecoderBase):
+    """``streamGenerateContent`` replies (docs/wire.md §5 Streaming) -> unified events: SSE
+    events (``alt=sse``), or the elements of a JSON array; the first byte tells which."""
+
+    def __init__(self, codec: Codec, acc: Accumulator) -> None:
+        super().__init__(codec, acc)
+        self.reply = _Reply(acc)
+        self._mode: Optional[str] = None  # "sse" or "json", decided by the first byte
+        self._head = b""
+        self._sse = SSEDecoder()
+        self._split = _ObjectSplitter()
+        self._tail = b""
+
+    def units(self, chunk: bytes) -> List[Any]:
+        if self._mode is None:
+            head = self._head + chunk
+            probe = head.lstrip()
+            if probe.startswith(_BOM):
+                probe = probe[3:].lstrip()
+            if not probe or _BOM.startswith(probe):
+                self._head = head
+                return []
+            self._head = b""
+            self._mode = "json" if probe[:1] in (b"[", b"{") else "sse"
+            chunk = probe if self._mode == "json" else head
+        if self._mode == "json":
+            return self._split.feed(chunk)
+        self._tail = (self._tail + chunk)[-_TAIL:]
+        return self._sse.feed(chunk)
+
+    def flush_units(self) -> List[Any]:
+        if self._mode == "json":
+            return self._split.flush()
+        if self._mode == "sse":
+            return self._sse.flush()
+        return []
+
+    def handle(self, unit: Any, out: List[StreamEvent]) -> None:
+        text = unit.data if isinstance(unit, SSEEvent) else body_text(unit)
+        try:
+            obj = loads(text)
+        except ValueError:
+            raise self.broken(f"an event is not valid JSON: {text[:200]!r}", body=text) from None
+        acc = self.acc
+        acc.raw.append(obj)
+        if not isinstance(obj, dict):
+            raise self.broken(f"an event is not a JSON object: {text[:200]!r}", body=text)
+        if obj.get("error"):
+            raise self.codec.stream_error(obj, acc, acc.headers)
+        self.reply.event(obj, out)
+
+    def on_eof(self, out: List[StreamEvent]) -> None:
+        # No end marker: the end of the connection after a finishReason is the end of the reply.
+        if self.reply.done:
+            self.reply.complete(out)
+            return
+        error = self._unframed_error()
+        if error is not None:
+            raise self.codec.stream_error(error, self.acc, self.acc.headers)
+        raise self.broken("the connection closed before an event with a finishReason")
+
+    def _unframed_error(self) -> Optional[Dict[str, Any]]:
+        """A Google error body in the stream without SSE framing (python-genai looks for one too;
+        docs/wire.md §5 Streaming): the SSE parser skips its lines, so look in the last bytes."""
+        if self._mode != "sse" or b'"error"' not in self._tail:
+            return None
+        text = self._tail.decode("utf-8", "replace")
+        decoder = json.JSONDecoder()
+        for tries, m in enumerate(re.finditer(r"\{", text)):
+            if tries >= 64:
+                break
+            try:
+                obj, _ = decoder.raw_decode(text, m.start())
+            except ValueError:
+                continue
+            if isinstance(obj, dict) and isinstance(obj.get("error"), dict):
+                return obj
+        return None
+
+
+#: the providers this codec serves; the registry collects them
+PROVIDERS = [
+    ProviderInfo("gemini", GeminiCodec, "https://generativelanguage.googleapis.com",
+                 ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GEMINI_BASE_URL", True, "Google Gemini API (AI Studio key)",
+                 auth=Auth.header("x-goog-api-key"), token_family="default",
+                 details={"file_uri_prefixes": ("https://generativelanguage.googleapis.com/",)}),
+]
