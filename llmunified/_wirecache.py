@@ -46,6 +46,9 @@ encode_json: Callable[[Any], str] = json.JSONEncoder(ensure_ascii=False, separat
 # Nothing here refers to a conversation's first message, so it goes when the message does.
 _kept: Dict[int, Tuple["weakref.ref[Message]", Dict[str, Any]]] = {}
 _MEMOS_KEPT = 2  # conversations sharing a first message (a fork) each keep theirs
+#: Below this many messages a request is encoded plainly, with no bookkeeping: encoding a short
+#: history costs less than tracking it, and one-off calls (the common case) stay at raw speed.
+MIN_MESSAGES = 32
 _PIECES_KEPT = 32  # pieces of a memo's entries and JSON text before they are joined into one
 
 _CONTENT = attrgetter("content")
@@ -280,7 +283,8 @@ class Conversation:
         self._store: Optional[Dict[str, Any]] = None
         self._fresh: List[Dict[str, Any]] = []  # the entries added
         self._closed: Optional[tuple] = None  # (messages, entries, state) at close()
-        if not messages:
+        self._plain = len(messages) < MIN_MESSAGES
+        if self._plain:
             return
         first = messages[0]
         kept = _kept.get(id(first))
@@ -324,7 +328,9 @@ class Conversation:
         """``messages[:end]`` are encoded for good: their entries are the ones added so far."""
         self._closed = (end, len(self._fresh), state)
 
-    def result(self) -> WireMessages:
+    def result(self) -> List[Dict[str, Any]]:
+        if self._plain:
+            return self._fresh
         out = WireMessages()
         memo = self._memo
         view: List[List[Dict[str, Any]]] = memo.view if memo is not None else []

@@ -20,6 +20,26 @@ from llmunified._wirecache import Conversation, WireMessages, encode_body
 from llmunified.errors import ValidationError
 from llmunified.providers import anthropic, codec_for, ollama, openai
 from llmunified.providers._base import Codec
+from llmunified import _wirecache
+
+
+@pytest.fixture(autouse=True)
+def cache_every_length(monkeypatch):
+    """The cache skips short histories (MIN_MESSAGES); these tests use short ones to exercise it."""
+    monkeypatch.setattr(_wirecache, "MIN_MESSAGES", 0)
+
+
+def test_short_histories_are_encoded_plainly_with_no_bookkeeping(monkeypatch):
+    monkeypatch.setattr(_wirecache, "MIN_MESSAGES", 32)
+    before = dict(_wirecache._kept)
+    history = [Message("user", f"question {i}") for i in range(31)]
+    for _ in range(3):
+        wire = openai.encode_messages(history)
+        assert type(wire) is list and len(wire) == 31   # a plain list: encode_body encodes it as it is
+    assert _wirecache._kept == before                  # nothing was noted for a one-off request
+    history.append(Message("user", "question 31"))
+    openai.encode_messages(history)
+    assert isinstance(openai.encode_messages(history), WireMessages)  # long enough: cached
 
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
