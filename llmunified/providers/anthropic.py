@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._sse import SSEEvent
+from .. import _wirecache
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, error_for_status
 from .._http import HTTPRequest
@@ -141,9 +142,7 @@ def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[s
     A conversation encoded before is resumed after its older turns (``llmunified._wirecache``);
     the last turn stays open, as a message appended next may join it.
     """
-    from .._wirecache import Conversation
-
-    conversation = Conversation(messages, "anthropic", names=False)  # Message.name is not sent
+    conversation = _wirecache.Conversation(messages, "anthropic", names=False)  # Message.name is not sent
     if conversation.state is not None:
         # The kept turns end where a turn of the other role began; a message there now that
         # would join the last kept turn means encoding them again.

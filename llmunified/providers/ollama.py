@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
+from .. import _wirecache
 from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import ValidationError
 from .._http import HTTPRequest
@@ -109,9 +110,7 @@ def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
     A conversation encoded before is resumed after the messages it had, with the call names
     they gave (``llmunified._wirecache``).
     """
-    from .._wirecache import Conversation
-
-    conversation = Conversation(messages, "ollama", names=False)  # Message.name is not sent
+    conversation = _wirecache.Conversation(messages, "ollama", names=False)  # Message.name is not sent
     names: Dict[str, str] = dict(conversation.state or {})  # tool call id -> tool name, from earlier turns
     for m in conversation.pending():
         if m.role == "tool":

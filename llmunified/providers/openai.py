@@ -6,6 +6,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._sse import SSEEvent
+from .. import _wirecache
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
@@ -98,9 +99,9 @@ def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
     """The wire ``messages``. Each message's entries depend on it alone, so a conversation
     encoded before is resumed after the messages it had (``llmunified._wirecache``): a long
     conversation is not encoded again on every turn."""
-    from .._wirecache import Conversation
-
-    conversation = Conversation(messages, "openai")
+    if len(messages) < _wirecache.MIN_MESSAGES:  # a short history: nothing worth keeping
+        return [entry for m in messages for entry in _encode_message(m)]
+    conversation = _wirecache.Conversation(messages, "openai")
     for m in conversation.pending():
         conversation.add(_encode_message(m))
     conversation.close(len(messages), None)
