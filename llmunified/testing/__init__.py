@@ -36,6 +36,15 @@ Endpoints:
     Google Gemini: ``POST /v1beta/models/{model}:generateContent`` and
     ``:streamGenerateContent`` (SSE with ``?alt=sse``, else a JSON array), ``GET /v1beta/models``
     (an ``x-goog-api-key`` header or ``?key=``); use ``emu.url_for("gemini")`` (the host root).
+    Google Vertex AI (``/v1/`` or ``/v1beta1/``, then
+    ``projects/{project}/locations/{location}/publishers/...``): ``google/models/{model}:
+    generateContent`` and ``:streamGenerateContent`` (Gemini's format, as above; with
+    ``toolConfig.functionCallingConfig.streamFunctionCallArguments: true`` a streamed function
+    call's arguments come as ``partialArgs`` pieces), and ``anthropic/models/{model}:rawPredict``
+    and ``:streamRawPredict`` (Anthropic's Messages, with ``"anthropic_version":
+    "vertex-2023-10-16"`` and without ``model`` in the body; ``"stream": true`` for the
+    streaming method only); an ``Authorization: Bearer`` token (any; never ``x-api-key`` or an
+    ``anthropic-version`` header); use ``emu.url_for("vertex")`` (the host root).
 
 Providers are dialects:
     Each wire format is one module in ``llmunified/testing/_dialects/`` (``openai.py``,

@@ -442,8 +442,9 @@ def test_url_for(emu):
     assert emu.url_for("anthropic") == emu.base_url
     assert emu.url_for("ollama") == emu.base_url
     assert emu.url_for("gemini") == emu.url_for("google") == emu.base_url
+    assert emu.url_for("vertex") == emu.url_for("Vertex_AI") == emu.base_url
     with pytest.raises(ValueError):
-        emu.url_for("vertex")
+        emu.url_for("cohere")
 
 
 # ---- errors ------------------------------------------------------------------------------------------
@@ -1655,4 +1656,502 @@ def test_gemini_keep_alive_and_other_dialects_unaffected(emu):
     with requests.Session() as s:
         assert oai(emu, s).status_code == 200 and ant(emu, s).status_code == 200
         assert oll(emu, s, {"stream": False}).status_code == 200
+    assert emu.internal_errors == []
+
+
+# ---- Vertex AI (Google and Anthropic publishers) ------------------------------------------------
+# Plain http.client / urllib only: the emulator is the oracle of the library's Vertex codec.
+
+VBEARER = {"Authorization": "Bearer ya29.vertex-token-1"}
+VRES = "/v1/projects/my-proj/locations/us-central1/publishers/"
+VCLAUDE = "claude-sonnet-4@20250514"
+VMSG = {"anthropic_version": "vertex-2023-10-16", "max_tokens": 1024, "messages": USER}
+STREAM_ARGS = {"functionCallingConfig": {"mode": "AUTO", "streamFunctionCallArguments": True}}
+
+
+def vgen(emu, body=None, action="generateContent", query="", headers=VBEARER,
+         model="gemini-2.5-flash", resource=VRES):
+    payload = {"contents": GUSER}
+    payload.update(body or {})
+    return gem(emu, "%sgoogle/models/%s:%s%s" % (resource, model, action, query), payload, headers)
+
+
+def vraw(emu, body=None, action="rawPredict", headers=VBEARER, drop=(), model=VCLAUDE):
+    payload = dict(VMSG, **({"stream": True} if action == "streamRawPredict" else {}))
+    payload.update(body or {})
+    for key in drop:
+        payload.pop(key)
+    return gem(emu, "%santhropic/models/%s:%s" % (VRES, model, action), payload, headers)
+
+
+def ant_error(status, headers, raw, code=400, kind="invalid_request_error"):
+    assert status == code, raw
+    assert headers["content-type"] == "application/json"
+    body = json.loads(raw)
+    assert body["type"] == "error" and body["error"]["type"] == kind
+    return body["error"]["message"]
+
+
+def test_vertex_routes_versions_and_recorded_params(emu):
+    assert emu.url_for("vertex") == emu.base_url  # the codec appends /v1/projects/...
+    emu.reply(text="ok")
+    status, _, _ = vgen(emu, resource="/v1beta1/projects/pydantic-ai/locations/global/"
+                                      "publishers/")
+    assert status == 200
+    rec = emu.last_request
+    assert (rec.provider, rec.endpoint, rec.stream, rec.violations) == ("vertex", "chat", False, [])
+    assert rec.params == {"version": "v1beta1", "project": "pydantic-ai", "location": "global",
+                          "publisher": "google", "model": "gemini-2.5-flash",
+                          "action": "generateContent"}
+    assert vraw(emu)[0] == 200
+    rec = emu.last_request
+    assert (rec.params["publisher"], rec.params["model"], rec.params["action"]) == (
+        "anthropic", VCLAUDE, "rawPredict")
+    assert rec.messages == USER and rec.stream is False
+    assert vraw(emu, action="streamRawPredict")[0] == 200 and emu.last_request.stream is True
+    assert vgen(emu, action="streamGenerateContent", query="?alt=sse")[0] == 200
+    assert emu.last_request.stream is True
+    assert emu.internal_errors == []
+
+
+def test_vertex_google_generate_content_like_the_recording(emu):
+    # gemini/vertex_generate_content.vcr.yaml: the request and the response's shape.
+    emu.reply(text="The capital of France is Paris.\n", usage=(13, 8))
+    status, headers, raw = vgen(emu, {
+        "contents": [{"parts": [{"text": "What is the capital of France?"}], "role": "user"}],
+        "generationConfig": {},
+        "systemInstruction": {"parts": [{"text": "You are a helpful chatbot."}], "role": "user"}},
+        model="gemini-2.0-flash",
+        resource="/v1beta1/projects/pydantic-ai/locations/global/publishers/")
+    assert status == 200 and headers["content-type"] == "application/json; charset=UTF-8"
+    assert headers["vary"] == "Origin, X-Origin, Referer"
+    body = json.loads(raw)
+    assert list(body) == ["candidates", "usageMetadata", "modelVersion", "createTime",
+                          "responseId"]
+    candidate, = body["candidates"]
+    assert "index" not in candidate  # proto3 JSON leaves index 0 out, as recorded
+    assert candidate["content"] == {"parts": [{"text": "The capital of France is Paris.\n"}],
+                                    "role": "model"}
+    assert candidate["finishReason"] == "STOP" and candidate["avgLogprobs"] < 0
+    assert body["usageMetadata"] == {
+        "promptTokenCount": 13, "candidatesTokenCount": 8, "totalTokenCount": 21,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 13}],
+        "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": 8}],
+        "trafficType": "ON_DEMAND"}
+    assert body["modelVersion"] == "gemini-2.0-flash"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", body["createTime"])
+    assert emu.last_request.violations == []
+
+    # The default echo and tool calls render as on the Gemini API (no id unless given).
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    body = json.loads(vgen(emu, {"tools": [WEATHER_DECL]})[2])
+    assert body["candidates"][0]["content"]["parts"] == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}}]
+    assert body["candidates"][0]["finishMessage"] == "Model generated function call(s)."
+    body = json.loads(vgen(emu)[2])
+    assert body["candidates"][0]["content"]["parts"] == [{"text": "You said: Weather in Paris?"}]
+
+
+def test_vertex_google_sse_and_json_array_streams(emu):
+    emu.reply(text="The capital of France is Paris.", usage=(15, 8))
+    status, headers, raw = vgen(emu, action="streamGenerateContent", query="?alt=sse")
+    assert status == 200 and headers["content-type"] == "text/event-stream"
+    assert headers["transfer-encoding"] == "chunked"
+    events = gem_sse(raw)  # CRLF framing, data: lines only, no [DONE]
+    assert len(events) == 6
+    assert "".join(e["candidates"][0]["content"]["parts"][0]["text"] for e in events) == \
+        "The capital of France is Paris."
+    assert [("finishReason" in e["candidates"][0]) for e in events] == [False] * 5 + [True]
+    assert all("index" not in e["candidates"][0] and "avgLogprobs" not in e["candidates"][0]
+               for e in events)
+    assert all(e["usageMetadata"]["trafficType"] == "ON_DEMAND" for e in events)
+    assert len({(e["createTime"], e["responseId"]) for e in events}) == 1
+    counts = [e["usageMetadata"].get("candidatesTokenCount", 0) for e in events]
+    assert counts == sorted(counts) and counts[-1] == 8
+    assert events[-1]["usageMetadata"]["candidatesTokensDetails"] == [
+        {"modality": "TEXT", "tokenCount": 8}]
+
+    emu.reply(text="one two three", usage=(4, 3))
+    status, headers, raw = vgen(emu, action="streamGenerateContent")
+    assert headers["content-type"] == "application/json; charset=UTF-8"
+    assert raw.startswith(b"[{") and raw.endswith(b"}\r\n]")
+    items = json.loads(raw)
+    assert [i["candidates"][0]["content"]["parts"][0]["text"] for i in items] == \
+        ["one", " two", " three"]
+    assert all("createTime" in i for i in items) and emu.last_request.stream is True
+
+    emu.reply(text="partial", stream_error="The model is overloaded.", error_type="UNAVAILABLE")
+    events = gem_sse(vgen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert events[-1] == {"error": {"code": 503, "message": "The model is overloaded.",
+                                    "status": "UNAVAILABLE"}}
+
+
+def _partial_arg_value(arg):
+    for key in ("stringValue", "numberValue", "boolValue"):
+        if key in arg:
+            return arg[key]
+    assert arg["nullValue"] == "NULL_VALUE"
+    return None
+
+
+def _set_json_path(target, path, value):
+    """Assign ``value`` at an RFC 9535 path (``$.a['b c'][0]``) in ``target``, making the
+    containers on the way."""
+    assert path.startswith("$")
+    steps = [m.group(1) if m.group(1) is not None
+             else int(m.group(2)) if m.group(2) is not None
+             else m.group(3).replace("\\'", "'").replace("\\\\", "\\")
+             for m in re.finditer(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]",
+                                  path[1:])]
+    node = target
+    for step, following in zip(steps, steps[1:] + [None]):
+        empty = [] if isinstance(following, int) else {}
+        if following is None:
+            node_value = value
+        elif isinstance(node, list):
+            node_value = node[step] if step < len(node) else empty
+        else:
+            node_value = node.get(step, empty)
+        if isinstance(node, list):
+            if step == len(node):
+                node.append(node_value)
+            else:
+                node[step] = node_value
+        else:
+            node[step] = node_value
+        node = node_value
+
+
+def rebuild_streamed_calls(parts):
+    """The function calls a client reassembles from Vertex's partialArgs events."""
+    calls, current, strings = [], None, {}
+    for part in parts:
+        call = part.get("functionCall")
+        if call is None:
+            continue
+        if "name" in call:
+            assert current is None and call["willContinue"] is True
+            current = {"name": call["name"], "args": {}}
+            if "id" in call:
+                current["id"] = call["id"]
+            if "thoughtSignature" in part:
+                current["thoughtSignature"] = part["thoughtSignature"]
+            strings = {}
+        elif call == {}:
+            calls.append(current)
+            current = None
+        else:
+            assert set(call) == {"partialArgs"} and current is not None
+            for arg in call["partialArgs"]:
+                path, value = arg["jsonPath"], _partial_arg_value(arg)
+                if "stringValue" in arg:
+                    strings[path] = strings.get(path, "") + value
+                    value = strings[path]
+                _set_json_path(current["args"], path, value)
+    assert current is None  # every call was closed
+    return calls
+
+
+def test_vertex_streamed_function_call_arguments_partial_args(emu):
+    args = {"city": "Paris, France", "days": 3, "metric": True, "note": None,
+            "trip": {"stops": [{"name": "Lyon"}, {"name": "Nice"}]}, "odd key": "it's"}
+    emu.reply(thinking="Weather lookup.", usage=(10, 40),
+              tool_calls=[ToolCallSpec("get_weather", args, id="call-1"),
+                          ToolCallSpec("get_time", {}, id="call-2")])
+    status, _, raw = vgen(emu, {"tools": [WEATHER_DECL], "toolConfig": STREAM_ARGS},
+                          action="streamGenerateContent", query="?alt=sse")
+    assert status == 200, raw
+    events = gem_sse(raw)
+    parts = [e["candidates"][0]["content"]["parts"] for e in events]
+    assert all(len(p) == 1 for p in parts)
+    parts = [p[0] for p in parts]
+    thoughts = [p for p in parts if p.get("thought")]
+    assert "".join(t["text"] for t in thoughts) == "Weather lookup."
+    calls = parts[len(thoughts):]
+    assert all("functionCall" in p for p in calls)
+    # The first call: opened with its name (and the signature), then one piece per event.
+    assert calls[0] == {"functionCall": {"name": "get_weather", "id": "call-1",
+                                         "willContinue": True},
+                        "thoughtSignature": calls[0]["thoughtSignature"]}
+    pieces = [p["functionCall"]["partialArgs"] for p in calls[1:9]]
+    assert pieces == [
+        [{"jsonPath": "$.city", "stringValue": "Pari", "willContinue": True}],
+        [{"jsonPath": "$.city", "stringValue": "s, F", "willContinue": True}],
+        [{"jsonPath": "$.city", "stringValue": "ranc", "willContinue": True}],
+        [{"jsonPath": "$.city", "stringValue": "e"}],
+        [{"jsonPath": "$.days", "numberValue": 3}],
+        [{"jsonPath": "$.metric", "boolValue": True}],
+        [{"jsonPath": "$.note", "nullValue": "NULL_VALUE"}],
+        [{"jsonPath": "$.trip.stops[0].name", "stringValue": "Lyon"}]]
+    assert calls[9]["functionCall"]["partialArgs"] == [
+        {"jsonPath": "$.trip.stops[1].name", "stringValue": "Nice"}]
+    assert calls[10]["functionCall"]["partialArgs"] == [
+        {"jsonPath": "$['odd key']", "stringValue": "it's"}]
+    assert calls[11] == {"functionCall": {}}  # closes the first call
+    # The second call has no arguments: opened, then closed.
+    assert calls[12:] == [{"functionCall": {"name": "get_time", "id": "call-2",
+                                            "willContinue": True}},
+                          {"functionCall": {}}]
+    finals = ["finishReason" in e["candidates"][0] for e in events]
+    assert finals == [False] * (len(events) - 1) + [True]
+    assert events[-1]["candidates"][0]["finishMessage"] == "Model generated function call(s)."
+    first_call_usage = {json.dumps(e["usageMetadata"])
+                        for e in events[len(thoughts):len(thoughts) + 12]}
+    assert len(first_call_usage) == 1  # the pieces of one call repeat its cumulative usage
+    assert events[-1]["usageMetadata"]["candidatesTokenCount"] + \
+        events[-1]["usageMetadata"]["thoughtsTokenCount"] == 40
+
+    rebuilt = rebuild_streamed_calls(parts)
+    assert [c["name"] for c in rebuilt] == ["get_weather", "get_time"]
+    assert rebuilt[0]["args"] == args and rebuilt[1] == {"name": "get_time", "args": {},
+                                                         "id": "call-2"}
+
+    # The rebuilt, signed call replayed in the next turn passes the thought-signature check.
+    call_parts = [{"functionCall": {"name": "get_weather", "args": rebuilt[0]["args"],
+                                    "id": "call-1"},
+                   "thoughtSignature": rebuilt[0]["thoughtSignature"]},
+                  {"functionCall": {"name": "get_time", "args": {}, "id": "call-2"}}]
+    responses = [{"functionResponse": {"name": "get_weather", "id": "call-1",
+                                       "response": {"t": "sunny"}}},
+                 {"functionResponse": {"name": "get_time", "id": "call-2",
+                                       "response": {"t": "noon"}}}]
+    emu.reply(text="Sunny at noon.")
+    status, _, raw = vgen(emu, dict(_call_turns(call_parts, responses), tools=[WEATHER_DECL]))
+    assert status == 200, raw
+    unsigned = [{"functionCall": call_parts[0]["functionCall"]}, call_parts[1]]
+    status, _, raw = vgen(emu, dict(_call_turns(unsigned, responses), tools=[WEATHER_DECL]))
+    assert gem_error(status, raw)["message"].startswith("Function call is missing a "
+                                                        "thought_signature")
+    emu.reset()
+
+    # The JSON-array stream splits the same way; without the switch, or in a whole answer,
+    # calls come whole.
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})])
+    items = json.loads(vgen(emu, {"toolConfig": {"function_calling_config": {
+        "stream_function_call_arguments": True}}}, action="streamGenerateContent")[2])
+    assert [i["candidates"][0]["content"]["parts"][0]["functionCall"] for i in items] == [
+        {"name": "get_weather", "willContinue": True},
+        {"partialArgs": [{"jsonPath": "$.city", "stringValue": "Oslo"}]}, {}]
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})])
+    events = gem_sse(vgen(emu, action="streamGenerateContent", query="?alt=sse")[2])
+    assert [e["candidates"][0]["content"]["parts"] for e in events] == [
+        [{"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]]
+    emu.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Oslo"})])
+    body = json.loads(vgen(emu, {"toolConfig": STREAM_ARGS})[2])
+    assert body["candidates"][0]["content"]["parts"] == [
+        {"functionCall": {"name": "get_weather", "args": {"city": "Oslo"}}}]
+    # The Gemini API has no such switch: there it is an unknown field.
+    status, _, raw = gen(emu, {"toolConfig": STREAM_ARGS})
+    assert "streamFunctionCallArguments" in gem_error(status, raw)["message"]
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"contents": [{"parts": [{"text": "hi"}]}]},
+     "Unable to submit request because Please use a valid role: user, model.. Learn more: "
+     "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"),
+    ({"contents": [{"role": "", "parts": [{"text": "hi"}]}]},
+     "Unable to submit request because Please use a valid role: user, model.."),
+    ({"contents": [{"role": "system", "parts": [{"text": "hi"}]}]},
+     "Unable to submit request because Please use a valid role: user, model.."),
+    ({"contents": []},
+     "Unable to submit request because at least one contents field is required."),
+    ({"labels": ["team-a"]}, "Invalid value at 'labels' (TYPE_STRING)"),
+    ({"toolConfig": {"functionCallingConfig": {"streamFunctionCallArguments": "yes"}}},
+     "Invalid value at 'tool_config.function_calling_config.stream_function_call_arguments' "
+     "(TYPE_BOOL)"),
+    ({"generationConfig": {"temperature": 3}},  # the Gemini API's own checks still apply
+     "* GenerateContentRequest.generation_config.temperature: temperature must be in the range"),
+    ({"prompt": "hi"}, 'Invalid JSON payload received. Unknown name "prompt": Cannot find field.'),
+])
+def test_vertex_google_contract(emu, body, message):
+    emu.reply(text="never served")
+    status, headers, raw = vgen(emu, body)
+    assert gem_error(status, raw)["message"].startswith(message)
+    assert headers["content-type"] == "application/json; charset=UTF-8"
+    assert emu.last_request.violations[0].startswith(message) and emu.pending_replies == 1
+
+
+def test_vertex_google_vertex_only_fields_are_accepted(emu):
+    status, _, raw = vgen(emu, {"labels": {"team": "search"}, "toolConfig": STREAM_ARGS,
+                                "tools": [WEATHER_DECL]})
+    assert status == 200, raw
+    assert emu.last_request.violations == []
+
+
+def test_vertex_auth_for_both_publishers(emu):
+    for call in (lambda **kw: vgen(emu, **kw), lambda **kw: vraw(emu, **kw)):
+        status, headers, raw = call(headers={})
+        error = gem_error(status, raw, 401, "UNAUTHENTICATED")  # Google's front end answers
+        assert error["message"].startswith("Request is missing required authentication "
+                                           "credential. Expected OAuth 2 access token")
+        assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                     "reason": "CREDENTIALS_MISSING", "domain": "googleapis.com",
+                                     "metadata": {"service": "aiplatform.googleapis.com"}}]
+        assert headers["content-type"] == "application/json; charset=UTF-8"
+        for bad in ({"Authorization": "Basic dXNlcjpwdw=="}, {"Authorization": "Bearer "},
+                    {"x-goog-api-key": "AIza-not-for-vertex"}):
+            error = gem_error(*call(headers=bad)[::2], 401, "UNAUTHENTICATED")
+            assert error["message"].startswith("Request")
+        assert emu.last_request.provider == "vertex" and emu.last_request.violations
+    assert emu.pending_replies == 0 and all(r.reply is None for r in emu.requests)
+
+    # Any non-empty token is accepted and recorded: a test sees a refreshed token.
+    emu.reply(status=401, error="Request had invalid authentication credentials.",
+              error_code="ACCESS_TOKEN_EXPIRED")
+    status, _, raw = vraw(emu, headers={"Authorization": "Bearer ya29.old"})
+    error = gem_error(status, raw, 401, "UNAUTHENTICATED")  # Google-shaped on Anthropic's too
+    assert error["details"][0]["reason"] == "ACCESS_TOKEN_EXPIRED"
+    emu.reply(text="fresh")
+    status, _, raw = vraw(emu, headers={"Authorization": "Bearer ya29.new"})
+    assert status == 200 and json.loads(raw)["content"][0]["text"] == "fresh"
+    assert [r.headers["authorization"] for r in emu.requests[-2:]] == [
+        "Bearer ya29.old", "Bearer ya29.new"]
+    assert vgen(emu, headers={"Authorization": "Bearer any-opaque-token"})[0] == 200
+
+    with Emulator(require_auth=False) as open_emu:
+        assert vgen(open_emu, headers={})[0] == 200 and vraw(open_emu, headers={})[0] == 200
+
+
+def test_vertex_anthropic_raw_predict_and_stream(emu):
+    emu.reply(text="Hi from Claude on Vertex.", usage=(12, 7), thinking="Greeting.",
+              thinking_signature="sig-v")
+    status, headers, raw = vraw(emu, {"thinking": {"type": "enabled", "budget_tokens": 1024},
+                                      "max_tokens": 2048})
+    assert status == 200 and headers["content-type"] == "application/json"
+    body = json.loads(raw)
+    assert body["model"] == VCLAUDE and body["type"] == "message"
+    assert body["content"] == [
+        {"type": "thinking", "thinking": "Greeting.", "signature": "sig-v"},
+        {"type": "text", "text": "Hi from Claude on Vertex."}]
+    assert body["stop_reason"] == "end_turn"
+    assert (body["usage"]["input_tokens"], body["usage"]["output_tokens"]) == (12, 7)
+
+    emu.reply(text="Sunny", tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"})])
+    status, headers, raw = vraw(emu, action="streamRawPredict")
+    assert status == 200 and headers["content-type"].startswith("text/event-stream")
+    assert headers["transfer-encoding"] == "chunked"
+    events = sse(raw.decode())
+    names = [name for name, _ in events]
+    assert names[0] == "message_start" and names[-2:] == ["message_delta", "message_stop"]
+    start = json.loads(events[0][1])["message"]
+    assert start["model"] == VCLAUDE
+    tool = [json.loads(d)["content_block"] for n, d in events if n == "content_block_start"][-1]
+    assert (tool["type"], tool["name"]) == ("tool_use", "get_weather")
+    partial = "".join(json.loads(d)["delta"].get("partial_json", "") for n, d in events
+                      if n == "content_block_delta")
+    assert json.loads(partial) == {"city": "Paris"}
+    assert json.loads(events[-2][1])["delta"]["stop_reason"] == "tool_use"
+
+    emu.reply(text="partial", stream_error="Overloaded")
+    events = sse(vraw(emu, action="streamRawPredict")[2].decode())
+    assert events[-1][0] == "error"
+    assert json.loads(events[-1][1])["error"] == {"type": "overloaded_error",
+                                                   "message": "Overloaded"}
+    # The default reply echoes the Messages body.
+    body = json.loads(vraw(emu)[2])
+    assert body["content"] == [{"type": "text", "text": "You said: Hello there"}]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"body": {"model": VCLAUDE}}, "model: Extra inputs are not permitted. On Vertex AI the "
+                                   "model is in the URL"),
+    ({"drop": ("anthropic_version",)}, 'anthropic_version: Field required. Vertex AI needs '
+                                       '"anthropic_version": "vertex-2023-10-16" in the body.'),
+    ({"body": {"anthropic_version": "2023-06-01"}},
+     "anthropic_version: Input should be 'vertex-2023-10-16', got \"2023-06-01\"."),
+    ({"headers": dict(VBEARER, **{"x-api-key": "sk-ant-test"})},
+     "x-api-key: Vertex AI does not take an Anthropic API key"),
+    ({"headers": dict(VBEARER, **{"anthropic-version": "2023-06-01"})},
+     "anthropic-version: on Vertex AI the API version goes in the body"),
+    ({"action": "streamRawPredict", "body": {"stream": False}},
+     'stream: :streamRawPredict needs "stream": true in the body.'),
+    ({"action": "streamRawPredict", "drop": ("stream",)},
+     'stream: :streamRawPredict needs "stream": true in the body.'),
+    ({"body": {"stream": True}}, 'stream: "stream": true needs :streamRawPredict'),
+    ({"drop": ("max_tokens",)}, "max_tokens: Field required"),  # the Messages rules still apply
+    ({"body": {"messages": [{"role": "system", "content": "x"}]}},
+     'messages.0.role: Unexpected role "system".'),
+])
+def test_vertex_anthropic_contract(emu, kwargs, message):
+    emu.reply(text="never served")
+    status, headers, raw = vraw(emu, **kwargs)
+    assert ant_error(status, headers, raw).startswith(message)
+    rec = emu.last_request
+    assert rec.provider == "vertex" and rec.violations[0].startswith(message)
+    assert emu.pending_replies == 1 and rec.reply is None
+
+
+def test_vertex_anthropic_bodies_that_are_not_json_objects(emu):
+    path = "%santhropic/models/%s:rawPredict" % (VRES, VCLAUDE)
+    message = ant_error(*gem(emu, path, b"{not json", VBEARER))
+    assert message.startswith("There was an error parsing the body of your request")
+    assert ant_error(*gem(emu, path, [1, 2], VBEARER)) == \
+        "body: Input should be a valid dictionary"
+
+
+def test_vertex_errors_with_retry_info(emu):
+    # Google publisher: Google's shape, RetryInfo from the header, no AI Studio QuotaFailure.
+    emu.reply(status=429, headers={"retry-after": "34.4"})
+    status, headers, raw = vgen(emu)
+    error = gem_error(status, raw, 429, "RESOURCE_EXHAUSTED")
+    assert error["message"].startswith("Resource exhausted. Please try again later.")
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "34.4s"}]
+    assert headers["retry-after"] == "34.4"
+    emu.reply(status=503, error="busy", headers={"retry-after-ms": "250"})
+    status, _, raw = vgen(emu, action="streamGenerateContent", query="?alt=sse")
+    error = gem_error(status, raw, 503, "UNAVAILABLE")
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "0.25s"}]
+    emu.reply(status=500)
+    assert "details" not in gem_error(*vgen(emu)[::2], 500, "INTERNAL")
+
+    # Anthropic publisher: Anthropic's shape; a Google status picks Google's front-end shape.
+    emu.reply(status=529, headers={"retry-after": "2"})
+    status, headers, raw = vraw(emu)
+    assert ant_error(status, headers, raw, 529, "overloaded_error") == "Overloaded"
+    assert headers["retry-after"] == "2"
+    emu.reply(status=429, error="Quota exceeded for aiplatform.googleapis.com.",
+              error_type="RESOURCE_EXHAUSTED", headers={"retry-after": "3"})
+    status, headers, raw = vraw(emu, action="streamRawPredict")
+    error = gem_error(status, raw, 429, "RESOURCE_EXHAUSTED")
+    assert error["message"] == "Quota exceeded for aiplatform.googleapis.com."
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                                 "retryDelay": "3s"}]
+    assert headers["content-type"] == "application/json; charset=UTF-8"
+    # A contract violation right after carries no stale RetryInfo and Anthropic's shape.
+    assert ant_error(*vraw(emu, {"model": VCLAUDE})).startswith("model:")
+
+
+def test_vertex_unknown_paths_keep_alive_and_other_dialects(emu):
+    for path in ("/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict",
+                 "/v1/projects/p/locations/l/publishers/google/models/m:countTokens",
+                 "/v1beta1/projects/p/locations/l/publishers/meta/models/llama:rawPredict"):
+        status, _, raw = gem(emu, path, {"contents": GUSER}, VBEARER)
+        assert gem_error(status, raw, 404, "NOT_FOUND")["message"] == "Method not found."
+        rec = emu.last_request
+        assert (rec.provider, rec.endpoint) == ("vertex", "unknown")
+    status, _, _ = gem(emu, VRES + "google/models/m:generateContent", None, VBEARER,
+                       method="GET")
+    assert status == 404
+
+    conn = httpclient.HTTPConnection("127.0.0.1", emu.port, timeout=5)
+    try:
+        for path, body in (
+                (VRES + "google/models/m:generateContent", {"contents": GUSER}),
+                (VRES + "google/models/m:streamGenerateContent?alt=sse", {"contents": GUSER}),
+                (VRES + "anthropic/models/%s:rawPredict" % VCLAUDE, VMSG),
+                (VRES + "anthropic/models/%s:streamRawPredict" % VCLAUDE,
+                 dict(VMSG, stream=True))):
+            conn.request("POST", path, body=json.dumps(body),
+                         headers=dict(VBEARER, **{"Content-Type": "application/json"}))
+            resp = conn.getresponse()
+            data = resp.read()
+            assert resp.status == 200 and (b"Hello" in data or b"Paris?" in data)
+    finally:
+        conn.close()
+    assert emu.connections_opened == 4 + 1  # one per gem() call, then one shared by the loop
+    with requests.Session() as s:
+        assert oai(emu, s).status_code == 200 and ant(emu, s).status_code == 200
+    assert gen(emu)[0] == 200 and emu.last_request.provider == "gemini"
     assert emu.internal_errors == []

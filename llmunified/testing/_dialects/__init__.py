@@ -19,15 +19,17 @@ from .anthropic import Anthropic
 from .gemini import Gemini
 from .ollama import Ollama
 from .openai import OpenAI
+from .vertex import Vertex
 
 DIALECTS: List[Dialect] = [
     OpenAI(),
     Anthropic(),
     Ollama(),
     Gemini(),
+    Vertex(),
 ]
 
-NOT_EMULATED = ("vertex", "cohere", "azure", "bedrock")
+NOT_EMULATED = ("cohere", "azure", "bedrock")
 """Real providers with no dialect yet: ``url_for`` refuses them rather than answering with the
 OpenAI fallback. A dialect's name or alias takes precedence over this list."""
 
@@ -58,4 +60,4 @@ def resolve(dialects: Sequence[Dialect], method: str, path: str,
 
 
 __all__ = ["Answer", "Dialect", "Route", "Violation", "DIALECTS", "NOT_EMULATED", "resolve",
-           "OpenAI", "Anthropic", "Ollama", "Gemini"]
+           "OpenAI", "Anthropic", "Ollama", "Gemini", "Vertex"]
