@@ -65,5 +65,7 @@ def provider_table() -> Dict[str, ProviderInfo]:
 
 
 def codec_for(config: ProviderConfig, model: str) -> Codec:
-    """The codec instance for a resolved provider configuration and a bare model name."""
-    return config.info.codec(config, model)
+    """The codec instance for a resolved provider configuration and a bare model name (the
+    entry's codec class decides, through :meth:`Codec.for_model`)."""
+    codec: Codec = config.info.codec.for_model(config, model)
+    return codec

@@ -98,6 +98,13 @@ class Codec(abc.ABC):
         self.model = model
 
     @classmethod
+    def for_model(cls, config: ProviderConfig, model: str) -> "Codec":
+        """The codec instance for one model (what ``codec_for`` calls). An entry whose models
+        speak different protocols (Vertex AI: Gemini and Claude) returns an instance of
+        another codec class here; by default, this class bound to the model."""
+        return cls(config, model)
+
+    @classmethod
     def base_url_for(cls, settings: Mapping[str, Any]) -> Optional[str]:
         """The default base URL when it depends on the provider's settings (a region's host),
         else None (the entry's ``base_url``)."""

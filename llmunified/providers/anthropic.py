@@ -194,6 +194,8 @@ class AnthropicCodec(Codec):
     structured_mode = "tool"
     #: sent as ``max_tokens`` when the caller set none (the API has no default of its own)
     default_max_tokens = 4096
+    #: the ``anthropic-version`` header; None for a host that takes the version in the body
+    version_header: Optional[str] = API_VERSION
 
     def __init__(self, config: Any, model: str) -> None:
         super().__init__(config, model)
@@ -239,11 +241,24 @@ class AnthropicCodec(Codec):
             body["tool_choice"] = choice
         if stream:
             body["stream"] = True
+        body = self.adapt_body(body)
         if options.extra:
             body = deep_merge(body, options.extra)
-        headers = {"content-type": "application/json", "anthropic-version": API_VERSION,
-                   "accept": "text/event-stream" if stream else "application/json"}
-        return self.request("POST", self._path, headers, body, stream)
+        headers = {"content-type": "application/json"}
+        if self.version_header:
+            headers["anthropic-version"] = self.version_header
+        headers["accept"] = "text/event-stream" if stream else "application/json"
+        return self.request("POST", self.request_path(stream), headers, body, stream)
+
+    # -- hooks for hosts of the Messages API with their own URLs (docs/wire.md §4) --------------
+    def request_path(self, stream: bool) -> str:
+        """The path a chat request is sent to (below the base URL)."""
+        return self._path
+
+    def adapt_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """The request body as this host takes it, before the caller's ``extra`` is merged in
+        (the Messages API: as built)."""
+        return body
 
     @staticmethod
     def _tool_choice(options: Options) -> Optional[Dict[str, Any]]:

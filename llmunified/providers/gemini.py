@@ -42,15 +42,21 @@ Decisions this codec makes (the behaviour tests hold it to them):
 - Streams: SSE (``alt=sse``), and the JSON array the same endpoint sends without ``alt=sse``
   (a server or proxy that dropped the parameter), told apart by the first byte. A stream is
   complete when it ends after an event with a ``finishReason`` (or a blocked prompt). Function
-  calls arrive whole; Vertex's streamed call arguments (``partialArgs``, opt-in, docs/wire.md §5
-  Streaming) are not read: such a call has no name, which breaks the stream with a StreamError.
+  calls usually arrive whole (ToolCallStart, the arguments as one ToolCallDelta, ToolCallEnd).
+  Vertex's streamed call arguments (``partialArgs``, opt-in, docs/wire.md §5 Streaming) make one
+  call of several parts: the named part with ``willContinue`` starts it, nameless parts carry
+  ``partialArgs`` (a JSON path, a typed value, ``willContinue`` on a string that goes on), an
+  empty ``functionCall`` ends it. Each piece becomes a ToolCallDelta of JSON text (the arguments
+  object written in order, strings as they grow), and ToolCallEnd has the arguments assembled
+  from the paths. Should the paths come out of document order, no more deltas are sent for that
+  call and ToolCallEnd's arguments (assembled from the paths) are what counts.
 - ``ImagePart.detail`` has no per-image counterpart (Gemini's ``mediaResolution`` is set for the
   whole request, through ``extra``).
 """
 import json
 import logging
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
@@ -317,14 +323,19 @@ class GeminiCodec(Codec):
 
     def __init__(self, config: Any, model: str) -> None:
         super().__init__(config, model)
-        # The default base URL is the host root; accept one that already names the version, as
-        # the SDKs' base URLs (".../v1beta/") do.
-        version = "" if re.search(r"/v1(?:alpha|beta)?\d*$", config.base_url) else "/v1beta"
-        name = model if model.startswith(("models/", "tunedModels/")) else "models/" + model
-        self._path = f"{version}/{name}"
+        self._path = self.model_path(model)
         #: whether this model takes plain JSON Schema (else the gemini-openapi rewrite)
         self.json_schema = takes_json_schema(model)
         self._file_prefixes: Tuple[str, ...] = tuple(self.detail("file_uri_prefixes", ()))
+
+    def model_path(self, model: str) -> str:
+        """The model's resource path below the base URL; ``:generateContent`` and
+        ``:streamGenerateContent`` are appended to it. A host with other paths overrides this."""
+        # The default base URL is the host root; accept one that already names the version, as
+        # the SDKs' base URLs (".../v1beta/") do.
+        version = "" if re.search(r"/v1(?:alpha|beta)?\d*$", self.config.base_url) else "/v1beta"
+        name = model if model.startswith(("models/", "tunedModels/")) else "models/" + model
+        return f"{version}/{name}"
 
     # -- requests ----------------------------------------------------------------------------
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
@@ -497,10 +508,11 @@ class _Reply:
     """One reply's content, from response objects in wire order (the body of a non-streaming
     reply, or each stream event): both paths go through here, so they build equal Responses."""
 
-    __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates")
+    __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates", "streamed")
 
     def __init__(self, acc: Accumulator) -> None:
         self.acc = acc
+        self.streamed: Optional[_StreamedCall] = None  # a call whose arguments come in pieces
         self.pending: List[str] = []  # signatures of text parts, placed after their text run
         self.sealed = False  # the last thinking block is closed by its signature
         self.calls = 0
@@ -562,8 +574,16 @@ class _Reply:
         call = p.get("functionCall")
         if call is not None:
             self.flush(out)
+            if isinstance(call, dict) and self.streamed is not None and not call.get("name"):
+                self.call_piece(call, signature, out)  # a piece of the call being streamed
+                return
             if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not call["name"]:
                 raise ValueError("a functionCall part without a name")
+            if self.streamed is not None:  # a new call: the one streamed before is complete
+                self.end_call(out)
+            if call.get("willContinue") is True or call.get("partialArgs"):
+                self.start_call(call, signature, out)
+                return
             args = call.get("args")
             if args is None:
                 args = {}
@@ -604,7 +624,62 @@ class _Reply:
             self.sealed = True
         self.pending = []
 
+    # -- streamed function-call arguments (Vertex ``partialArgs``, docs/wire.md §5 Streaming) ---
+    def start_call(self, call: Dict[str, Any], signature: Optional[str], out: List[StreamEvent]) -> None:
+        acc = self.acc
+        call_id = _str(call.get("id"), "functionCall.id") or (
+            f"{GENERATED_ID_PREFIX}{acc.id}_{self.calls}" if acc.id else f"{GENERATED_ID_PREFIX}{self.calls}")
+        key = ("streamed", self.calls)
+        out.append(acc.tool_start(key, call_id, call["name"]))
+        self.calls += 1
+        self.streamed = _StreamedCall(key)
+        self.call_piece(call, signature, out, first=True)
+
+    def call_piece(self, call: Dict[str, Any], signature: Optional[str], out: List[StreamEvent],
+                   first: bool = False) -> None:
+        streamed = self.streamed
+        assert streamed is not None
+        if signature:
+            streamed.signature = signature
+        pieces = call.get("partialArgs")
+        args = call.get("args")
+        if not first and not pieces and not args:
+            self.end_call(out)  # the empty functionCall that closes the call
+            return
+        if pieces is not None and not isinstance(pieces, list):
+            raise TypeError("functionCall.partialArgs is not a list")
+        if args is not None and not isinstance(args, dict):
+            raise TypeError("functionCall.args is not an object")
+        for piece in pieces or ():
+            emit(out, self.acc.tool_args(streamed.key, streamed.piece(piece)))
+        for name, value in (args or {}).items():
+            emit(out, self.acc.tool_args(streamed.key, streamed.put((name,), value, False)))
+        # A named part ends the call unless it says more follows; a piece ends it only when it
+        # says so outright (proto3 JSON leaves a false willContinue out, so the empty closing
+        # call is the usual end).
+        will_continue = call.get("willContinue")
+        if (first and will_continue is not True) or (not first and will_continue is False):
+            self.end_call(out)
+
+    def end_call(self, out: List[StreamEvent]) -> None:
+        streamed, self.streamed = self.streamed, None
+        if streamed is None:
+            return
+        acc = self.acc
+        emit(out, acc.tool_args(streamed.key, streamed.close()))
+        if streamed.text_matches():
+            end = acc.tool_end(streamed.key)  # the arguments parsed from the text the deltas carried
+        else:
+            end = acc.tool_end(streamed.key, streamed.args)
+            if end is not None:
+                end.tool_call.raw_arguments = _encode_args(streamed.args)
+        if end is not None:
+            if streamed.signature:
+                end.tool_call.signature = streamed.signature
+            out.append(end)
+
     def complete(self, out: List[StreamEvent]) -> None:
+        self.end_call(out)
         self.flush(out)
         reason = map_finish_reason(self.finish)
         if reason is None and self.blocked:
@@ -615,6 +690,198 @@ class _Reply:
         if acc.usage is not None:
             out.append(acc.set_usage(acc.usage))
         out.append(acc.finish(reason))
+
+
+_Path = Tuple[Union[str, int], ...]
+_PATH_STEP = re.compile(r"""\.([^.\[\]]+)|\[(\d+)\]|\[('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\]""")
+
+
+def json_path(path: Any) -> _Path:
+    """The steps of a ``partialArgs`` ``jsonPath`` (RFC 9535 normalized paths: ``$.a.b[0]``,
+    ``$['a b']``): member names as strings, array indices as integers."""
+    if not isinstance(path, str) or not path.startswith("$"):
+        raise ValueError(f"a partialArgs jsonPath that is not a JSON path: {path!r}")
+    steps: List[Union[str, int]] = []
+    pos = 1
+    while pos < len(path):
+        m = _PATH_STEP.match(path, pos)
+        if m is None:
+            raise ValueError(f"a partialArgs jsonPath this codec cannot read: {path!r}")
+        name, index, quoted = m.groups()
+        if name is not None:
+            steps.append(name)
+        elif index is not None:
+            steps.append(int(index))
+        elif quoted[0] == '"':
+            steps.append(json.loads(quoted))
+        else:  # single quotes: \' is a quote, a bare " must be escaped for JSON
+            inner = re.sub(r"""\\(.)|\"""", lambda e: "'" if e.group(1) == "'" else (e.group(0) if e.group(1) else '\\"'),
+                           quoted[1:-1])
+            steps.append(json.loads('"' + inner + '"'))
+        pos = m.end()
+    if not steps or not isinstance(steps[0], str):
+        raise ValueError(f"a partialArgs jsonPath outside the arguments object: {path!r}")
+    return tuple(steps)
+
+
+_PIECE_VALUES = ("stringValue", "numberValue", "boolValue", "nullValue")
+
+
+class _StreamedCall:
+    """One function call whose arguments arrive in pieces (Vertex ``partialArgs``): the
+    arguments object assembled from the paths, and the same object as JSON text written in
+    order as the pieces come (the ToolCallDelta fragments). The text stays exact while the
+    paths come in document order (each member once, array items in turn); otherwise no more
+    text is written and the assembled object is what counts."""
+
+    __slots__ = ("key", "signature", "args", "growing", "ordered", "text", "stack", "seen", "open_string")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.signature: Optional[str] = None
+        self.args: Dict[str, Any] = {}
+        self.growing: Optional[_Path] = None  # the path of a string value that goes on
+        self.ordered = True  # the text written so far is the start of the arguments' JSON
+        self.text: List[str] = []
+        self.stack: List[List[Any]] = []  # open containers: [path, is_object, members written]
+        self.seen: set = set()  # every path written (containers and values)
+        self.open_string: Optional[_Path] = None  # the text is inside this path's string
+
+    def piece(self, piece: Any) -> str:
+        """Take one ``partialArgs`` entry; returns the JSON text it adds."""
+        if not isinstance(piece, dict):
+            raise TypeError("a partialArgs entry is not an object")
+        path = json_path(piece.get("jsonPath"))
+        field = next((f for f in _PIECE_VALUES if f in piece), None)
+        if field is None:  # no value: at most the end of a growing string
+            return self.put(path, None, False, has_value=False)
+        value = piece[field]
+        if field == "stringValue":
+            _str(value, "partialArgs.stringValue")
+        elif field == "numberValue":
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"partialArgs.numberValue is {value!r}, not a number")
+        elif field == "boolValue":
+            if not isinstance(value, bool):
+                raise TypeError(f"partialArgs.boolValue is {value!r}, not a boolean")
+        else:
+            value = None  # nullValue: "NULL_VALUE"
+        return self.put(path, value, piece.get("willContinue") is True and field == "stringValue")
+
+    def put(self, path: _Path, value: Any, will_continue: bool, has_value: bool = True) -> str:
+        """Set ``value`` at ``path`` (a string continuing the one growing there is appended);
+        returns the JSON text this adds."""
+        grows = isinstance(value, str) and self.growing == path
+        if grows:
+            self._set(path, self._get(path) + value)
+        elif has_value:
+            self._set(path, value)
+        self.growing = path if will_continue and (grows or has_value) else None
+        if not self.ordered:
+            return ""
+        fragment = self._write(path, value, will_continue, has_value)
+        if fragment is None:
+            self.ordered = False
+            return ""
+        self.text.append(fragment)
+        return fragment
+
+    def close(self) -> str:
+        """The JSON text that closes the arguments object."""
+        if not self.ordered:
+            return ""
+        out = []
+        if self.open_string is not None:
+            out.append('"')
+        if not self.stack:
+            out.append("{}")
+        while self.stack:
+            out.append("}" if self.stack.pop()[1] else "]")
+        fragment = "".join(out)
+        self.text.append(fragment)
+        return fragment
+
+    def text_matches(self) -> bool:
+        """Whether the text written is the assembled arguments (the usual case)."""
+        if not self.ordered:
+            return False
+        try:
+            return bool(json.loads("".join(self.text)) == self.args)
+        except ValueError:
+            return False
+
+    # -- the assembled object --------------------------------------------------------------
+    def _get(self, path: _Path) -> Any:
+        node: Any = self.args
+        for step in path:
+            node = node[step]
+        return node
+
+    def _set(self, path: _Path, value: Any) -> None:
+        node: Any = self.args
+        for i, step in enumerate(path):
+            last = i == len(path) - 1
+            fresh: Any = value if last else ([] if isinstance(path[i + 1], int) else {})
+            if isinstance(step, int):
+                if not isinstance(node, list):
+                    raise ValueError(f"partialArgs paths disagree: {path!r} indexes an object")
+                while len(node) <= step:
+                    node.append(None)
+                if last or node[step] is None:
+                    node[step] = fresh
+            else:
+                if not isinstance(node, dict):
+                    raise ValueError(f"partialArgs paths disagree: {path!r} names a member of an array")
+                if last or step not in node:
+                    node[step] = fresh
+            node = node[step]
+
+    # -- the text --------------------------------------------------------------------------
+    def _write(self, path: _Path, value: Any, will_continue: bool, has_value: bool) -> Optional[str]:
+        out = []
+        if self.open_string is not None:
+            if self.open_string == path and (isinstance(value, str) or not has_value):
+                if has_value:
+                    out.append(_encode_args(value)[1:-1])
+                if not will_continue:
+                    out.append('"')
+                    self.open_string = None
+                return "".join(out)
+            out.append('"')
+            self.open_string = None
+        if not has_value:
+            return "".join(out)
+        if not self.stack:
+            out.append("{")
+            self.stack.append([(), True, 0])
+        keep = 1
+        while keep < len(self.stack) and keep < len(path) and self.stack[keep][0] == path[:keep]:
+            keep += 1
+        while len(self.stack) > keep:
+            out.append("}" if self.stack.pop()[1] else "]")
+        while True:
+            top = self.stack[-1]
+            where, is_object, count = top
+            step = path[len(where)]
+            child = where + (step,)
+            if is_object != isinstance(step, str) or child in self.seen or (not is_object and step != count):
+                return None  # out of document order: the text cannot follow
+            self.seen.add(child)
+            if count:
+                out.append(",")
+            if is_object:
+                out.append(_encode_args(step) + ":")
+            top[2] = count + 1
+            if len(child) == len(path):
+                if isinstance(value, str) and will_continue:
+                    out.append(_encode_args(value)[:-1])
+                    self.open_string = path
+                else:
+                    out.append(_encode_args(value))
+                return "".join(out)
+            opens_object = isinstance(path[len(child)], str)
+            out.append("{" if opens_object else "[")
+            self.stack.append([child, opens_object, 0])
 
 
 class _ObjectSplitter:

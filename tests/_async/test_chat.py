@@ -12,7 +12,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 from llmunified_async.testing import Reply, ToolCallSpec
-from tests._async.helpers import (SECRET, WEATHER, expect, model, provider, sent_roles,  # noqa: F401 - a fixture
+from tests._async.helpers import (SECRET, WEATHER, expect, model, provider, provider_name, provider_settings, sent_roles,  # noqa: F401 - a fixture
                                  settings, stream_error_class)
 
 async def test_complete_text(emulator, provider):
@@ -22,8 +22,8 @@ async def test_complete_text(emulator, provider):
     assert reply.text == "Bonjour, monde!"
     assert reply.finish_reason == "stop"
     assert (reply.usage.input_tokens, reply.usage.output_tokens, reply.usage.total_tokens) == (11, 3, 14)
-    assert reply.provider == provider
-    assert reply.model == "test-model"
+    assert reply.provider == provider_name(provider)
+    assert reply.model == model(provider).partition("/")[2]
     assert reply.message.role == "assistant"
     request = emulator.last_request
     assert request.violations == []
@@ -117,7 +117,7 @@ async def test_error_status_mapping(emulator, provider, status, cls):
             await client.complete("Hi")
     err = info.value
     assert err.status == status
-    assert err.provider == provider
+    assert err.provider == provider_name(provider)
     assert f"scripted failure {status}" in err.message
     assert err.retry_after == 7.0
     assert err.retryable == (status in (429, 500, 503, 529))
@@ -228,7 +228,8 @@ async def test_malformed_error_body_still_typed(emulator, provider):
 
 
 async def test_connection_refused_is_typed(provider):
-    async with llm.Client(model(provider), base_url="http://127.0.0.1:9/v1", api_key=SECRET, max_retries=0) as client:
+    async with llm.Client(model(provider), base_url="http://127.0.0.1:9/v1", api_key=SECRET, max_retries=0,
+                    **provider_settings(provider)) as client:
         with pytest.raises(errors.ConnectionError) as info:
             await client.complete("Hi")
     assert SECRET not in str(info.value)

@@ -10,7 +10,7 @@ import pytest
 import llmunified as llm
 from llmunified import errors
 
-PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini"]
+PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini", "vertex", "vertex-claude"]
 SECRET = "sk-test-SECRET-0123456789"
 
 WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
@@ -161,6 +161,11 @@ EXPECT: Dict[str, Expect] = {
         extra=({"generationConfig": {"topK": 7}}, lambda b: (b["generationConfig"]["topK"],
                                                              b["generationConfig"]["temperature"]), (7, 0.3))),
 }
+# Vertex AI: Gemini and Claude models behind Google Cloud's bearer token, same bodies otherwise
+EXPECT["vertex"] = Expect(**dict(vars(EXPECT["gemini"]), key_header=("authorization", "Bearer ")))
+# (Google's front end answers some errors itself, without Anthropic's request ids)
+EXPECT["vertex-claude"] = Expect(**dict(vars(EXPECT["anthropic"]), key_header=("authorization", "Bearer "),
+                                        request_ids=False))
 assert set(EXPECT) == set(PROVIDERS)
 
 
@@ -175,13 +180,25 @@ def expect(provider: str) -> Expect:
 
 def settings(emulator, provider, **extra):
     """Client keyword arguments that point a client at the emulator."""
-    values = {"base_url": emulator.url_for(provider), "api_key": SECRET, "max_retries": 0}
+    values = {"base_url": emulator.url_for(provider_name(provider)), "api_key": SECRET, "max_retries": 0}
+    values.update(provider_settings(provider))
     values.update(extra)
     return values
 
 
+def provider_settings(provider):
+    """The provider's own Client settings a test needs (Vertex's project)."""
+    return {"project": "test-project"} if provider_name(provider) == "vertex" else {}
+
+
+def provider_name(provider):
+    """The library's provider name of a test provider (``vertex-claude`` is ``vertex``)."""
+    return provider.partition("-")[0]
+
+
 def model(provider):
-    return provider + "/test-model"
+    """``vertex-claude`` is the vertex provider with a Claude model (the publisher follows the name)."""
+    return "vertex/claude-test-model" if provider == "vertex-claude" else provider + "/test-model"
 
 
 def sent_roles(provider: str, body: Dict[str, Any]) -> List[str]:

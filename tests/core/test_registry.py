@@ -62,10 +62,11 @@ def test_empty_provider_name():
 def test_registry_table_is_consistent():
     for name, info in PROVIDERS.items():
         assert info.name == name
-        assert issubclass(info.codec, Codec) and info.protocol in ("openai", "anthropic", "ollama", "gemini")
+        assert issubclass(info.codec, Codec) and info.protocol in ("openai", "anthropic", "ollama", "gemini", "vertex")
         assert info.base_url.startswith(("http://", "https://")) and not info.base_url.endswith("/")
-        assert info.api_key_envs and all(v.endswith("_API_KEY") for v in info.api_key_envs)
-    assert {n for n, i in PROVIDERS.items() if not i.key_required} == {"ollama", "lmstudio", "vllm"}
+        assert all(v.endswith("_API_KEY") for v in info.api_key_envs)
+        assert info.api_key_envs or info.name == "vertex"  # Vertex: a token or Application Default Credentials
+    assert {n for n, i in PROVIDERS.items() if not i.key_required} == {"ollama", "lmstudio", "vllm", "vertex"}
 
 
 # -- resolve_config --------------------------------------------------------------------------

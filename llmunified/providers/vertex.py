@@ -1,0 +1,170 @@
+"""Google Cloud Vertex AI (``vertex/<model>``): Google's Gemini models and Anthropic's Claude
+models, each publisher with its own wire protocol. Wire facts: docs/wire.md §4 (Anthropic on
+Vertex) and §6 (Gemini on Vertex).
+
+Decisions this module makes (the behaviour tests hold it to them):
+
+- **Settings.** ``project`` (required: the ``project=`` Client argument, else
+  ``GOOGLE_CLOUD_PROJECT``) and ``location`` (``location=``, else ``GOOGLE_CLOUD_LOCATION``,
+  else ``us-central1``). The location picks the host (docs/wire.md §4 URL): ``global`` ->
+  ``aiplatform.googleapis.com``, ``us`` / ``eu`` -> ``aiplatform.{us,eu}.rep.googleapis.com``, a
+  region such as ``europe-west4`` -> ``europe-west4-aiplatform.googleapis.com``. Any other
+  location, or a project id with characters a project id cannot have, is a ConfigurationError
+  before any request. An explicit ``base_url`` (or ``VERTEX_BASE_URL``) wins over the host; a
+  base URL already ending in the API version (``.../v1``, ``.../v1beta1``) is used as it is,
+  otherwise ``/v1`` is added.
+- **Publisher from the model name.** ``claude-*`` (or ``anthropic/<model>``) goes to Anthropic:
+  ``.../publishers/anthropic/models/{model}:rawPredict`` (``:streamRawPredict`` streaming), the
+  Messages body without ``model`` and with ``"anthropic_version": "vertex-2023-10-16"``, no
+  ``anthropic-version`` header (:class:`VertexAnthropicCodec`). Any other name (or
+  ``google/<model>``) goes to Google: ``.../publishers/google/models/{model}:generateContent``
+  (``:streamGenerateContent?alt=sse``) with the Gemini body (:class:`VertexGeminiCodec`).
+  Replies, streams, thinking signatures and errors are decoded by the Anthropic and Gemini
+  codecs unchanged. Another publisher (``meta/...``) or an empty name is a ConfigurationError
+  naming the supported forms. The entry's codec, :class:`VertexCodec`, only chooses
+  (``Codec.for_model``).
+- **Auth.** ``Authorization: Bearer <token>``, never ``x-api-key``. The token is ``api_key=``: a
+  string, or a callable returning a fresh token (called per request). Without one,
+  Application Default Credentials through google-auth (``llmunified._google_auth``, imported
+  only then), refreshed before they expire, with ``x-goog-user-project`` when the credentials
+  name a quota project; google-auth missing or finding no credentials is a ConfigurationError
+  when the client is made, a failed refresh an AuthenticationError.
+- **Express mode** (an API key without a project) is not supported: docs/wire.md §6 marks it
+  unverified and documents no URL for it.
+- Images: ``gs://`` URIs go as ``fileData`` (Vertex reads Cloud Storage); other URL-only images
+  are a ValidationError, as for the Gemini API.
+"""
+import dataclasses
+import re
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from .._registry import Auth, ProviderConfig, ProviderInfo, Setting
+from ..errors import ConfigurationError
+from ._base import Codec
+from .anthropic import AnthropicCodec
+from .gemini import GeminiCodec
+
+__all__ = ["VertexCodec", "VertexGeminiCodec", "VertexAnthropicCodec", "host_for", "route", "ANTHROPIC_VERSION"]
+
+#: the ``anthropic_version`` body field on Vertex (docs/wire.md §4 Body)
+ANTHROPIC_VERSION = "vertex-2023-10-16"
+
+_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")  # us-central1, europe-west4, asia-northeast1
+_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.:_-]*$")  # ids, numbers, "example.com:my-project"
+_VERSIONED = re.compile(r"/v1(?:alpha|beta)?\d*$")
+
+_FORMS = ("vertex/<Gemini model> (e.g. vertex/gemini-2.5-flash), vertex/claude-<...> "
+          "(e.g. vertex/claude-sonnet-4@20250514), or with the publisher named: vertex/google/<model>, "
+          "vertex/anthropic/<model>")
+
+
+def host_for(location: Any) -> str:
+    """The Vertex AI host for a location (docs/wire.md §4 URL, §6 URL)."""
+    if location == "global":
+        return "https://aiplatform.googleapis.com"
+    if location in ("us", "eu"):
+        return f"https://aiplatform.{location}.rep.googleapis.com"
+    if isinstance(location, str) and _REGION.match(location):
+        return f"https://{location}-aiplatform.googleapis.com"
+    raise ConfigurationError(
+        f"vertex: unknown location {location!r}: expected 'global', 'us', 'eu' or a region such as 'us-central1' "
+        "or 'europe-west4' (location=... or GOOGLE_CLOUD_LOCATION)")
+
+
+def route(model: str) -> Tuple[str, str]:
+    """(publisher, model id) for a model name: ``("anthropic", ...)`` or ``("google", ...)``."""
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigurationError(f"vertex needs a model name; the supported forms: {_FORMS}")
+    publisher, sep, name = model.partition("/")
+    if sep:
+        if publisher not in ("google", "anthropic") or not name or "/" in name:
+            raise ConfigurationError(
+                f"vertex cannot route the model {model!r}: only Google's and Anthropic's models are supported, "
+                f"named {_FORMS}")
+        return publisher, name
+    return ("anthropic" if model.startswith("claude") else "google"), model
+
+
+def _resource(config: ProviderConfig, publisher: str, model: str) -> str:
+    """``/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}``."""
+    settings = config.settings
+    project, location = settings.get("project"), settings.get("location")
+    if not project:
+        raise ConfigurationError("vertex needs a project: set GOOGLE_CLOUD_PROJECT or pass project=... to the Client")
+    if not isinstance(project, str) or not _PROJECT.match(project):
+        raise ConfigurationError(f"vertex: {project!r} is not a Google Cloud project id (project=...)")
+    host_for(location)  # validates the location, also when base_url names the host
+    version = "" if _VERSIONED.search(config.base_url) else "/v1"
+    return f"{version}/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
+
+
+class VertexGeminiCodec(GeminiCodec):
+    """Gemini on Vertex AI (docs/wire.md §6): the Gemini codec with Vertex's resource path."""
+
+    def __init__(self, config: ProviderConfig, model: str) -> None:
+        self._resource = _resource(config, "google", model)
+        super().__init__(config, model)
+
+    def model_path(self, model: str) -> str:
+        return self._resource
+
+
+class VertexAnthropicCodec(AnthropicCodec):
+    """Claude on Vertex AI (docs/wire.md §4): the Anthropic codec with Vertex's URL, the API
+    version in the body instead of a header, and the model only in the URL."""
+
+    version_header = None
+
+    def __init__(self, config: ProviderConfig, model: str) -> None:
+        self._resource = _resource(config, "anthropic", model)
+        super().__init__(config, model)
+
+    def request_path(self, stream: bool) -> str:
+        return self._resource + (":streamRawPredict" if stream else ":rawPredict")
+
+    def adapt_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        body.pop("model", None)
+        return {"anthropic_version": ANTHROPIC_VERSION, **body}
+
+
+class VertexCodec(Codec):
+    """The ``vertex`` entry's codec: it only chooses, per model, the codec that speaks the
+    publisher's protocol (:meth:`for_model`); it is never instantiated itself."""
+
+    protocol = "vertex"
+    thinking_replay = "signed"  # both publishers' codecs send back signed thinking only
+
+    @classmethod
+    def for_model(cls, config: ProviderConfig, model: str) -> Codec:
+        publisher, name = route(model)
+        _resource(config, publisher, name)  # a bad project or location fails before credentials are looked for
+        if config.api_key is None:
+            from .._google_auth import adc_secret  # google-auth, only now that it is needed
+
+            secret = adc_secret(config.name)
+            headers = config.headers
+            quota = secret.quota_project
+            if quota and not any(k.lower() == "x-goog-user-project" for k, _ in headers):
+                # the project billed for user credentials' quota, as google-auth itself would send
+                # it (docs/wire.md §6 Auth); the caller's header wins
+                headers = headers + (("x-goog-user-project", quota),)
+            config = dataclasses.replace(config, api_key=secret, headers=headers)
+        codec_class = VertexAnthropicCodec if publisher == "anthropic" else VertexGeminiCodec
+        return codec_class(config, name)
+
+    @classmethod
+    def base_url_for(cls, settings: Mapping[str, Any]) -> Optional[str]:
+        return host_for(settings.get("location"))
+
+
+#: the providers this codec serves; the registry collects them
+PROVIDERS = [
+    ProviderInfo("vertex", VertexCodec, "https://us-central1-aiplatform.googleapis.com", None, "VERTEX_BASE_URL", False,
+                 "Google Cloud Vertex AI (Gemini and Claude; an access token or Application Default Credentials)",
+                 auth=Auth.bearer(), token_auth=Auth.bearer(), token_family="default",
+                 details={"file_uri_prefixes": ("gs://",)},
+                 settings=(Setting("project", env="GOOGLE_CLOUD_PROJECT", required=True,
+                                   description="the Google Cloud project id"),
+                           Setting("location", env="GOOGLE_CLOUD_LOCATION", default="us-central1",
+                                   description="'global', 'us', 'eu' or a region such as 'europe-west4'"))),
+]
