@@ -64,6 +64,10 @@ class SSEDecoder:
             self._started = True
             if buf.startswith(b"\xef\xbb\xbf"):
                 buf = buf[3:]
+        if not self._buf and self._data is None and buf[:6] == b"data: ":
+            events = self._simple(buf)
+            if events is not None:
+                return events
         if b"\r" in buf:
             hold = b""
             if buf.endswith(b"\r"):
@@ -79,6 +83,24 @@ class SSEDecoder:
         # Complete lines end at a newline byte, which never falls inside a UTF-8 sequence: the
         # whole run decodes at once (one decode per network read, not one per line).
         return self._lines(buf[:end].decode("utf-8", "replace").split("\n"))
+
+    def _simple(self, buf: bytes) -> Optional[List[SSEEvent]]:
+        """The common read, decoded without the line-by-line loop: only complete events that
+        are each one ``data: `` line (LF or CRLF framing, as OpenAI and Gemini send them).
+        Anything else (another field, a comment, a multi-line event, a partial event) returns
+        None and the general decoder reads it, so the result is the same either way."""
+        if buf[-2:] == b"\n\n" and b"\r" not in buf:
+            pieces = buf[6:-2].split(b"\n\ndata: ")
+            if any(b"\n" in p for p in pieces):
+                return None
+        elif buf[-4:] == b"\r\n\r\n":
+            pieces = buf[6:-4].split(b"\r\n\r\ndata: ")
+            if any(b"\r" in p or b"\n" in p for p in pieces):
+                return None
+        else:
+            return None
+        last_id = self._id
+        return [SSEEvent(p.decode("utf-8", "replace"), None, last_id, None) for p in pieces]
 
     def flush(self) -> List[SSEEvent]:
         """End of input: dispatch what is pending."""

@@ -64,7 +64,7 @@ from .._options import Options, deep_merge
 from .._registry import Auth, ProviderInfo
 from .._sse import SSEDecoder, SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
-from ..errors import APIError, LLMError, ValidationError, error_for_status
+from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import Codec, StreamDecoderBase, body_text, decode_json, emit, loads, malformed, shape_guard
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
@@ -133,6 +133,8 @@ def map_finish_reason(value: Optional[str]) -> Optional[str]:
 
 
 def _count(value: Any) -> int:
+    if type(value) is int:
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
@@ -143,6 +145,16 @@ def _count(value: Any) -> int:
 def map_usage(u: Mapping[str, Any]) -> Usage:
     """``usageMetadata`` -> Usage (docs/wire.md §0.5): ``promptTokenCount`` already includes cached
     tokens; thoughts are not inside ``candidatesTokenCount``, so output adds them."""
+    get = u.get
+    prompt, candidates, thoughts = get("promptTokenCount", 0), get("candidatesTokenCount", 0), get(
+        "thoughtsTokenCount", 0)
+    total, cached = get("totalTokenCount", 0), get("cachedContentTokenCount", 0)
+    # every stream event carries it: plain ints take the short way, anything else is checked
+    if type(prompt) is int and type(candidates) is int and type(thoughts) is int and type(total) is int \
+            and type(cached) is int:
+        output = candidates + thoughts
+        return Usage(prompt, output, total or prompt + output + _count(get("toolUsePromptTokenCount")), cached, 0,
+                     thoughts)
     prompt = _count(u.get("promptTokenCount"))
     thoughts = _count(u.get("thoughtsTokenCount"))
     output = _count(u.get("candidatesTokenCount")) + thoughts
@@ -508,7 +520,8 @@ class _Reply:
     """One reply's content, from response objects in wire order (the body of a non-streaming
     reply, or each stream event): both paths go through here, so they build equal Responses."""
 
-    __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates", "streamed")
+    __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates", "streamed",
+                 "model_seen", "usage")
 
     def __init__(self, acc: Accumulator) -> None:
         self.acc = acc
@@ -520,34 +533,47 @@ class _Reply:
         self.done = False  # a finishReason (or a blocked prompt) was seen
         self.blocked = False
         self.candidates = False
+        self.model_seen: Any = None
+        self.usage: Optional[Dict[str, Any]] = None  # the last usageMetadata, not mapped yet
 
     def event(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:
         acc = self.acc
-        rid = _str(obj.get("responseId"), "responseId")
-        if rid and acc.id is None:
-            acc.id = rid
-        model = _str(obj.get("modelVersion"), "modelVersion")
-        if model:
+        if acc.id is None:
+            rid = _str(obj.get("responseId"), "responseId")
+            if rid:
+                acc.id = rid
+        model = obj.get("modelVersion")
+        if model and model != self.model_seen:  # the same text on every event: read it once
+            self.model_seen = model
+            model = _str(model, "modelVersion")
             acc.model = model[7:] if model.startswith("models/") else model
         candidates = obj.get("candidates")
         if candidates is not None:
-            if not isinstance(candidates, list):
+            if candidates.__class__ is not list:
                 raise TypeError("candidates is not a list")
             for cand in candidates:
-                if not isinstance(cand, dict):
+                if cand.__class__ is not dict:
                     raise TypeError("a candidate is not an object")
                 if cand.get("index", 0) == 0:  # candidateCount > 1 (through extra): the first one
                     self.candidate(cand, out)
                     break
         feedback = obj.get("promptFeedback")
-        if isinstance(feedback, dict) and feedback.get("blockReason"):
+        if feedback is not None and isinstance(feedback, dict) and feedback.get("blockReason"):
             self.blocked = self.done = True
         usage = obj.get("usageMetadata")
         if usage is not None:
-            if not isinstance(usage, dict):
+            if usage.__class__ is not dict:
                 raise TypeError("usageMetadata is not an object")
-            # cumulative on every stream event: the last one stands (docs/wire.md §5 Streaming)
-            acc.usage = map_usage(usage)
+            # Cumulative on every stream event: the last one stands (docs/wire.md §5 Streaming).
+            # Mapped when a Response is made (sync_usage), not on every event.
+            self.usage = usage
+
+    def sync_usage(self) -> None:
+        """Bring the accumulator's usage up to the last usageMetadata seen."""
+        usage = self.usage
+        if usage is not None:
+            self.usage = None
+            self.acc.usage = map_usage(usage)
 
     def candidate(self, cand: Dict[str, Any], out: List[StreamEvent]) -> None:
         self.candidates = True
@@ -559,7 +585,14 @@ class _Reply:
             if parts is not None:  # a candidate may end with no parts (MAX_TOKENS spent on thinking)
                 if not isinstance(parts, list):
                     raise TypeError("content.parts is not a list")
+                acc = self.acc
                 for part in parts:
+                    if type(part) is dict and len(part) == 1:  # the common part: {"text": ...} alone
+                        text = part.get("text")
+                        if type(text) is str:
+                            if text:
+                                out.append(acc.text(text))  # type: ignore[arg-type]  # never None here
+                            continue
                     self.part(part, out)
         reason = _str(cand.get("finishReason"), "finishReason")
         if reason:
@@ -679,6 +712,7 @@ class _Reply:
             out.append(end)
 
     def complete(self, out: List[StreamEvent]) -> None:
+        self.sync_usage()
         self.end_call(out)
         self.flush(out)
         reason = map_finish_reason(self.finish)
@@ -977,7 +1011,8 @@ class GeminiStream(StreamDecoderBase):
         self._head = b""
         self._sse = SSEDecoder()
         self._split = _ObjectSplitter()
-        self._tail = b""
+        self._tail: List[bytes] = []  # the last reads (at least _TAIL bytes of them), joined at the end
+        self._tail_size = 0
 
     def units(self, chunk: bytes) -> List[Any]:
         if self._mode is None:
@@ -993,7 +1028,11 @@ class GeminiStream(StreamDecoderBase):
             chunk = probe if self._mode == "json" else head
         if self._mode == "json":
             return self._split.feed(chunk)
-        self._tail = (self._tail + chunk)[-_TAIL:]
+        tail = self._tail
+        tail.append(chunk)
+        self._tail_size += len(chunk)
+        while self._tail_size - len(tail[0]) >= _TAIL:
+            self._tail_size -= len(tail.pop(0))
         return self._sse.feed(chunk)
 
     def flush_units(self) -> List[Any]:
@@ -1004,18 +1043,27 @@ class GeminiStream(StreamDecoderBase):
         return []
 
     def handle(self, unit: Any, out: List[StreamEvent]) -> None:
-        text = unit.data if isinstance(unit, SSEEvent) else body_text(unit)
+        text = unit.data if unit.__class__ is SSEEvent else body_text(unit)
         try:
             obj = loads(text)
         except ValueError:
             raise self.broken(f"an event is not valid JSON: {text[:200]!r}", body=text) from None
         acc = self.acc
         acc.raw.append(obj)
-        if not isinstance(obj, dict):
+        if obj.__class__ is not dict:
             raise self.broken(f"an event is not a JSON object: {text[:200]!r}", body=text)
         if obj.get("error"):
+            self.reply.sync_usage()
             raise self.codec.stream_error(obj, acc, acc.headers)
         self.reply.event(obj, out)
+
+    def response(self) -> Response:
+        self.reply.sync_usage()
+        return super().response()
+
+    def broken(self, why: str, body: Optional[str] = None) -> StreamError:
+        self.reply.sync_usage()
+        return super().broken(why, body)
 
     def on_eof(self, out: List[StreamEvent]) -> None:
         # No end marker: the end of the connection after a finishReason is the end of the reply.
@@ -1024,15 +1072,17 @@ class GeminiStream(StreamDecoderBase):
             return
         error = self._unframed_error()
         if error is not None:
+            self.reply.sync_usage()
             raise self.codec.stream_error(error, self.acc, self.acc.headers)
         raise self.broken("the connection closed before an event with a finishReason")
 
     def _unframed_error(self) -> Optional[Dict[str, Any]]:
         """A Google error body in the stream without SSE framing (python-genai looks for one too;
         docs/wire.md §5 Streaming): the SSE parser skips its lines, so look in the last bytes."""
-        if self._mode != "sse" or b'"error"' not in self._tail:
+        tail = b"".join(self._tail)[-_TAIL:]
+        if self._mode != "sse" or b'"error"' not in tail:
             return None
-        text = self._tail.decode("utf-8", "replace")
+        text = tail.decode("utf-8", "replace")
         decoder = json.JSONDecoder()
         for tries, m in enumerate(re.finditer(r"\{", text)):
             if tries >= 64:
