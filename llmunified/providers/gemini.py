@@ -545,8 +545,8 @@ class _Reply:
         model = obj.get("modelVersion")
         if model and model != self.model_seen:  # the same text on every event: read it once
             self.model_seen = model
-            model = _str(model, "modelVersion")
-            acc.model = model[7:] if model.startswith("models/") else model
+            name = _str(model, "modelVersion") or ""
+            acc.model = name[7:] if name.startswith("models/") else name
         candidates = obj.get("candidates")
         if candidates is not None:
             if candidates.__class__ is not list:
