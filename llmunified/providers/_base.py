@@ -176,7 +176,19 @@ class Codec(abc.ABC):
         if not message:
             snippet = " ".join(text.split())[:_QUOTE] if text else "(empty body)"
             message = f"HTTP {status}: {snippet}"
-        return self.make_error(status, headers, message, etype, code, text)
+        err = self.make_error(status, headers, message, etype, code, text)
+        if data is not None:
+            self.error_extras(err, data)
+        return err
+
+    #: an error body's type -> the HTTP status it stands for, for errors inside a 200 stream
+    #: (whose class then follows the type: overloaded -> OverloadedError)
+    stream_error_statuses: Optional[Mapping[str, int]] = None
+
+    def error_extras(self, err: APIError, data: Any) -> None:
+        """Fill what a provider's decoded error body carries beyond message, type and code (a
+        request id repeated in the body, a retry delay), for HTTP errors and in-stream errors
+        alike. Nothing by default."""
 
     def make_error(self, status: Optional[int], headers: Mapping[str, str], message: str, etype: Optional[str],
                    code: Optional[str], body: Optional[str], response: Any = None,
@@ -202,6 +214,8 @@ class Codec(abc.ABC):
         """The typed error for an error event inside a 200 stream, carrying the partial reply."""
         message, etype, code = self.error_details(data)
         status = None
+        if status_by_type is None:
+            status_by_type = self.stream_error_statuses
         if status_by_type is not None and etype is not None:
             status = status_by_type.get(etype)
         cls = error_for_status(status) if status is not None else APIError
@@ -211,6 +225,7 @@ class Codec(abc.ABC):
         # HTTP error status: the stream itself answered 200.
         err.status = None
         err.retryable = False  # content may already have reached the caller
+        self.error_extras(err, data)
         return err
 
 

@@ -295,23 +295,13 @@ class AnthropicCodec(Codec):
         message = data.get("message")
         return (message if isinstance(message, str) else None), None, None
 
-    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
-        err = super().api_error(status, headers, body)
+    stream_error_statuses = STATUS_BY_ERROR_TYPE
+
+    def error_extras(self, err: APIError, data: Any) -> None:
         if err.request_id is None:
             # Error bodies repeat the request id (docs/wire.md §3 Errors); the header may have been
             # stripped on the way (the SDK's recorded 400 in the fixtures has only the body's).
-            try:
-                err.request_id = _body_request_id(json.loads(body))
-            except ValueError:
-                pass
-        return err
-
-    def stream_error(self, data: Any, acc: Accumulator, headers: Mapping[str, str],
-                     status_by_type: Optional[Mapping[str, int]] = None) -> LLMError:
-        err = super().stream_error(data, acc, headers, status_by_type)
-        if err.request_id is None:
             err.request_id = _body_request_id(data)
-        return err
 
     # -- responses ---------------------------------------------------------------------------
     @shape_guard
@@ -429,7 +419,7 @@ class AnthropicStream(SSEStreamDecoder):
         elif kind == "message_stop":
             self._complete(out)
         elif kind == "error":
-            raise self.codec.stream_error(obj, acc, acc.headers, status_by_type=STATUS_BY_ERROR_TYPE)
+            raise self.codec.stream_error(obj, acc, acc.headers)
         # ping and event types added later are ignored, as the API asks.
 
     def _start(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:

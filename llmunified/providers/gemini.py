@@ -467,22 +467,12 @@ class GeminiCodec(Codec):
         message = data.get("message")
         return (message if isinstance(message, str) else None), None, None
 
-    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
-        err = super().api_error(status, headers, body)
+    stream_error_statuses = STATUS_BY_GOOGLE_STATUS
+
+    def error_extras(self, err: APIError, data: Any) -> None:
         if err.retry_after is None:
             # Google sends no Retry-After: the wait is a RetryInfo detail (docs/wire.md §5 Errors).
-            try:
-                err.retry_after = retry_delay(json.loads(body)) if body else None
-            except ValueError:
-                pass
-        return err
-
-    def stream_error(self, data: Any, acc: Accumulator, headers: Mapping[str, str],
-                     status_by_type: Optional[Mapping[str, int]] = None) -> LLMError:
-        err = super().stream_error(data, acc, headers, STATUS_BY_GOOGLE_STATUS)
-        if err.retry_after is None:
             err.retry_after = retry_delay(data)
-        return err
 
     # -- responses ---------------------------------------------------------------------------
     @shape_guard
