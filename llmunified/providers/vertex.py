@@ -160,7 +160,7 @@ class VertexCodec(Codec):
 #: the providers this codec serves; the registry collects them
 PROVIDERS = [
     ProviderInfo("vertex", VertexCodec, "https://us-central1-aiplatform.googleapis.com", None, "VERTEX_BASE_URL", False,
-                 "Google Cloud Vertex AI (Gemini and Claude; an access token or Application Default Credentials)",
+                 "Vertex AI (Gemini, Claude)",
                  auth=Auth.bearer(), token_auth=Auth.bearer(), token_family="default",
                  details={"file_uri_prefixes": ("gs://",)},
                  settings=(Setting("project", env="GOOGLE_CLOUD_PROJECT", required=True,
