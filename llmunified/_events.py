@@ -130,7 +130,7 @@ class Accumulator:
     """
 
     __slots__ = ("provider", "model", "id", "parts", "_text", "_calls", "_ncalls", "usage",
-                 "finish_reason", "raw", "finished", "headers")
+                 "finish_reason", "raw", "finished", "headers", "citations")
 
     def __init__(self, provider: str, model: Optional[str] = None, headers: Any = None) -> None:
         self.provider = provider
@@ -145,6 +145,7 @@ class Accumulator:
         self.raw: Any = []  # a stream's decoded events; a parser sets the decoded body (a dict)
         self.finished = False
         self.headers = headers if headers is not None else {}
+        self.citations: List[Any] = []  # Citation objects, in the order the provider sent them
 
     # -- text and thinking -------------------------------------------------------------------
     def _close_text(self) -> None:
@@ -301,4 +302,5 @@ class Accumulator:
             id=self.id,
             raw=self.raw,
             headers=self.headers,
+            citations=list(self.citations),
         )

@@ -23,6 +23,7 @@ __all__ = [
     "tool_result",
     "Tool",
     "Usage",
+    "Citation",
     "Response",
     "ROLES",
     "FINISH_REASONS",
@@ -314,6 +315,22 @@ class Usage:
 
 
 @dataclass
+class Citation:
+    """A span of the answer grounded in sources (Cohere's ``citations``, RAG ``documents``).
+
+    ``start``/``end`` are character offsets into the response's text and ``text`` is that span
+    (as the provider reported it); ``sources`` are the provider's source objects, unchanged (a
+    document with its id and fields, a tool result); ``type`` is the provider's citation type
+    when it gives one (``TEXT_CONTENT``, ``THINKING_CONTENT``...)."""
+
+    text: str
+    start: Optional[int] = None
+    end: Optional[int] = None
+    sources: List[Any] = field(default_factory=list)
+    type: Optional[str] = None
+
+
+@dataclass
 class Response:
     """What a completion returned.
 
@@ -333,6 +350,8 @@ class Response:
     parsed: Any = field(default=None, repr=False)
     #: after ``Client.run``: every message the run added (assistant turns and tool results)
     messages: Optional[List[Message]] = field(default=None, compare=False, repr=False)
+    #: the answer's grounding, when the provider cites sources (:class:`Citation`)
+    citations: List[Citation] = field(default_factory=list, repr=False)
 
     @property
     def text(self) -> str:

@@ -19,8 +19,9 @@ Which class is raised::
     |   `-- SessionFileError        a chat session file is corrupt (SessionVersionError: newer)
     |-- APIError                    the provider answered with an error
     |   |-- BadRequestError         400, 413, 422
-    |   |   `-- ContextWindowExceededError
-    |   |       `-- ContextBudgetExceededError  (also a ValidationError: predicted before sending)
+    |   |   |-- ContextWindowExceededError
+    |   |   |   `-- ContextBudgetExceededError  (also a ValidationError: predicted before sending)
+    |   |   `-- ContentFilterError  the provider's content filter refused the prompt (.categories)
     |   |-- AuthenticationError     401
     |   |   `-- PermissionDeniedError   403
     |   |-- NotFoundError           404
@@ -44,6 +45,7 @@ __all__ = [
     "APIError",
     "BadRequestError",
     "ContextWindowExceededError",
+    "ContentFilterError",
     "AuthenticationError",
     "PermissionDeniedError",
     "NotFoundError",
@@ -133,6 +135,26 @@ class BadRequestError(APIError):
 
 class ContextWindowExceededError(BadRequestError):
     """The prompt does not fit the model's context window."""
+
+
+class ContentFilterError(BadRequestError):
+    """The provider's content filter refused the prompt itself (Azure OpenAI's 400
+    ``content_filter`` / ``ResponsibleAIPolicyViolation``). ``categories`` holds the filter's
+    verdict per category as the provider sent it (``{"hate": {"filtered": True, "severity":
+    "high"}, ...}``; empty when it named none). A *completion* the filter cut short is not an
+    error: it comes back with ``finish_reason="content_filter"``."""
+
+    categories: Dict[str, Any]
+
+    def __init__(self, message: str, *, categories: Optional[Mapping[str, Any]] = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.categories = dict(categories or {})
+
+    @property
+    def filtered(self) -> list:
+        """The names of the categories the filter flagged (``filtered`` or ``detected``)."""
+        return [name for name, verdict in self.categories.items()
+                if isinstance(verdict, dict) and (verdict.get("filtered") or verdict.get("detected"))]
 
 
 class AuthenticationError(APIError):

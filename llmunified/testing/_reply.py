@@ -57,6 +57,13 @@ class Reply:
             ``promptFeedback.blockReason``: ``SAFETY``, ``PROHIBITED_CONTENT``, ``BLOCKLIST``,
             ``OTHER``). Gemini answers with no candidates at all; dialects without such a shape
             render the reply as usual (its finish reason defaults to ``content_filter``).
+            Azure answers a blocked prompt with HTTP 400 ``content_filter`` naming the category
+            (the str, default ``hate``).
+        plan: the model's plan before its tool calls (Cohere ``tool_plan``; other dialects
+            ignore it).
+        citations: spans of ``text`` grounded in sources, each a dict ``{"start", "end",
+            "text", "sources": [...], "type"?}`` (Cohere ``citations``; other dialects ignore
+            them).
         usage: ``(input_tokens, output_tokens)``; input counts cached tokens too (unified
             meaning). Default: about one token per 4 characters, at least 1.
         cache_read, cache_write, reasoning_tokens: extra usage numbers.
@@ -105,6 +112,8 @@ class Reply:
     repeat_chunks: Optional[int] = None
     # a prompt refused before generation (last, so positional arguments keep their meaning)
     prompt_blocked: Union[bool, str] = False
+    plan: Optional[str] = None
+    citations: List[Dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
