@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ._types import Citation, ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ._version import __version__
 from .errors import SessionFileError, SessionVersionError, ValidationError
 
@@ -139,7 +139,7 @@ _MESSAGE_KEYS = {"role": (_STR, True), "content": (_ANY, False), "name": (_OSTR,
 _RESPONSE_KEYS = {"message": (_DICT, True), "finish_reason": (_STR, False), "usage": (_DICT, False),
                   "model": (_OSTR, False), "provider": (_OSTR, False), "id": (_OSTR, False),
                   "raw": (_ANY, False), "headers": (_DICT, False), "parsed": (_ANY, False),
-                  "messages": (_ANY, False)}
+                  "messages": (_ANY, False), "citations": (_ANY, False)}
 
 
 # _check_fields' kinds as isinstance() arguments (None: anything); int excludes bool
@@ -480,6 +480,9 @@ def response_to_dict(response: Response, *, raw: bool = False) -> Dict[str, Any]
         out["parsed"] = _plain(response.parsed)
     if response.messages is not None:
         out["messages"] = [message_to_dict(m) for m in response.messages]
+    if response.citations:
+        out["citations"] = [{"text": c.text, "start": c.start, "end": c.end, "sources": _plain(c.sources),
+                             "type": c.type} for c in response.citations]
     if raw:
         out["raw"] = response.raw
         out["headers"] = dict(response.headers or {})
@@ -497,7 +500,28 @@ def _response_from(data: Any, where: str) -> Response:
         messages = [_message_from(m, f"{where}.messages[{i}]") for i, m in enumerate(messages)]
     return Response(message, data.get("finish_reason", "stop"), usage, data.get("model"), data.get("provider"),
                     data.get("id"), raw=data.get("raw"), headers=dict(data.get("headers") or {}),
-                    parsed=data.get("parsed"), messages=messages)
+                    parsed=data.get("parsed"), messages=messages,
+                    citations=_citations_from(data.get("citations"), where))
+
+
+_CITATION_KEYS = ("text", "start", "end", "sources", "type")
+
+
+def _citations_from(value: Any, where: str) -> List[Citation]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(where, f"response field 'citations' must be a list, got {_describe(value)}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or set(item) - set(_CITATION_KEYS):
+            raise _Bad(f"{where}.citations[{i}]", f"a citation is an object with 'text' and only {_CITATION_KEYS}, "
+                       f"got {_describe(item)}")
+        sources = item.get("sources") or []
+        if not isinstance(sources, list):
+            raise _Bad(f"{where}.citations[{i}]", f"'sources' must be a list, got {_describe(sources)}")
+        out.append(Citation(item["text"], item.get("start"), item.get("end"), sources, item.get("type")))
+    return out
 
 
 def response_from_dict(data: Any) -> Response:
