@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .providers._base import Codec
 
 __all__ = ["Auth", "BEARER", "Setting", "ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig",
-           "resolve_config", "KeySource", "setting_names", "provider_settings"]
+           "resolve_config", "KeySource", "setting_names", "provider_settings", "CredentialToken"]
 
 #: ``api_key=``: a string, or a callable returning the current key or token (called per request,
 #: so refreshing credentials such as Vertex or Azure Entra ID tokens work).
@@ -208,6 +208,50 @@ class Secret:
         raise TypeError("Secret values are not picklable")
 
 
+class CredentialToken:
+    """A token credential object (anything with ``get_token(*scopes)`` returning an object with
+    ``token`` and ``expires_on``, as azure-identity's credentials do) as an ``api_key`` callable:
+    one token is kept and asked for again a few minutes before it expires, so a request does
+    not wait on the identity service. The token never appears in its repr."""
+
+    __slots__ = ("_credential", "_scope", "_token", "_expires")
+
+    #: seconds before expiry at which a new token is asked for
+    MARGIN = 300
+
+    def __init__(self, credential: Any, scope: str) -> None:
+        self._credential = credential
+        self._scope = scope
+        self._token: Optional[str] = None
+        self._expires = 0.0
+
+    def __call__(self) -> str:
+        import time
+
+        token = self._token
+        if token is not None and time.time() < self._expires - self.MARGIN:
+            return token
+        got = self._credential.get_token(self._scope)
+        if hasattr(got, "__await__"):
+            close = getattr(got, "close", None)
+            if close is not None:
+                close()  # never awaited: no "coroutine was never awaited" warning
+            raise ConfigurationError(
+                f"{type(self._credential).__name__}.get_token is a coroutine (an azure.identity.aio credential): "
+                "pass the synchronous credential (azure.identity) or api_key=<a callable returning the token>")
+        value = getattr(got, "token", got)
+        if not isinstance(value, str) or not value:
+            raise ConfigurationError(
+                f"{type(self._credential).__name__}.get_token({self._scope!r}) returned no token")
+        expires = getattr(got, "expires_on", None)
+        self._token = value
+        self._expires = float(expires) if isinstance(expires, (int, float)) and not isinstance(expires, bool) else 0.0
+        return value
+
+    def __repr__(self) -> str:
+        return f"CredentialToken({type(self._credential).__name__}, scope={self._scope!r})"
+
+
 @dataclass(frozen=True)
 class ProviderConfig:
     """Everything a codec needs to address one provider. ``api_key`` is a :class:`Secret`."""
@@ -288,6 +332,10 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, b
         base_url = info.codec.base_url_for(resolved)  # e.g. a regional host chosen by a setting
     base_url = (base_url or info.base_url).rstrip("/")
     if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
+        scope = info.details.get("token_scope")
+        if scope and callable(getattr(api_key, "get_token", None)):
+            api_key = CredentialToken(api_key, scope)
+    if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
         raise ConfigurationError(
             f"api_key must be a string or a callable returning one, got {type(api_key).__name__}")
     if not api_key:
@@ -297,8 +345,11 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, b
                 break
     if not api_key and info.key_required:
         names = " or ".join(info.api_key_envs)
+        token = (" (or a callable returning a bearer token" + (", or a token credential object"
+                                                                if info.details.get("token_scope") else "") + ")"
+                 if info.token_auth is not None else "")
         raise ConfigurationError(
             f"no API key for {info.name}: set the {names} environment variable "
-            f"or pass api_key=... to the Client")
+            f"or pass api_key=...{token} to the Client")
     return ProviderConfig(info, base_url, Secret(api_key) if api_key else None,
                           tuple((headers or {}).items()), _frozen(resolved))

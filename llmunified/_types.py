@@ -364,3 +364,10 @@ class Response:
     @property
     def thinking(self) -> str:
         return self.message.thinking
+
+    @property
+    def request_id(self) -> Optional[str]:
+        """The provider's id for this request, from the reply's headers (``x-request-id``,
+        ``request-id``, Azure's ``apim-request-id``): the thing to quote to its support."""
+        h = self.headers
+        return h.get("x-request-id") or h.get("request-id") or h.get("apim-request-id") if h else None

@@ -215,7 +215,7 @@ def providers(out: Optional[TextIO] = None) -> int:
     for p in PROVIDERS.values():
         envs = " or ".join(p.api_key_envs)
         key = envs + (" (required)" if p.key_required else " (optional)") if envs else "-"
-        print(f"{p.name:<11} {p.description:<34} key: {key:<32} url: {p.base_url_env} / {p.base_url}", file=out)
+        print(f"{p.name:<11} {p.description:<34} key: {key:<32} url: {p.base_url_env} / {p.base_url or '(required)'}", file=out)
         for s in p.settings:
             source = " or ".join(s.envs) or "argument only"
             default = f", default {s.default}" if s.default is not None else (", required" if s.required else "")

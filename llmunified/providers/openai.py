@@ -150,7 +150,12 @@ class OpenAICodec(Codec):
         if options.extra:
             body = deep_merge(body, options.extra)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
-        return self.request("POST", "/chat/completions", headers, body, stream)
+        return self.request("POST", self.path("chat/completions"), headers, body, stream)
+
+    def path(self, endpoint: str) -> str:
+        """The URL path (after ``base_url``) of an endpoint such as ``chat/completions``; hosts
+        that address it otherwise (Azure's deployments) override this."""
+        return "/" + endpoint
 
     _STRICT = ("object-root", "openai-strict")
 

@@ -62,7 +62,11 @@ def test_empty_provider_name():
 def test_registry_table_is_consistent():
     for name, info in PROVIDERS.items():
         assert info.name == name
-        assert issubclass(info.codec, Codec) and info.protocol in ("openai", "anthropic", "ollama", "gemini", "vertex")
+        assert issubclass(info.codec, Codec) and info.protocol in ("openai", "anthropic", "ollama", "gemini", "vertex",
+                                                                           "azure", "cohere")
+        if name == "azure":  # no default: each Azure resource has its own endpoint
+            assert info.base_url == "" and info.base_url_env == "AZURE_OPENAI_ENDPOINT"
+            continue
         assert info.base_url.startswith(("http://", "https://")) and not info.base_url.endswith("/")
         assert all(v.endswith("_API_KEY") for v in info.api_key_envs)
         assert info.api_key_envs or info.name == "vertex"  # Vertex: a token or Application Default Credentials
