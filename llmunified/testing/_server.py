@@ -189,6 +189,15 @@ class _Handler(BaseHTTPRequestHandler):
         reply = emu._next_reply(rec)
         rec.reply = reply
         headers = dict(base)
+        own = None
+        if reply.body is None and not reply.is_error:
+            own = dialect.answer_with_reply(rec, reply, ctx)
+        if own is not None:
+            if reply.delay and own.events is None:
+                time.sleep(reply.delay)
+            headers.update(reply.headers)
+            self._answer(rec, own, headers, reply)
+            return
         streamed = (reply.body is None and not reply.is_error
                     and dialect.is_stream(rec.json, rec))
         if reply.delay and not streamed:

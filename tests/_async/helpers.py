@@ -11,7 +11,7 @@ import pytest
 import llmunified_async as llm
 from llmunified_async import errors
 
-PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini", "vertex", "vertex-claude"]
+PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini", "vertex", "vertex-claude", "cohere", "azure"]
 SECRET = "sk-test-SECRET-0123456789"
 
 WEATHER = llm.Tool("get_weather", "Current weather for a city.", {
@@ -31,9 +31,12 @@ class Expect:
                  system: Callable[[Dict[str, Any]], Optional[str]],
                  turns: Callable[[Dict[str, Any]], List[Tuple[str, str]]],
                  tool_schemas: Callable[[Dict[str, Any]], List[Dict[str, Any]]],
-                 extra: Tuple[Dict[str, Any], Callable[[Dict[str, Any]], Any], Any]) -> None:
+                 extra: Tuple[Dict[str, Any], Callable[[Dict[str, Any]], Any], Any],
+                 token_header: Optional[Tuple[str, str]] = None) -> None:
         #: (header, value prefix) carrying the key
         self.key_header = key_header
+        #: (header, value prefix) carrying a token from an ``api_key`` callable (default: the key's)
+        self.token_header = token_header or key_header
         #: (temperature, max tokens, top_p, stop) read from a request body
         self.sampling = sampling
         #: the role a tool result message goes back with
@@ -127,6 +130,10 @@ _OPENAI = Expect(
 
 EXPECT: Dict[str, Expect] = {
     "openai": _OPENAI,
+    # Azure OpenAI: a key in api-key, a callable's Entra ID token as a bearer; request ids are
+    # apim-request-id uuids (tests/_sync/test_azure.py checks them)
+    "azure": Expect(**dict(vars(_OPENAI), key_header=("api-key", ""), token_header=("authorization", "Bearer "),
+                           request_ids=False)),
     "lmstudio": _OPENAI,
     "anthropic": Expect(
         key_header=("x-api-key", ""),
@@ -162,11 +169,22 @@ EXPECT: Dict[str, Expect] = {
         extra=({"generationConfig": {"topK": 7}}, lambda b: (b["generationConfig"]["topK"],
                                                              b["generationConfig"]["temperature"]), (7, 0.3))),
 }
+# Cohere v2: OpenAI-like messages, its own names for sampling, tools and structured output
+EXPECT["cohere"] = Expect(
+    key_header=("authorization", "Bearer "),
+    sampling=lambda b: (b["temperature"], b["max_tokens"], b["p"], b["stop_sequences"]),
+    tool_result_role="tool", request_ids=True, typed_stream_errors=False, thinking_text=True,
+    signed_thinking=False, structured_by_tool=False,
+    structured_request=lambda b: (None, b["response_format"]["json_schema"]),
+    broken_arguments_error="not a valid JSON object", image=_url_image, system=lambda b: None,
+    turns=_message_turns, tool_schemas=lambda b: [t["function"]["parameters"] for t in b["tools"]],
+    # Cohere refuses unknown fields (422): an extra it knows
+    extra=({"k": 7}, lambda b: (b["k"], b["temperature"]), (7, 0.3)))
 # Vertex AI: Gemini and Claude models behind Google Cloud's bearer token, same bodies otherwise
-EXPECT["vertex"] = Expect(**dict(vars(EXPECT["gemini"]), key_header=("authorization", "Bearer ")))
+EXPECT["vertex"] = Expect(**dict(vars(EXPECT["gemini"]), key_header=("authorization", "Bearer "), token_header=None))
 # (Google's front end answers some errors itself, without Anthropic's request ids)
 EXPECT["vertex-claude"] = Expect(**dict(vars(EXPECT["anthropic"]), key_header=("authorization", "Bearer "),
-                                        request_ids=False))
+                                        token_header=None, request_ids=False))
 assert set(EXPECT) == set(PROVIDERS)
 
 

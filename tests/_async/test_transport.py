@@ -69,7 +69,7 @@ async def test_api_key_callable_is_asked_for_every_request(emulator, provider):
         await client.complete("Hi")
         await client.complete("Hi")
     assert len(issued) == 2
-    header, prefix = expect(provider).key_header
+    header, prefix = expect(provider).token_header
     for request, value in zip(emulator.requests, issued):
         assert request.headers[header] == prefix + value
         assert not request.violations

@@ -68,7 +68,7 @@ def test_api_key_callable_is_asked_for_every_request(emulator, provider):
         client.complete("Hi")
         client.complete("Hi")
     assert len(issued) == 2
-    header, prefix = expect(provider).key_header
+    header, prefix = expect(provider).token_header
     for request, value in zip(emulator.requests, issued):
         assert request.headers[header] == prefix + value
         assert not request.violations

@@ -443,8 +443,9 @@ def test_url_for(emu):
     assert emu.url_for("ollama") == emu.base_url
     assert emu.url_for("gemini") == emu.url_for("google") == emu.base_url
     assert emu.url_for("vertex") == emu.url_for("Vertex_AI") == emu.base_url
+    assert emu.url_for("cohere") == emu.base_url
     with pytest.raises(ValueError):
-        emu.url_for("cohere")
+        emu.url_for("bedrock")
 
 
 # ---- errors ------------------------------------------------------------------------------------------

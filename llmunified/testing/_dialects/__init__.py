@@ -16,6 +16,8 @@ from typing import Dict, List, Mapping, Sequence, Tuple
 from .._contract import Violation
 from ._base import Answer, Dialect, Route
 from .anthropic import Anthropic
+from .azure import Azure
+from .cohere import Cohere
 from .gemini import Gemini
 from .ollama import Ollama
 from .openai import OpenAI
@@ -27,9 +29,11 @@ DIALECTS: List[Dialect] = [
     Ollama(),
     Gemini(),
     Vertex(),
+    Cohere(),
+    Azure(),
 ]
 
-NOT_EMULATED = ("cohere", "azure", "bedrock")
+NOT_EMULATED = ("bedrock",)
 """Real providers with no dialect yet: ``url_for`` refuses them rather than answering with the
 OpenAI fallback. A dialect's name or alias takes precedence over this list."""
 
@@ -60,4 +64,4 @@ def resolve(dialects: Sequence[Dialect], method: str, path: str,
 
 
 __all__ = ["Answer", "Dialect", "Route", "Violation", "DIALECTS", "NOT_EMULATED", "resolve",
-           "OpenAI", "Anthropic", "Ollama", "Gemini", "Vertex"]
+           "OpenAI", "Anthropic", "Ollama", "Gemini", "Vertex", "Cohere", "Azure"]

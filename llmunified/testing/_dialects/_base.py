@@ -180,6 +180,14 @@ class Dialect:
         answer with the next reply)."""
         return None
 
+    def answer_with_reply(self, request: RecordedRequest, reply: Reply,
+                          ctx: Context) -> Optional[Answer]:
+        """An answer of the dialect's own to a valid chat request, once its reply is known, in
+        place of the usual rendering (None: render ``reply`` as usual). Not asked for a reply
+        with an error status or a raw ``body``. Azure answers ``Reply.prompt_blocked`` so: an
+        HTTP 400 whether or not the request asked to stream."""
+        return None
+
     def render(self, reply: Reply, ctx: Context) -> Any:
         """The JSON of a whole (not streamed) chat answer."""
         raise NotImplementedError
