@@ -1,4 +1,4 @@
-"""A fake LLM server for tests: OpenAI, Anthropic and Ollama wire formats on 127.0.0.1.
+"""A fake LLM server for tests: the wire formats of every provider the library speaks, on 127.0.0.1.
 
 The emulator is a real HTTP/1.1 server (keep-alive, chunked streaming) that answers chat
 requests with replies you script. The same script works for every provider: each reply is
@@ -45,10 +45,20 @@ Endpoints:
     "vertex-2023-10-16"`` and without ``model`` in the body; ``"stream": true`` for the
     streaming method only); an ``Authorization: Bearer`` token (any; never ``x-api-key`` or an
     ``anthropic-version`` header); use ``emu.url_for("vertex")`` (the host root).
+    Azure OpenAI: ``POST /openai/deployments/{deployment}/chat/completions?api-version=...``
+    and ``POST /openai/v1/chat/completions`` (the deployment as ``model``), ``GET /openai/models``;
+    an ``api-key`` header or an ``Authorization: Bearer`` token, never both; replies carry
+    ``prompt_filter_results`` and ``content_filter_results`` (a stream starts with a chunk holding
+    only the prompt's filter results), ``apim-request-id`` headers, and
+    ``Reply(prompt_blocked="violence")`` is Azure's 400 ``content_filter``; use
+    ``emu.url_for("azure")`` (the resource endpoint).
+    Cohere v2: ``POST /v2/chat`` (SSE when ``"stream": true``), ``GET /v1/models`` (with an
+    ``X-Client-Name`` header); ``Reply(plan=...)`` is the ``tool_plan``, ``Reply(citations=[...])``
+    the citations; unknown fields are Cohere's 422; use ``emu.url_for("cohere")`` (the host root).
 
 Providers are dialects:
     Each wire format is one module in ``llmunified/testing/_dialects/`` (``openai.py``,
-    ``anthropic.py``, ``ollama.py``, ``gemini.py``): a ``Dialect`` subclass (interface in ``_base.py``) that
+    ``anthropic.py``, ``ollama.py``, ``gemini.py``, ...): a ``Dialect`` subclass (interface in ``_base.py``) that
     owns the provider's routes, request contract, headers, error shapes and the rendering of
     a :class:`Reply`. The HTTP server (``_server.py``) knows no provider by name; it routes
     each request to a dialect and writes what the dialect answers. To add a provider:
