@@ -29,8 +29,13 @@ Decisions this module makes (the behaviour tests hold it to them):
   only then), refreshed before they expire, with ``x-goog-user-project`` when the credentials
   name a quota project; google-auth missing or finding no credentials is a ConfigurationError
   when the client is made, a failed refresh an AuthenticationError.
-- **Express mode** (an API key without a project) is not supported: docs/wire.md §6 marks it
-  unverified and documents no URL for it.
+- **Express mode** (Vertex AI in express mode: an express-mode API key, no project): a string
+  ``api_key=`` with no project set goes to the global host ``aiplatform.googleapis.com`` at
+  ``/v1/publishers/google/models/{model}:generateContent`` (Google's express-mode REST reference:
+  no projects or locations in the path), the key in ``x-goog-api-key`` as Google's own SDK sends
+  it. Gemini models only: Claude's ``rawPredict`` takes no API keys, so a Claude model without a
+  project is a ConfigurationError saying so. A callable ``api_key`` (a token) or no key at all
+  still needs a project.
 - Images: ``gs://`` URIs go as ``fileData`` (Vertex reads Cloud Storage); other URL-only images
   are a ValidationError, as for the Gemini API.
 """
@@ -44,7 +49,8 @@ from ._base import Codec
 from .anthropic import AnthropicCodec
 from .gemini import GeminiCodec
 
-__all__ = ["VertexCodec", "VertexGeminiCodec", "VertexAnthropicCodec", "host_for", "route", "ANTHROPIC_VERSION"]
+__all__ = ["VertexCodec", "VertexGeminiCodec", "VertexAnthropicCodec", "host_for", "route", "express", "ANTHROPIC_VERSION",
+           "EXPRESS_HOST"]
 
 #: the ``anthropic_version`` body field on Vertex (docs/wire.md §4 Body)
 ANTHROPIC_VERSION = "vertex-2023-10-16"
@@ -85,16 +91,38 @@ def route(model: str) -> Tuple[str, str]:
     return ("anthropic" if model.startswith("claude") else "google"), model
 
 
+#: the host of Vertex AI in express mode (no project, no location)
+EXPRESS_HOST = "https://aiplatform.googleapis.com"
+#: how an express-mode API key travels (as Google's SDK sends it)
+EXPRESS_AUTH = Auth.header("x-goog-api-key")
+
+
+def express(config: ProviderConfig) -> bool:
+    """True when a configuration means Vertex AI in express mode: a plain API key, no project."""
+    key = config.api_key
+    return not config.settings.get("project") and key is not None and not key.is_callable
+
+
 def _resource(config: ProviderConfig, publisher: str, model: str) -> str:
-    """``/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}``."""
+    """``/v1/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}``, or
+    in express mode ``/v1/publishers/google/models/{model}``."""
     settings = config.settings
     project, location = settings.get("project"), settings.get("location")
+    version = "" if _VERSIONED.search(config.base_url) else "/v1"
+    if express(config):
+        if publisher != "google":
+            raise ConfigurationError(
+                f"vertex: {model!r} is an Anthropic model, which Vertex AI serves only to a project with OAuth "
+                "credentials (express-mode API keys serve Gemini models): set GOOGLE_CLOUD_PROJECT or pass "
+                "project=..., and a token or Application Default Credentials instead of the API key")
+        return f"{version}/publishers/google/models/{model}"
     if not project:
-        raise ConfigurationError("vertex needs a project: set GOOGLE_CLOUD_PROJECT or pass project=... to the Client")
+        raise ConfigurationError(
+            "vertex needs a project: set GOOGLE_CLOUD_PROJECT or pass project=... to the Client (or, for Vertex AI "
+            "in express mode, pass your express-mode API key as api_key='...' without a project)")
     if not isinstance(project, str) or not _PROJECT.match(project):
         raise ConfigurationError(f"vertex: {project!r} is not a Google Cloud project id (project=...)")
     host_for(location)  # validates the location, also when base_url names the host
-    version = "" if _VERSIONED.search(config.base_url) else "/v1"
     return f"{version}/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
 
 
@@ -138,7 +166,9 @@ class VertexCodec(Codec):
     def for_model(cls, config: ProviderConfig, model: str) -> Codec:
         publisher, name = route(model)
         _resource(config, publisher, name)  # a bad project or location fails before credentials are looked for
-        if config.api_key is None:
+        if express(config):
+            config = dataclasses.replace(config, info=dataclasses.replace(config.info, auth=EXPRESS_AUTH))
+        elif config.api_key is None:
             from .._google_auth import adc_secret  # google-auth, only now that it is needed
 
             secret = adc_secret(config.name)
@@ -154,6 +184,8 @@ class VertexCodec(Codec):
 
     @classmethod
     def base_url_for(cls, settings: Mapping[str, Any]) -> Optional[str]:
+        if not settings.get("project"):
+            return EXPRESS_HOST  # express mode; without a key the codec refuses before any call
         return host_for(settings.get("location"))
 
 
@@ -163,8 +195,8 @@ PROVIDERS = [
                  "Vertex AI (Gemini, Claude)",
                  auth=Auth.bearer(), token_auth=Auth.bearer(), token_family="default",
                  details={"file_uri_prefixes": ("gs://",)},
-                 settings=(Setting("project", env="GOOGLE_CLOUD_PROJECT", required=True,
-                                   description="the Google Cloud project id"),
+                 settings=(Setting("project", env="GOOGLE_CLOUD_PROJECT",
+                                   description="the Google Cloud project id (none in express mode)"),
                            Setting("location", env="GOOGLE_CLOUD_LOCATION", default="us-central1",
                                    description="'global', 'us', 'eu' or a region such as 'europe-west4'"))),
 ]

@@ -49,7 +49,9 @@ async def test_what_vertex_cannot_route_fails_before_the_network(emulator):
     no_project = dict(base)
     del no_project["project"]
     with pytest.raises(errors.ConfigurationError, match="GOOGLE_CLOUD_PROJECT"):
-        llm.Client("vertex/gemini-2.5-pro", **no_project)
+        llm.Client("vertex/gemini-2.5-pro", **dict(no_project, api_key=lambda: SECRET))
+    with pytest.raises(errors.ConfigurationError, match="express-mode API keys serve Gemini models"):
+        llm.Client("vertex/claude-sonnet-4-5@20250929", **no_project)
     with pytest.raises(errors.ConfigurationError, match="location"):
         llm.Client("vertex/gemini-2.5-pro", **dict(base, location="Europe West!"))
     with pytest.raises(errors.ConfigurationError, match="meta"):
@@ -85,3 +87,18 @@ async def test_a_refreshing_token_is_asked_for_every_call(emulator):
         await client.complete("Hi")
     assert [r.headers["authorization"] for r in emulator.requests] == [
         "Bearer ya29.first-token-000001", "Bearer ya29.second-token-00002"]
+
+
+async def test_express_mode_an_api_key_and_no_project(emulator):
+    emulator.reply(text="express answer")
+    emulator.reply(text="express stream")
+    options = settings(emulator, "vertex", api_key="AQ.express-key-0123456789")
+    del options["project"]
+    async with llm.Client("vertex/gemini-2.5-flash", **options) as client:
+        assert (await client.complete("Hi")).text == "express answer"
+        async with client.stream("Hi") as stream:
+            assert "".join([e.text async for e in stream if e.type == "text"]) == "express stream"
+    for request in emulator.requests:
+        assert request.path.startswith("/v1/publishers/google/models/gemini-2.5-flash:")
+        assert request.headers["x-goog-api-key"] == "AQ.express-key-0123456789"
+        assert "authorization" not in request.headers and not request.violations

@@ -118,7 +118,7 @@ def test_provider_entry():
     assert info.auth == Auth.bearer() and info.token_auth == Auth.bearer()
     assert info.base_url_env == "VERTEX_BASE_URL"
     assert [(s.name, s.envs, s.default, s.required) for s in info.settings] == [
-        ("project", ("GOOGLE_CLOUD_PROJECT",), None, True),
+        ("project", ("GOOGLE_CLOUD_PROJECT",), None, False),  # not required in express mode
         ("location", ("GOOGLE_CLOUD_LOCATION",), "us-central1", False)]
     assert VertexCodec.thinking_replay == "signed"
     with pytest.raises(TypeError):
@@ -243,9 +243,9 @@ def test_client_keyword_arguments_reach_the_settings():
 def test_a_missing_project_is_a_configuration_error_before_any_request(monkeypatch):
     no_network(monkeypatch)
     config_error = pytest.raises(ConfigurationError, match="GOOGLE_CLOUD_PROJECT or pass project=")
-    with config_error:
-        resolve_config(PROVIDERS["vertex"], api_key=TOKEN, environ={})
-    with pytest.raises(ConfigurationError, match="GOOGLE_CLOUD_PROJECT"):
+    with config_error:  # a token (a callable) needs a project; only a plain API key means express mode
+        Endpoint(f"vertex/{GEMINI}", api_key=lambda: TOKEN, environ={})
+    with pytest.raises(ConfigurationError, match="Anthropic model.*GOOGLE_CLOUD_PROJECT"):
         Endpoint(f"vertex/{CLAUDE}", api_key=TOKEN, environ={"GOOGLE_CLOUD_LOCATION": "global"})
     with pytest.raises(ConfigurationError, match="GOOGLE_CLOUD_PROJECT"):
         Endpoint(f"vertex/{CLAUDE}", environ={})  # no project is reported before no credentials
@@ -918,3 +918,33 @@ def test_random_arguments_under_random_pieces_and_chunkings(seed):
         assert text == call.raw_arguments == json.dumps(args, ensure_ascii=False, separators=(",", ":"))
         assert [type(e) for e in out][:3] == [TextDelta, ToolCallStart, ToolCallDelta]
         assert [type(e) for e in out][-2:] == [ToolCallEnd, Finish]
+
+
+# -- express mode ------------------------------------------------------------------------------
+
+def test_express_mode_an_api_key_without_a_project(monkeypatch):
+    no_network(monkeypatch)
+    for model in (GEMINI, f"google/{GEMINI}"):
+        ep = Endpoint(f"vertex/{model}", api_key="AQ.express-key-0123456789", environ={})
+        req = ep.chat("Hi", {}, stream=False).request
+        assert req.url == f"https://aiplatform.googleapis.com/v1/publishers/google/models/{GEMINI}:generateContent"
+        assert req.headers["x-goog-api-key"] == "AQ.express-key-0123456789"
+        assert "Authorization" not in req.headers
+        streamed = ep.chat("Hi", {}, stream=True).request
+        assert streamed.url == (f"https://aiplatform.googleapis.com/v1/publishers/google/models/{GEMINI}"
+                                ":streamGenerateContent?alt=sse")
+        assert "express-key" not in repr(ep.config)
+
+
+def test_express_mode_with_an_explicit_host_and_version():
+    ep = Endpoint(f"vertex/{GEMINI}", api_key="AQ.key-0123456789", base_url="http://127.0.0.1:9/v1beta1",
+                  environ={})
+    req = ep.chat("Hi", {}, stream=False).request
+    assert req.url == f"http://127.0.0.1:9/v1beta1/publishers/google/models/{GEMINI}:generateContent"
+
+
+def test_a_project_wins_over_express_mode():
+    ep = Endpoint(f"vertex/{GEMINI}", api_key="ya29.token-0123456789", environ={"GOOGLE_CLOUD_PROJECT": "p"})
+    req = ep.chat("Hi", {}, stream=False).request
+    assert req.url.startswith("https://us-central1-aiplatform.googleapis.com/v1/projects/p/locations/us-central1/")
+    assert req.headers["Authorization"] == "Bearer ya29.token-0123456789" and "x-goog-api-key" not in req.headers

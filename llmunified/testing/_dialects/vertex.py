@@ -23,7 +23,13 @@ Without one, the Google front end's 401 ``UNAUTHENTICATED`` ("Request is missing
 authentication credential. ..."); another scheme or an empty token, the 401 "Request had invalid
 authentication credentials. ...". Both carry a ``google.rpc.ErrorInfo`` detail (``reason``
 ``CREDENTIALS_MISSING`` / ``ACCESS_TOKEN_TYPE_UNSUPPORTED``). An ``x-goog-api-key`` alone is not
-enough (express mode is not emulated). ``Emulator(require_auth=False)`` skips the check.
+enough there. ``Emulator(require_auth=False)`` skips the check.
+
+Express mode (Vertex AI with an express-mode API key, Google's express-mode REST reference): the
+Google publisher's two methods without projects or locations, ``POST /{version}/publishers/google/
+models/{model}:generateContent`` / ``:streamGenerateContent``, authenticated by an
+``x-goog-api-key`` header or a ``?key=`` parameter (a bearer token is accepted too); the Google
+publisher's contract and rendering otherwise.
 
 Google publisher (docs/wire.md §6):
 
@@ -170,8 +176,11 @@ class Vertex(Dialect):
         Route("POST", re.compile(_RESOURCE + r"/publishers/(?P<publisher>anthropic)/models/"
                                  r"(?!count-tokens:)(?P<model>[^/:]+)"
                                  r":(?P<action>rawPredict|streamRawPredict)"), "chat"),
+        # express mode: no project, no location
+        Route("POST", re.compile(r"/(?P<version>v1|v1beta1)/publishers/(?P<publisher>google)/models/"
+                                 r"(?P<model>[^/:]+):(?P<action>generateContent|streamGenerateContent)"), "chat"),
     )
-    path_prefixes = ("/v1/projects/", "/v1beta1/projects/")
+    path_prefixes = ("/v1/projects/", "/v1beta1/projects/", "/v1/publishers/", "/v1beta1/publishers/")
     default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "claude-sonnet-4-5@20250929",
                       "claude-haiku-4-5@20251001")
 
@@ -199,7 +208,10 @@ class Vertex(Dialect):
         self._local.publisher = publisher
         self._local.google_shaped = publisher != "anthropic"
         if require_auth:
-            out = check_bearer(request.headers)
+            if "project" not in request.params and _express_key(request):
+                out: List[Violation] = []
+            else:
+                out = check_bearer(request.headers)
             if out:
                 return out
         if publisher == "anthropic":
@@ -377,6 +389,13 @@ def _partial_args(path: str, value: Any) -> List[Dict[str, Any]]:
 
 def _unauthenticated(message: str, reason: str) -> Violation:
     return Violation(401, message, code=reason, type_="UNAUTHENTICATED")
+
+
+def _express_key(request: RecordedRequest) -> bool:
+    """An express-mode API key on the request (``x-goog-api-key`` or ``?key=``)."""
+    if (request.headers.get("x-goog-api-key") or "").strip():
+        return True
+    return bool(request.query_params.get("key", "").strip())
 
 
 def check_bearer(headers: Mapping[str, str]) -> List[Violation]:
