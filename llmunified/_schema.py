@@ -276,34 +276,54 @@ def _check_refs(root: Any, node: Any, parts: List[Union[str, int]], where: str) 
         _check_refs(root, sub, parts + list(_relative(key, name)), where)
 
 
+#: the attribute a Tool object gets once its definition is known valid: the (name, description,
+#: parameters) objects that were checked, so a later check of the same, unchanged tool is three
+#: identity comparisons (no canonical JSON dump, no cache lookup)
+CHECKED_MARK = "_llm_checked_definition"
+
+
 def validate_tools(tools: Sequence[Any]) -> None:
     """Check tool definitions before a request is built.
 
     Each name must match ``^[a-zA-Z0-9_-]{1,64}$`` and be unique; ``parameters`` must be a valid
-    JSON Schema whose root is ``{"type": "object", ...}``. Valid schemas are cached, so checking
-    the same tools on every call costs one canonical JSON dump and a cache lookup per tool.
+    JSON Schema whose root is ``{"type": "object", ...}``. Every path that sends tools calls this
+    (complete, stream, extract, run, ChatSession). A tool object found valid is marked, so
+    sending it again costs three identity comparisons; assigning a new ``name``,
+    ``description`` or ``parameters`` checks it again. (Editing the ``parameters`` dict in
+    place after the tool was first sent is not seen: build a new Tool instead.) Valid schemas
+    are also cached by content, for tools rebuilt on every call (dicts).
     """
     seen = set()
     for index, tool in enumerate(tools):
         name = getattr(tool, "name", None)
-        if not isinstance(name, str) or not TOOL_NAME_PATTERN.match(name):
-            raise ValidationError(
-                f"tool {name!r} (tools[{index}]): name must be 1-64 letters, digits, '_' or '-' "
-                "(^[a-zA-Z0-9_-]{1,64}$)")
+        description = getattr(tool, "description", "")
+        params = getattr(tool, "parameters", None)
+        mark = getattr(tool, CHECKED_MARK, None)
+        if not (mark is not None and mark[0] is name and mark[1] is description and mark[2] is params):
+            _check_tool(index, name, description, params)
+            try:
+                object.__setattr__(tool, CHECKED_MARK, (name, description, params))
+            except (AttributeError, TypeError):  # a tool type without a __dict__: checked every time
+                pass
         if name in seen:
             raise ValidationError(f"tool {name!r}: tool names must be unique in a request; {name!r} appears twice")
         seen.add(name)
-        description = getattr(tool, "description", "")
-        if description is not None and not isinstance(description, str):
-            raise ValidationError(f"tool {name!r}: description must be a string, got {type(description).__name__}")
-        params = getattr(tool, "parameters", None)
-        where = f"tool {name!r}: parameters"
-        if not isinstance(params, dict):
-            raise ValidationError(f"{where}: must be a JSON Schema dict, got {type(params).__name__}")
-        check_schema(params, where=where)
-        if params.get("type") != "object":
-            raise _schema_error(where, ["type"], f"the root must be an object schema with \"type\": \"object\" "
-                                f"(got type {params.get('type')!r}); tool arguments are always a JSON object")
+
+
+def _check_tool(index: int, name: Any, description: Any, params: Any) -> None:
+    if not isinstance(name, str) or not TOOL_NAME_PATTERN.match(name):
+        raise ValidationError(
+            f"tool {name!r} (tools[{index}]): name must be 1-64 letters, digits, '_' or '-' "
+            "(^[a-zA-Z0-9_-]{1,64}$)")
+    if description is not None and not isinstance(description, str):
+        raise ValidationError(f"tool {name!r}: description must be a string, got {type(description).__name__}")
+    where = f"tool {name!r}: parameters"
+    if not isinstance(params, dict):
+        raise ValidationError(f"{where}: must be a JSON Schema dict, got {type(params).__name__}")
+    check_schema(params, where=where)
+    if params.get("type") != "object":
+        raise _schema_error(where, ["type"], f"the root must be an object schema with \"type\": \"object\" "
+                            f"(got type {params.get('type')!r}); tool arguments are always a JSON object")
 
 
 # --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ._docstrings import parse_docstring
-from ._schema import TOOL_NAME_PATTERN
+from ._schema import CHECKED_MARK, TOOL_NAME_PATTERN
 from ._typeschema import (Converter, SchemaBuilder, accepts_none, compile_converter, convert_value, is_class,
                           resolve_annotations, schema_for_type, with_default)
 from ._types import Tool
@@ -71,6 +71,9 @@ class FunctionTool(Tool):
         bound = dataclasses.replace(self, function=types.MethodType(self._callable(), instance))
         bound._types = self._types
         bound._converters = self._converters
+        mark = self.__dict__.get(CHECKED_MARK)
+        if mark is not None:  # same name, description and parameters: validated once, not per binding
+            setattr(bound, CHECKED_MARK, mark)
         return bound
 
     # equal tools have equal names, so this agrees with Tool's value equality; a decorated

@@ -6,12 +6,16 @@ needed). The sync client calls them plainly; the async client awaits them
 HTTP stack: a configured ``requests.Session`` (proxies, mTLS, a custom CA), a recording or a
 mock transport in tests.
 """
+import errno
 import logging
 import os
+import re
+import socket
+import ssl
 import time
 import urllib.parse
 import urllib.request
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 
@@ -21,7 +25,8 @@ except ImportError:  # pragma: no cover
     from typing_extensions import Protocol, runtime_checkable  # type: ignore
 
 __all__ = ["Transport", "AsyncTransport", "USER_AGENT", "reason", "response_headers", "log_exchange",
-           "is_transport", "EnvironmentSettings"]
+           "is_transport", "EnvironmentSettings", "StreamingResponse", "causes", "shown_url", "connect_failure",
+           "connect_timeout_message", "read_timeout_message", "stream_timeout_message", "read_failure"]
 
 log = logging.getLogger("llmunified")
 
@@ -120,10 +125,125 @@ class EnvironmentSettings:
         return proxy or None
 
 
+class StreamingResponse(TransportResponse):
+    """A streaming :class:`TransportResponse` that remembers its read timeout, so a stream that
+    stalls can say which limit expired and how long it was."""
+
+    __slots__ = ("read_timeout",)
+
+    def __init__(self, status: int, headers: Dict[str, str], body: Optional[bytes], handle: Any,
+                 read_timeout: Optional[float]) -> None:
+        super().__init__(status, headers, body, handle)
+        self.read_timeout = read_timeout
+
+
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
 def reason(exc: BaseException) -> str:
-    """An exception's text for an error message (library errors can be long; no headers in them)."""
-    text = str(exc)
+    """An exception's text for an error message (library errors can be long; no headers in them;
+    a proxy's ``user:password@`` is masked)."""
+    text = _USERINFO.sub("***@", str(exc))
     return text[:300] if text else type(exc).__name__
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything it wraps, outermost first: ``__cause__``/``__context__``, and the
+    wrapping conventions of urllib3 (``reason``), requests (the first argument) and aiohttp
+    (``os_error``). The root cause of a library's "Max retries exceeded" is in here."""
+    seen: Set[int] = set()
+    pending: List[BaseException] = [exc]
+    while pending and len(seen) < 32:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner: List[Any] = [getattr(current, "reason", None), getattr(current, "os_error", None)]
+        inner += [a for a in current.args if isinstance(a, BaseException)]
+        inner += [current.__cause__, current.__context__]
+        pending.extend(e for e in inner if isinstance(e, BaseException))
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message: no ``user:password@``, no query string (it may carry a key)."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _origin(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+_REFUSED = re.compile(rf"connection refused|actively refused|\[errno {errno.ECONNREFUSED}\]", re.I)
+_DNS = re.compile(r"name or service not known|nodename nor servname|getaddrinfo failed|failed to resolve|"
+                  r"temporary failure in name resolution|no address associated", re.I)
+_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH}
+
+
+def connect_failure(exc: BaseException, url: str) -> str:
+    """What went wrong reaching ``url``, from a library's connection error, in words that say
+    what to do: "nothing is listening at http://127.0.0.1:9 (is the server running?)" rather
+    than urllib3's "Max retries exceeded ... NewConnectionError(...)"."""
+    chain = list(causes(exc))
+    origin = _origin(url)
+    names = " ".join(type(e).__name__ for e in chain)
+    text = " ".join(str(e) for e in chain)
+    if "Proxy" in names:
+        return (f"the HTTP proxy did not connect us to {origin} ({reason(chain[-1])}); check HTTPS_PROXY / "
+                "HTTP_PROXY, or list the host in NO_PROXY to bypass it")
+    if any(isinstance(e, ConnectionRefusedError) or getattr(e, "errno", None) == errno.ECONNREFUSED
+           for e in chain) or _REFUSED.search(text):
+        return f"nothing is listening at {origin} (is the server running?)"
+    if any(isinstance(e, socket.gaierror) for e in chain) or "DNSError" in names or "NameResolution" in names \
+            or _DNS.search(text):
+        host = urllib.parse.urlsplit(url).hostname or origin
+        return f"cannot resolve the host {host!r} (check the host in base_url, and the network or DNS)"
+    if any(isinstance(e, (ssl.SSLError, ssl.CertificateError)) for e in chain) or "SSL" in names \
+            or "Certificate" in names:
+        hint = ("a private CA: set REQUESTS_CA_BUNDLE or pass a configured session as transport=" if
+                "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower() else
+                "is the server plain http? then base_url must start with http://")
+        return f"TLS with {origin} failed: {reason(chain[-1])} ({hint})"
+    if any(getattr(e, "errno", None) in _UNREACHABLE for e in chain):
+        return f"{origin} is unreachable from here (network down, a firewall, or a wrong address in base_url?)"
+    if any(isinstance(e, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) for e in chain) \
+            or "Disconnected" in names or "Connection aborted" in text:
+        return f"{origin} closed the connection without answering"
+    return f"could not reach {origin}: {reason(chain[-1])}"
+
+
+def read_failure(exc: BaseException, what: str = "the stream") -> str:
+    """A connection that broke while a body was being read (after the reply's headers)."""
+    chain = list(causes(exc))
+    if any(isinstance(e, (ConnectionResetError, BrokenPipeError)) for e in chain):
+        return f"the server reset the connection while {what} was being read"
+    return f"the connection closed before {what} ended ({reason(chain[0])})"
+
+
+def _seconds(value: Optional[float]) -> str:
+    return "?" if value is None else f"{value:g}"
+
+
+def connect_timeout_message(method: str, url: str, connect_timeout: Optional[float]) -> str:
+    """A connect timeout: which limit expired, and the argument that raises it."""
+    return (f"{method} {shown_url(url)}: timed out after {_seconds(connect_timeout)} s connecting to "
+            f"{_origin(url)} (the connect timeout; raise it with connect_timeout=... on the Client, or check "
+            "that the host is reachable)")
+
+
+def read_timeout_message(method: str, url: str, read_timeout: Optional[float]) -> str:
+    """A read timeout before the whole reply arrived."""
+    return (f"{method} {shown_url(url)}: timed out after {_seconds(read_timeout)} s waiting for the reply "
+            "(the read timeout; raise it with timeout=... on the call or the Client)")
+
+
+def stream_timeout_message(read_timeout: Optional[float], what: str = "the stream") -> str:
+    """A read timeout while a streaming body was being read."""
+    return (f"timed out after {_seconds(read_timeout)} s without data while reading {what}, the read timeout; "
+            "raise it with timeout=... on the call or the Client")
 
 
 def response_headers(raw: Mapping[str, str]) -> Dict[str, str]:
