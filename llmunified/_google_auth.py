@@ -7,13 +7,13 @@ credentials is made without a key, never by ``import llmunified``; ``google.auth
 imported inside the functions below.
 
 What it hands the codec is what a caller could pass as ``api_key=``: a callable returning the
-current access token, called for every request. Like any such callable it runs while a request
-is being built; the token is refreshed there when google-auth says it is no longer valid
-(google-auth treats a token as expired a few minutes before its expiry time), which is one
-HTTPS call to Google's token endpoint about once an hour, made by google-auth with its
-``requests`` transport, under a lock (concurrent requests wait for one refresh instead of
-starting several). In the asyncio twin that refresh blocks the event loop while it runs;
-a caller who minds passes its own token callable instead.
+current access token, called for every request, that also says when it is due for a refresh
+(``stale()``: google-auth no longer calls the token valid, which it does a few minutes before
+its expiry time) and does it (``refresh()``): one HTTPS call to Google's token endpoint about
+once an hour, made by google-auth with its ``requests`` transport, under a lock (concurrent
+requests wait for one refresh instead of starting several). The client refreshes a stale token
+before it builds a request: in the asyncio twin on a worker thread, so the event loop is never
+blocked by it; building the request then only reads the token.
 
 Tokens are never logged, never in a repr and never in an error message.
 """
@@ -43,6 +43,17 @@ class ADCTokens:
         self._lock = threading.Lock()
         self._request: Any = None  # google-auth's transport, made at the first refresh
         self.refreshes = 0
+
+    def stale(self) -> bool:
+        """True when the next token needs a refresh first (none yet, or expiring soon)."""
+        credentials = self.credentials
+        return not credentials.valid or not credentials.token
+
+    def refresh(self) -> None:
+        """Refresh the credentials now, unless another thread just did (blocking)."""
+        with self._lock:
+            if self.stale():
+                self._refresh()
 
     def __call__(self) -> str:
         with self._lock:
@@ -109,6 +120,9 @@ class TokenSecret(Secret):
         token = self._tokens()
         self._seen = token
         return token
+
+    def refresh(self) -> None:
+        self._tokens.refresh()  # its AuthenticationError says what to do: not wrapped
 
 
 def adc_secret(provider: str, what: str = "Vertex AI") -> TokenSecret:

@@ -5,6 +5,7 @@ import enum
 import json
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
+from ._cost import bill, billed_parts
 from ._options import to_tool
 from ._types import Message, Response, Tool, ToolCall, ToolResult, Usage
 from .errors import ToolLoopError, ValidationError
@@ -12,7 +13,17 @@ from .errors import ToolLoopError, ValidationError
 if TYPE_CHECKING:
     from ._schema import ArgumentsCheck
 
-__all__ = ["ToolLoop", "ToolPlan"]
+__all__ = ["ToolLoop", "ToolPlan", "DEFAULT_PARALLEL_TOOLS", "check_parallel_tools"]
+
+#: how many tool calls of one round run at once unless ``max_parallel_tools`` says otherwise
+DEFAULT_PARALLEL_TOOLS = 8
+
+
+def check_parallel_tools(value: Any) -> int:
+    """``max_parallel_tools`` checked: a positive int (1 runs the tools one by one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(f"max_parallel_tools must be a positive int (1: one tool at a time), got {value!r}")
+    return value
 
 
 class ToolPlan:
@@ -53,7 +64,13 @@ def result_content(value: Any) -> Any:
 
 
 class ToolLoop:
-    """State of one ``Client.run``: the tools, the rounds used, the transcript so far and usage."""
+    """State of one ``Client.run``: the tools, the rounds used, the transcript so far and usage.
+
+    ``parallel`` is how many tool calls of a round the I/O layer may run at once; whatever order
+    they finish in, their results are recorded (``answer``) in the order the model asked.
+    """
+
+    parallel = DEFAULT_PARALLEL_TOOLS
 
     def __init__(self, tools: Sequence[Any], max_rounds: int) -> None:
         if not tools:
@@ -77,6 +94,11 @@ class ToolLoop:
         self.rounds = 0
         self.new: List[Message] = []
         self.usage = Usage()
+        self.billed: List[Any] = []  # (provider, model, usage) per round: each priced at its own tier
+
+    def limit_parallel(self, value: Optional[int]) -> None:
+        """Set ``parallel`` from ``max_parallel_tools`` (None: the default)."""
+        self.parallel = DEFAULT_PARALLEL_TOOLS if value is None else check_parallel_tools(value)
 
     def plan(self, call: ToolCall) -> ToolPlan:
         tool = self.by_name.get(call.name)
@@ -107,6 +129,7 @@ class ToolLoop:
         """Take one model reply; the plans for its tool calls (empty: the loop is over)."""
         self.rounds += 1
         self.usage = self.usage + response.usage
+        self.billed.extend(billed_parts(response))
         self.new.append(response.message)
         return [self.plan(call) for call in response.tool_calls]
 
@@ -128,6 +151,7 @@ class ToolLoop:
 
     def finish(self, response: Response) -> Response:
         response.usage = self.usage
+        bill(response, self.billed)
         response.messages = list(self.new)
         return response
 

@@ -1,20 +1,28 @@
 """The asyncio transport, on a pooled ``aiohttp.ClientSession``: the hand-written twin of
 ``sync.py`` (same methods, as coroutines). Knows nothing of providers, imports no ``requests``."""
 import asyncio
+import contextvars
+import functools
 import inspect
 import logging
 import time
 import ssl
-from typing import Any, Dict, Optional, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
 import aiohttp
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from .base import AsyncTransport as Transport
-from .base import EnvironmentSettings, is_transport, log, log_exchange, reason, response_headers
+from .base import (EnvironmentSettings, StreamingResponse, connect_failure, connect_timeout_message, is_transport,
+                   log, log_exchange, read_failure, read_timeout_message, response_headers, shown_url,
+                   stream_timeout_message)
 
-__all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
+__all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
+           "run_blocking"]
+
+#: a connect timeout (aiohttp 3.10+ names it; older versions say "Connection timeout" in the text)
+_CONNECT_TIMEOUT = getattr(aiohttp, "ConnectionTimeoutError", ())
 
 
 class AiohttpTransport:
@@ -73,6 +81,7 @@ class AiohttpTransport:
         headers = request.headers
         if self._owns_session and "User-Agent" not in headers:
             headers["User-Agent"] = USER_AGENT
+        read_timeout = timeout or self.read_timeout
         try:
             resp = await session.request(
                 request.method, request.url, data=request.body, headers=headers,
@@ -85,28 +94,36 @@ class AiohttpTransport:
                 finally:
                     resp.release()
         except asyncio.TimeoutError as exc:
-            raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
+            if isinstance(exc, _CONNECT_TIMEOUT) or "connection timeout" in str(exc).lower():
+                raise TimeoutError(connect_timeout_message(request.method, request.url, self.connect_timeout)) from None
+            raise TimeoutError(read_timeout_message(request.method, request.url, read_timeout)) from None
         except aiohttp.ClientError as exc:
-            raise ConnectionError(f"{request.method} {request.url} failed: {reason(exc)}") from None
+            raise ConnectionError(f"{request.method} {shown_url(request.url)} failed: "
+                                  f"{connect_failure(exc, request.url)}") from None
         if log.isEnabledFor(logging.DEBUG):
             log_exchange(request, resp.status, started)
+        if request.stream:
+            return StreamingResponse(resp.status, response_headers(resp.headers), None, resp, read_timeout)
         return TransportResponse(resp.status, response_headers(resp.headers), body, resp)
 
     async def read_chunk(self, response: TransportResponse) -> bytes:
         try:
             return await response.handle.content.readany()
         except asyncio.TimeoutError:
-            raise TimeoutError("reading the stream timed out") from None
+            raise TimeoutError(stream_timeout_message(getattr(response, "read_timeout", None))) from None
         except (aiohttp.ClientError, OSError) as exc:
-            raise ConnectionError(f"the connection broke while reading the stream: {reason(exc)}") from None
+            raise ConnectionError(read_failure(exc)) from None
 
     async def read_body(self, response: TransportResponse) -> bytes:
         try:
             if response.body is None:
                 response.body = await response.handle.read()
             return response.body
-        except (asyncio.TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise ConnectionError(f"the connection broke while reading the body: {reason(exc)}") from None
+        except asyncio.TimeoutError:
+            raise TimeoutError(stream_timeout_message(getattr(response, "read_timeout", None),
+                                                      "the reply's body")) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectionError(read_failure(exc, "the reply's body")) from None
         finally:
             response.handle.release()
 
@@ -146,9 +163,51 @@ def as_transport(value: Any, *, connect_timeout: float, read_timeout: float, poo
         f"got {type(value).__name__}")
 
 
+def _is_coroutine_function(fn: Any) -> bool:
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(getattr(fn, "__call__", None))
+
+
 async def call_function(fn: Any, kwargs: Dict[str, Any]) -> Any:
-    """Run a tool's function: coroutine functions are awaited, plain ones called."""
-    result = fn(**kwargs)
+    """Run a tool's function: coroutine functions are awaited on the loop; plain functions run
+    in the loop's default executor (a worker thread, with the caller's context variables), so a
+    blocking tool does not stall the event loop. A plain function that returns an awaitable has
+    it awaited on the loop."""
+    if _is_coroutine_function(fn):
+        result = fn(**kwargs)
+    else:
+        result = await run_blocking(functools.partial(fn, **kwargs))
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+_T = TypeVar("_T")
+
+
+async def run_all(thunks: Sequence[Callable[[], Awaitable[_T]]], limit: int) -> List[_T]:
+    """Await every thunk's coroutine, at most ``limit`` at a time (``asyncio.gather`` under a
+    semaphore), and return their results in the thunks' order. With ``limit`` 1 or a single
+    thunk they are awaited one after the other. Every one finishes before the first exception,
+    in the thunks' order, is raised; cancelling the caller cancels them all."""
+    if limit <= 1 or len(thunks) <= 1:
+        return [await thunk() for thunk in thunks]
+    gate = asyncio.Semaphore(limit)
+
+    async def one(thunk: Callable[[], Awaitable[_T]]) -> _T:
+        async with gate:
+            return await thunk()
+
+    results = await asyncio.gather(*[one(thunk) for thunk in thunks], return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results  # type: ignore[return-value]  # no exceptions among them
+
+
+async def run_blocking(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking function (a credential refresh, a plain tool) in the event loop's default
+    executor, with the caller's context variables, so the loop goes on serving other tasks."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn, *args))

@@ -3,20 +3,37 @@
 Its hand-written twin, ``asyncio.py``, has the same methods as coroutines. Both map library
 exceptions to ``llmunified.errors`` and never put request headers (API keys) in messages.
 """
+import builtins
+import contextvars
 import inspect
 import logging
+import socket
 import time
-from typing import Any, Dict, Iterator, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TypeVar
 
 import requests
 import requests.adapters
+import urllib3.exceptions
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 from .._twin import io
 from ..errors import ConfigurationError, ConnectionError, TimeoutError, ValidationError
-from .base import EnvironmentSettings, Transport, is_transport, log, log_exchange, reason, response_headers
+from .base import (EnvironmentSettings, StreamingResponse, Transport, causes, connect_failure,
+                   connect_timeout_message, is_transport, log, log_exchange, read_failure, read_timeout_message,
+                   response_headers, shown_url, stream_timeout_message)
 
-__all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function"]
+__all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
+           "run_blocking"]
+
+
+#: what a read that ran out of time raises, somewhere in the chain of requests' wrappers (not
+#: urllib3's TimeoutError: its NewConnectionError, a refused connection, derives from it)
+_TIMEOUTS = (requests.exceptions.Timeout, urllib3.exceptions.ReadTimeoutError, socket.timeout, builtins.TimeoutError)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    return any(isinstance(e, _TIMEOUTS) for e in causes(exc))
 
 
 def _chunks(raw: Any) -> Iterator[bytes]:
@@ -76,18 +93,24 @@ class RequestsTransport:
             proxy = self._env.proxy_for(request.url)
             if proxy is not None:
                 proxies = {request.url.partition(":")[0]: proxy}
+        read_timeout = timeout or self.read_timeout
         try:
             resp = self._session.request(
                 request.method, request.url, data=request.body, headers=request.headers,
-                stream=request.stream, timeout=(self.connect_timeout, timeout or self.read_timeout),
+                stream=request.stream, timeout=(self.connect_timeout, read_timeout),
                 allow_redirects=False, proxies=proxies)
             body = None if request.stream else resp.content
-        except requests.exceptions.Timeout as exc:
-            raise TimeoutError(f"{request.method} {request.url} timed out: {type(exc).__name__}") from None
+        except requests.exceptions.ConnectTimeout:
+            raise TimeoutError(connect_timeout_message(request.method, request.url, self.connect_timeout)) from None
         except requests.exceptions.RequestException as exc:
-            raise ConnectionError(f"{request.method} {request.url} failed: {reason(exc)}") from None
+            if _timed_out(exc):  # ReadTimeout, or a body read that stalled (requests wraps it)
+                raise TimeoutError(read_timeout_message(request.method, request.url, read_timeout)) from None
+            raise ConnectionError(f"{request.method} {shown_url(request.url)} failed: "
+                                  f"{connect_failure(exc, request.url)}") from None
         if log.isEnabledFor(logging.DEBUG):
             log_exchange(request, resp.status_code, started)
+        if request.stream:
+            return StreamingResponse(resp.status_code, response_headers(resp.headers), None, resp, read_timeout)
         return TransportResponse(resp.status_code, response_headers(resp.headers), body, resp)
 
     @io
@@ -99,9 +122,9 @@ class RequestsTransport:
         try:
             data = next(it, b"")
         except Exception as exc:  # urllib3 protocol/read errors, socket timeouts
-            if "timed out" in str(exc).lower():
-                raise TimeoutError(f"reading the stream timed out: {reason(exc)}") from None
-            raise ConnectionError(f"the connection broke while reading the stream: {reason(exc)}") from None
+            if _timed_out(exc) or "timed out" in str(exc).lower():
+                raise TimeoutError(stream_timeout_message(getattr(response, "read_timeout", None))) from None
+            raise ConnectionError(read_failure(exc)) from None
         if not data:
             response.eof = True
         return data
@@ -114,7 +137,10 @@ class RequestsTransport:
                 response.body = response.handle.content
             return response.body
         except Exception as exc:
-            raise ConnectionError(f"the connection broke while reading the body: {reason(exc)}") from None
+            if _timed_out(exc):
+                raise TimeoutError(stream_timeout_message(getattr(response, "read_timeout", None),
+                                                          "the reply's body")) from None
+            raise ConnectionError(read_failure(exc, "the reply's body")) from None
         finally:
             response.handle.close()
 
@@ -162,3 +188,34 @@ def call_function(fn: Any, kwargs: Dict[str, Any]) -> Any:
         raise ValidationError(f"tool function {getattr(fn, '__name__', fn)!r} is a coroutine function: "
                               "run it with llmunified_async, or give the sync client a plain function")
     return result
+
+
+_T = TypeVar("_T")
+
+
+@io
+def run_all(thunks: Sequence[Callable[[], _T]], limit: int) -> List[_T]:
+    """Call every thunk, at most ``limit`` at a time, and return their results in the thunks'
+    order (the async twin: ``asyncio.gather`` under a semaphore).
+
+    With ``limit`` 1 or a single thunk they run one after the other on the calling thread, as
+    plain calls. Otherwise they run in a thread pool made for this call (each in a copy of the
+    caller's context variables) and the call returns once every one has finished. The first
+    exception, in the thunks' order, is raised once the thunks before it have finished; thunks
+    not started by then are cancelled, those running are waited for (threads cannot be stopped).
+    """
+    if limit <= 1 or len(thunks) <= 1:
+        return [thunk() for thunk in thunks]
+    pool = ThreadPoolExecutor(max_workers=min(limit, len(thunks)), thread_name_prefix="llmunified-tool")
+    try:
+        futures = [pool.submit(contextvars.copy_context().run, thunk) for thunk in thunks]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@io
+def run_blocking(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking function (a credential refresh): here simply a call. The async twin runs
+    it in the event loop's default executor so the loop is not held up."""
+    return fn(*args)
