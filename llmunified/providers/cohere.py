@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
 from .._options import Options, deep_merge
+from .._reasoning import budget_for
 from .._registry import ProviderInfo
 from .._retry import parse_should_retry
 from .._sse import SSEEvent
@@ -159,8 +160,12 @@ class CohereCodec(Codec):
     - Structured output is ``response_format: {"type": "json_object", "json_schema": ...}``;
       Cohere refuses it together with tools, so that combination is a ValidationError before
       any request is made.
-    - Reasoning is turned on or off through ``extra``, e.g.
-      ``extra={"thinking": {"type": "enabled", "token_budget": 2048}}``.
+    - ``reasoning=`` is ``thinking`` (docs/wire.md §8): a budget as
+      ``{"type": "enabled", "token_budget": N}``, a level by ``llmunified._reasoning``'s table
+      (minimal 1,024, low 2,048, medium 8,192, high 24,576), ``False`` as
+      ``{"type": "disabled"}``.
+    - ``cache=``: Cohere caches prompts by itself and reports the hits (``cached_tokens`` ->
+      ``usage.cache_read_tokens``); nothing is sent.
     - A reply's ``tool_plan`` becomes a thinking part ahead of its tool calls, and is sent
       back as ``tool_plan`` with them; ``citations`` land on ``Response.citations``.
     """
@@ -218,6 +223,11 @@ class CohereCodec(Codec):
             body["tool_choice"] = "REQUIRED"
         if options.parallel_tool_calls is not None:
             _log.debug("cohere: the Chat API has no parallel_tool_calls; %r not sent", options.parallel_tool_calls)
+        reasoning = options.reasoning
+        if reasoning is False:
+            body["thinking"] = {"type": "disabled"}
+        elif reasoning is not None:
+            body["thinking"] = {"type": "enabled", "token_budget": budget_for(reasoning)}
         if stream:
             body["stream"] = True
         if options.extra:

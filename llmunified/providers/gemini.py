@@ -61,6 +61,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
 from .._options import Options, deep_merge
+from .._reasoning import EFFORT_BUDGETS, Reasoning
 from .._registry import Auth, ProviderInfo
 from .._sse import SSEDecoder, SSEEvent
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
@@ -68,7 +69,7 @@ from ..errors import APIError, LLMError, StreamError, ValidationError, error_for
 from ._base import Codec, StreamDecoderBase, body_text, decode_json, emit, loads, malformed, shape_guard
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
-           "takes_json_schema", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
+           "takes_json_schema", "thinking_config", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
 
 _log = logging.getLogger("llmunified")
 
@@ -120,6 +121,11 @@ STATUS_BY_GOOGLE_STATUS = {
 
 # Model families that predate JSON Schema in tool declarations and response schemas.
 _OPENAPI_ONLY = re.compile(r"gemini-(?:1\.|2\.0|pro(?:-vision)?$|ultra|exp-)")
+# Gemini 3 and later take a thinking level (docs/wire.md §5 Thinking: thinkingLevel, Gemini 3).
+_LEVELS = re.compile(r"gemini-(?:[3-9]|[1-9][0-9])(?:[.-]|$)")
+# Models whose thinking cannot be turned off (Google's thinking guide: 2.5 Pro takes budgets from
+# 128 up, and Gemini 3 models think at their lowest level at least).
+_ALWAYS_THINKS = re.compile(r"gemini-(?:2\.5-pro|(?:[3-9]|[1-9][0-9])(?:[.-]|$))")
 
 _encode_args = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -160,6 +166,24 @@ def map_usage(u: Mapping[str, Any]) -> Usage:
     output = _count(u.get("candidatesTokenCount")) + thoughts
     total = _count(u.get("totalTokenCount")) or prompt + output + _count(u.get("toolUsePromptTokenCount"))
     return Usage(prompt, output, total, _count(u.get("cachedContentTokenCount")), 0, thoughts)
+
+
+def thinking_config(model: str, reasoning: Reasoning) -> Optional[Dict[str, Any]]:
+    """``generationConfig.thinkingConfig`` for ``reasoning=`` on ``model`` (see GeminiCodec)."""
+    if reasoning is None:
+        return None
+    name = model.rsplit("/", 1)[-1].lower()
+    if reasoning is False:
+        if _ALWAYS_THINKS.match(name):
+            raise ValidationError(
+                f"{model} cannot turn thinking off (reasoning=False): its thinking has a floor. Ask for the least "
+                "thinking instead: reasoning='low' (or 'minimal' on models that have it)")
+        return {"thinkingBudget": 0}
+    if isinstance(reasoning, int):
+        return {"thinkingBudget": reasoning, "includeThoughts": True}
+    if _LEVELS.match(name):
+        return {"thinkingLevel": reasoning.upper(), "includeThoughts": True}
+    return {"thinkingBudget": EFFORT_BUDGETS[reasoning], "includeThoughts": True}
 
 
 def takes_json_schema(model: str) -> bool:
@@ -320,7 +344,23 @@ class GeminiCodec(Codec):
     Options: ``temperature``, ``top_p`` (``topP``), ``max_tokens`` (``maxOutputTokens``),
     ``stop`` (``stopSequences``) and ``seed`` go in ``generationConfig``; ``extra`` is
     deep-merged into the body last, e.g.
-    ``extra={"generationConfig": {"thinkingConfig": {"includeThoughts": True}}}``.
+    ``extra={"generationConfig": {"thinkingConfig": {"thinkingBudget": -1}}}``.
+
+    ``reasoning=`` is ``generationConfig.thinkingConfig`` (docs/wire.md §5 Thinking), with
+    ``includeThoughts: true`` whenever thinking is on (thought summaries come back as thinking):
+
+    - a level on Gemini 3 and later (``gemini-3*``): ``thinkingLevel`` ``MINIMAL`` / ``LOW`` /
+      ``MEDIUM`` / ``HIGH`` (which levels a model takes is the model's: Gemini 3 Pro has LOW and
+      HIGH); on any other model: ``thinkingBudget`` by ``llmunified._reasoning``'s table
+      (minimal 1,024, low 2,048, medium 8,192, high 24,576);
+    - a budget: ``thinkingBudget`` as given, on every model (Gemini 3 still takes it);
+    - ``False``: ``thinkingBudget: 0``. Gemini 2.5 Pro and Gemini 3 models cannot turn thinking
+      off: ValidationError before the call, pointing to ``reasoning="low"``.
+
+    ``cache=``: Gemini caches repeated prompt prefixes by itself (implicit caching), reported as
+    ``usageMetadata.cachedContentTokenCount`` -> ``usage.cache_read_tokens``; nothing is sent.
+    Explicit caches (``cachedContents``) are made through the API and named with
+    ``extra={"cachedContent": "cachedContents/..."}``.
     """
 
     protocol = "gemini"
@@ -382,6 +422,9 @@ class GeminiCodec(Codec):
             config["responseMimeType"] = "application/json"
             key = "responseSchema" if "gemini-openapi" in dialect else "responseJsonSchema"
             config[key] = spec.wire_schema(dialect).schema
+        thinking = thinking_config(self.model, options.reasoning)
+        if thinking is not None:
+            config["thinkingConfig"] = thinking
         if config:
             body["generationConfig"] = config
         if options.extra:

@@ -38,6 +38,9 @@ Decisions this module makes (the behaviour tests hold it to them):
   still needs a project.
 - Images: ``gs://`` URIs go as ``fileData`` (Vertex reads Cloud Storage); other URL-only images
   are a ValidationError, as for the Gemini API.
+- ``reasoning=`` and ``cache=`` are the publisher codec's: ``thinking`` (with its rules) and
+  ``cache_control`` breakpoints for Claude, ``thinkingConfig`` for Gemini (see AnthropicCodec,
+  GeminiCodec).
 """
 import dataclasses
 import re

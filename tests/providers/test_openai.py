@@ -262,17 +262,29 @@ def test_openrouter_429_in_the_same_trace():
 
 
 OPENROUTER_THINKING = "This is a simple arithmetic question. 2+2 equals 4."
+OPENROUTER_SIGNATURE = ("Et0BCkgIChACGAIqQA2s7h7tA7IG35fbwVkou9PM2hANVJNUwcEM4q12fTRDK6y3v6YoEvJ+7bko8wnW/GLsQFXadaJPAEMC"
+                        "pLkhI9ISDLjFkeR1aVUIvdCtyBoMrUTovh0jwk+wpnZWIjANV3e6VVdgbGSsEyyTHO6KMmVtqqs79f9blnVdJmmMIwMy"
+                        "Ti6bEtG59+jTU7v1zlsqQ2IKGZILOlr6adh0Aam7zYttvisys+wjyZZXU1y/Srz0nmp1cFgVOJe1BLKQI3SSRrjsqQC0"
+                        "uAEUZy0GX0Rq1AXjvIcYAQ==")
 
 
 def test_openrouter_stream_reasoning():
     inter = vcr("openai-compatible/openrouter_stream_reasoning.vcr.yaml")[0]
     assert inter["response"]["status"]["code"] == 200
     events, resp = replay_all(vcr_body(inter), provider="openrouter", seed=8)
+    # the text comes from delta.reasoning; reasoning_details add the block's signature
     assert [e for e in events if isinstance(e, ThinkingDelta)] == [
-        ThinkingDelta("This"), ThinkingDelta(" is a simple arithmetic question. "), ThinkingDelta("2+2 equals 4.")]
+        ThinkingDelta("This"), ThinkingDelta(" is a simple arithmetic question. "), ThinkingDelta("2+2 equals 4."),
+        ThinkingDelta("", signature=OPENROUTER_SIGNATURE)]
     assert texts(events) == "2 + 2 = 4"
     assert resp.thinking == OPENROUTER_THINKING and resp.text == "2 + 2 = 4"
-    assert resp.message.content == [ThinkingPart(OPENROUTER_THINKING), TextPart("2 + 2 = 4")]
+    # the merged reasoning_details item is kept on the part, to go back to OpenRouter unchanged
+    detail = {"type": "reasoning.text", "text": OPENROUTER_THINKING, "signature": OPENROUTER_SIGNATURE,
+              "format": "anthropic-claude-v1", "index": 0}
+    assert resp.message.content == [
+        ThinkingPart(OPENROUTER_THINKING, signature=OPENROUTER_SIGNATURE,
+                     data=json.dumps([detail], separators=(",", ":"))),
+        TextPart("2 + 2 = 4")]
     assert resp.usage == Usage(43, 36, 79, 0, 0, 13)
     assert resp.finish_reason == "stop" and resp.model == "anthropic/claude-sonnet-4.5"
     assert resp.id == "gen-1765226419-AGrwjunAftQIAgweibL8"
@@ -280,7 +292,7 @@ def test_openrouter_stream_reasoning():
                                  "2 + 2 = 4", "stop", {"prompt_tokens": 43, "completion_tokens": 36,
                                                        "total_tokens": 79,
                                                        "completion_tokens_details": {"reasoning_tokens": 13}},
-                                 reasoning=OPENROUTER_THINKING), provider="openrouter")
+                                 reasoning=OPENROUTER_THINKING, reasoning_details=[detail]), provider="openrouter")
     assert nonstream == resp
 
 

@@ -326,8 +326,71 @@ def check_messages(body: Any, json_error: Optional[str]) -> List[Violation]:
                                 "or equal to 1024"))
             elif is_int(max_tokens) and max_tokens <= budget:
                 out.append(_ant("`max_tokens` must be greater than `thinking.budget_tokens`."))
+            out.extend(_thinking_rules(body))
+    out.extend(_cache_controls(body))
     if "stream" in body and not isinstance(body["stream"], bool):
         out.append(_ant("stream: Input should be a valid boolean"))
+    return out
+
+
+def _thinking_rules(body: Dict[str, Any]) -> List[Violation]:
+    """What the API refuses together with enabled thinking (docs/wire.md §3 Extended thinking):
+    a temperature other than 1, top_p below 0.95, top_k, a forced tool."""
+    out: List[Violation] = []
+    temperature = body.get("temperature")
+    if temperature is not None and temperature != 1:
+        out.append(_ant("`temperature` may only be set to 1 when thinking is enabled."))
+    top_p = body.get("top_p")
+    if isinstance(top_p, (int, float)) and not isinstance(top_p, bool) and top_p < 0.95:
+        out.append(_ant("`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled."))
+    if body.get("top_k") is not None:
+        out.append(_ant("`top_k` must be unset when thinking is enabled."))
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        out.append(_ant("Thinking may not be enabled when tool_choice forces tool use."))
+    return out
+
+
+#: blocks with ``cache_control`` one request may carry
+MAX_CACHE_BREAKPOINTS = 4
+
+
+def _cache_controls(body: Dict[str, Any]) -> List[Violation]:
+    """Each ``cache_control`` well formed, on a block that can carry one, and at most
+    :data:`MAX_CACHE_BREAKPOINTS` of them (the top-level one of automatic caching included)."""
+    out: List[Violation] = []
+    found = 0
+
+    def visit(obj: Any, at: str, kind: Optional[str] = None) -> None:
+        nonlocal found
+        if not isinstance(obj, dict) or "cache_control" not in obj:
+            return
+        control = obj["cache_control"]
+        if control is None:
+            return
+        found += 1
+        if kind in ("thinking", "redacted_thinking"):
+            out.append(_ant("%s.%s.cache_control: Extra inputs are not permitted" % (at, kind)))
+        elif kind == "text" and obj.get("text") == "":
+            out.append(_ant("%s: cache_control cannot be set for empty text blocks" % at))
+        if not isinstance(control, dict) or control.get("type") != "ephemeral":
+            out.append(_ant("%s.cache_control.type: Input should be 'ephemeral'" % at))
+        elif control.get("ttl") not in (None, "5m", "1h"):
+            out.append(_ant("%s.cache_control.ttl: Input should be '5m' or '1h'" % at))
+
+    visit(body, "body")
+    for name in ("system", "tools"):
+        blocks = body.get(name)
+        for j, block in enumerate(blocks if isinstance(blocks, list) else ()):
+            visit(block, "%s.%d" % (name, j), block.get("type") if isinstance(block, dict) else None)
+    messages = body.get("messages")
+    for i, msg in enumerate(messages if isinstance(messages, list) else ()):
+        content = msg.get("content") if isinstance(msg, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            visit(block, "messages.%d.content.%d" % (i, j), block.get("type") if isinstance(block, dict) else None)
+    if found > MAX_CACHE_BREAKPOINTS:
+        out.append(_ant("A maximum of %d blocks with cache_control may be provided. Found %d."
+                        % (MAX_CACHE_BREAKPOINTS, found)))
     return out
 
 
