@@ -22,8 +22,10 @@ __all__, __getattr__, __dir__ = namespace(
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors, testing
+    from ._cost import Cost
     from ._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
                           ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
+    from ._models import ModelFacts, model_info, register_model
     from ._registry import PROVIDERS
     from ._retry import RetryPolicy
     from ._tooldef import tool

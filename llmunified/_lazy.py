@@ -22,6 +22,9 @@ CORE_EXPORTS: Dict[str, str] = {
     "StreamEvent": "llmunified._events",
     # configuration
     "RetryPolicy": "llmunified._retry", "PROVIDERS": "llmunified._registry",
+    # the model registry and cost
+    "model_info": "llmunified._models", "register_model": "llmunified._models", "ModelFacts": "llmunified._models",
+    "Cost": "llmunified._cost",
 }
 
 #: names that differ between the twins (the I/O layer)

@@ -5,9 +5,12 @@ written, not later inside a provider codec.
 """
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .errors import ValidationError
+
+if TYPE_CHECKING:  # pragma: no cover - the cost module loads on the first .cost
+    from ._cost import Cost
 
 __all__ = [
     "TextPart",
@@ -352,6 +355,12 @@ class Response:
     messages: Optional[List[Message]] = field(default=None, compare=False, repr=False)
     #: the answer's grounding, when the provider cites sources (:class:`Citation`)
     citations: List[Citation] = field(default_factory=list, repr=False)
+    # Not fields (unannotated on purpose): how the reply was obtained, not what it says, so
+    # equality, repr and saved files leave them out. The retry loop sets them when it retried.
+    #: HTTP requests this reply took (1: no retry; a stream retried before content counts each)
+    attempts = 1
+    #: the seconds waited before each retry (see :class:`~llmunified.RetryPolicy`)
+    waits = cast(Tuple[float, ...], ())
 
     @property
     def text(self) -> str:
@@ -371,3 +380,14 @@ class Response:
         ``request-id``, Azure's ``apim-request-id``): the thing to quote to its support."""
         h = self.headers
         return h.get("x-request-id") or h.get("request-id") or h.get("apim-request-id") if h else None
+
+    @property
+    def cost(self) -> Optional["Cost"]:
+        """What this reply cost (:class:`~llmunified.Cost`: ``total``, its parts, currency and
+        price date), priced from ``usage`` with the model registry's prices for ``provider`` and
+        ``model`` (a dated version the provider reports resolves). ``None`` when a needed price
+        is unknown (an unknown model, cache reads without a cache-read price): never a made-up 0.
+        After ``Client.run`` or ``extract``, every billed round is priced and summed."""
+        from ._cost import response_cost
+
+        return response_cost(self)

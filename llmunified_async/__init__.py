@@ -12,6 +12,8 @@ __all__, __getattr__, __dir__ = namespace(
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
                                     ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
+    from llmunified._cost import Cost
+    from llmunified._models import ModelFacts, model_info, register_model
     from llmunified._registry import PROVIDERS
     from llmunified._retry import RetryPolicy
     from llmunified._tooldef import tool
