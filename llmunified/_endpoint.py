@@ -4,18 +4,26 @@ Both twins' ``Client`` hold one :class:`Endpoint` and ask it, and only it, what 
 the bytes that came back mean: :meth:`Endpoint.chat` builds a :class:`Call`; :meth:`parse`,
 :meth:`decoder` and :meth:`error` read replies, streams and failures; :meth:`validate`
 checks structured output. The I/O layer moves bytes and waits, nothing else.
+
+Every call is checked against the model's capabilities (``llmunified._capabilities``) before
+its request is built: resolved once, on the client's first call (the registry loads then, not
+at construction); the client's default options are checked once and their :class:`Plan` kept,
+so a call without options of its own pays nothing more.
 """
-from typing import Any, Dict, Mapping, Optional
+import logging
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ._http import HTTPRequest
 from ._options import MessagesInput, make_options, to_messages
 from ._registry import KeySource, resolve_config, setting_names, split_model
 from ._types import Response
-from .errors import APIError
+from .errors import APIError, ConfigurationError, ValidationError
 from .providers import codec_for
 from .providers._base import Codec, StreamDecoderBase
 
 __all__ = ["Endpoint", "Call"]
+
+_log = logging.getLogger("llmunified")
 
 
 class Call:
@@ -36,7 +44,8 @@ class Endpoint:
     """A resolved ``provider/model`` with its codec (bound to the model) and the caller's
     default options."""
 
-    __slots__ = ("model", "provider", "model_name", "config", "codec", "defaults", "_default_options")
+    __slots__ = ("model", "provider", "model_name", "config", "codec", "defaults", "_default_options", "base_model",
+                 "_profile", "_overrides", "_caps", "_steps", "_reshapes", "_plan")
 
     def __init__(self, model: str, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                  headers: Optional[Mapping[str, str]] = None, defaults: Optional[Mapping[str, Any]] = None,
@@ -49,22 +58,87 @@ class Endpoint:
         # The provider's own settings (Vertex's project, Azure's api_version) travel with the
         # default options; they are taken out here.
         settings = {k: self.defaults.pop(k) for k in setting_names(info) if k in self.defaults}
+        # The registry entry behind a deployment whose name says nothing (Azure): model_info()
+        self.base_model: Optional[str] = self.defaults.pop("base_model", None)
+        if self.base_model is not None and (not isinstance(self.base_model, str) or not self.base_model):
+            raise ValidationError(f"base_model must be a model name such as 'gpt-4o', got {self.base_model!r}")
+        # Capability profile and overrides (llmunified._capabilities), checked here: bad input
+        # fails at construction; the registry is read on the first call.
+        profile = self.defaults.pop("profile", None)
+        overrides = self.defaults.pop("capabilities", None)
+        self._profile: Optional[Dict[str, Any]] = None
+        self._overrides: Optional[Dict[str, Any]] = None
+        if profile is not None or overrides is not None:
+            from ._capabilities import check_flags, check_profile
+
+            self._profile = check_profile(profile)
+            self._overrides = check_flags(overrides)
         self.config = resolve_config(info, api_key=api_key, base_url=base_url, headers=headers, environ=environ,
                                      settings=settings)
         self.codec: Codec = codec_for(self.config, name)
         # Validated once, here: a bad default fails at construction, and a call without options
         # of its own reuses the result (nothing downstream mutates an Options).
         self._default_options = make_options(self.defaults, {})
+        self._caps: Any = None  # the resolved Capabilities, on the first call
+        self._steps: Tuple[Any, ...] = ()  # their conversation transforms
+        self._reshapes: List[Any] = [None, None]  # those transforms, without and with drop_unsupported
+        self._plan: Any = None  # the default options' checked Plan
 
     @property
     def base_url(self) -> str:
         return self.config.base_url
 
+    def model_info(self) -> Any:
+        """The registry's :class:`~llmunified.ModelFacts` for this model (or its ``base_model``)."""
+        from ._models import model_info
+
+        return model_info(self.model, base_model=self.base_model)
+
+    def capabilities(self) -> Any:
+        """The model's resolved :class:`~llmunified._capabilities.Capabilities` (provider
+        defaults, the registry, ``profile=``, ``capabilities=``), worked out on first use."""
+        caps = self._caps
+        return caps if caps is not None else self._resolve()
+
+    def _resolve(self) -> Any:
+        from ._capabilities import conversation_steps, resolve
+
+        try:
+            facts = self.model_info()
+        except ConfigurationError as exc:
+            # A broken LLMUNIFIED_MODELS file must not block calls: said once, then the bundled
+            # registry (which the failed load left usable) answers.
+            _log.warning("%s", exc)
+            try:
+                facts = self.model_info()
+            except ConfigurationError:
+                facts = None
+        caps = resolve(self.model, self.codec, facts, self._profile, self._overrides)
+        self.codec.use_capabilities(caps)
+        self._steps = conversation_steps(caps, self.codec)
+        self._caps = caps
+        return caps
+
+    def plan(self, options: Mapping[str, Any]) -> Any:
+        """The checked :class:`~llmunified._capabilities.Plan` of a call's ``options`` (over the
+        client's defaults): UnsupportedParameterError for what the model cannot take."""
+        opts = make_options(self.defaults, options) if options else self._default_options
+        caps = self._caps if self._caps is not None else self._resolve()
+        plan = (_prepare or _load_prepare())(caps, self.codec, opts, self._steps, self._reshapes)
+        if not options:
+            self._plan = plan
+        return plan
+
     # -- requests ------------------------------------------------------------------------------
     def chat(self, messages: MessagesInput, options: Mapping[str, Any], stream: bool) -> Call:
-        """The call for a chat completion (``options`` over the client's defaults)."""
-        opts = make_options(self.defaults, options) if options else self._default_options
-        request = self.codec.chat_request(to_messages(messages), opts, stream)
+        """The call for a chat completion (``options`` over the client's defaults), checked
+        against the model's capabilities and its conversation reshaped by them."""
+        plan = self.plan(options) if options else (self._plan or self.plan(options))
+        msgs = to_messages(messages)
+        if plan.reshape is not None:
+            msgs = plan.reshape(msgs)
+        opts = plan.options
+        request = self.codec.chat_request(msgs, opts, stream)
         return Call(request, opts.timeout, opts.response_format)
 
     # -- replies -------------------------------------------------------------------------------
@@ -94,6 +168,8 @@ class Endpoint:
         """A structured-output job (:class:`~llmunified._structured.Extraction`) for ``target``."""
         from ._structured import Extraction  # jsonschema loads only when structured output is used
 
+        if self._caps is None:
+            self._resolve()  # the codec's structured-output mechanism follows the capabilities
         return Extraction(self.codec, target, retries)
 
     def tool_loop(self, tools: Any, max_rounds: int) -> Any:
@@ -105,3 +181,16 @@ class Endpoint:
 
     def __repr__(self) -> str:
         return f"Endpoint({self.model!r}, base_url={self.config.base_url!r})"
+
+
+_prepare: Any = None
+
+
+def _load_prepare() -> Any:
+    # loaded with the first call, not at import (an import statement in plan() would cost more
+    # per call than the check itself)
+    global _prepare
+    from ._capabilities import prepare
+
+    _prepare = prepare
+    return prepare

@@ -1,8 +1,9 @@
 """Call options and message coercion (sans-IO): what the caller wrote -> validated values."""
 import json
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._reasoning import Reasoning, check_cache, check_reasoning
 from ._types import ImagePart, Message, Part, TextPart, ThinkingPart, Tool, ToolCall, ToolResult
 from .errors import ValidationError
 
@@ -28,6 +29,15 @@ class Options:
     timeout: Optional[float] = None
     #: structured output: a dataclass type, a JSON Schema dict or list[Dataclass]
     response_format: Any = None
+    #: an effort level ("minimal", "low", "medium", "high"), a token budget (int) or False (off);
+    #: each codec maps it (``llmunified._reasoning`` has the level <-> budget table)
+    reasoning: Reasoning = None
+    #: prompt-caching hints: a :class:`~llmunified._reasoning.CacheSpec` once checked (True, a
+    #: breakpoint name or list, or a dict with ``breakpoints``/``key``/``ttl`` as given)
+    cache: Any = None
+    #: an option or input the model cannot take (``llmunified._capabilities``) is dropped, with a
+    #: warning on the ``llmunified`` logger, instead of raising UnsupportedParameterError
+    drop_unsupported: Optional[bool] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,10 +95,18 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValidationError(f"tool names must be unique in a request; repeated: {', '.join(sorted(dup))}")
+        # every path that sends tools comes here; each tool object is checked once (_schema)
+        (_validate_tools or _load_tool_validator())(o.tools)
     if o.response_format is not None:
         from ._structured import output_spec  # jsonschema loads only when structured output is used
 
         o.response_format = output_spec(o.response_format)
+    if o.reasoning is not None:
+        o.reasoning = check_reasoning(o.reasoning)
+    if o.cache is not None:
+        o.cache = check_cache(o.cache)
+    if o.drop_unsupported is not None and not isinstance(o.drop_unsupported, bool):
+        raise ValidationError(f"drop_unsupported must be True or False, got {o.drop_unsupported!r}")
     if o.tool_choice is not None:
         tc = o.tool_choice
         if not isinstance(tc, str) or not tc:
@@ -98,6 +116,19 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
                 raise ValidationError(
                     f"tool_choice {tc!r} is not 'auto', 'none', 'required' or the name of a tool passed in tools")
     return o
+
+
+_validate_tools: Optional[Callable[[Sequence[Tool]], None]] = None
+
+
+def _load_tool_validator() -> Callable[[Sequence[Tool]], None]:
+    # loaded on first use: import llmunified stays light (an import statement in make_options
+    # would cost more than checking the tools themselves)
+    global _validate_tools
+    from ._schema import validate_tools
+
+    _validate_tools = validate_tools
+    return validate_tools
 
 
 def deep_merge(base: Mapping[str, Any], extra: Mapping[str, Any]) -> Dict[str, Any]:
@@ -160,8 +191,50 @@ def to_messages(messages: Any) -> List[Message]:
     raise ValidationError(f"messages must be a string, a Message, a dict or a list, got {type(messages).__name__}")
 
 
+#: the keys a message dict may have (OpenAI's shape), and those other APIs use for the same things
+MESSAGE_KEYS: Tuple[str, ...] = ("role", "content", "name", "tool_call_id", "tool_calls")
+_MESSAGE_ALIASES = {"text": "content", "parts": "content", "contents": "content", "message": "content",
+                    "prompt": "content", "images": "content", "tool_use_id": "tool_call_id",
+                    "function_call": "tool_calls", "toolCalls": "tool_calls"}
+#: the keys of each content part type, by its ``type``
+PART_KEYS: Dict[str, Tuple[str, ...]] = {
+    "text": ("type", "text"),
+    "image_url": ("type", "image_url"),
+    "image": ("type", "url", "data", "media_type", "detail"),
+    "thinking": ("type", "text", "thinking", "signature"),
+}
+_PART_ALIASES = {"content": "text", "value": "text", "source": "url", "image": "url", "mime_type": "media_type",
+                 "mimeType": "media_type"}
+
+
+def _check_keys(d: Mapping[str, Any], accepted: Tuple[str, ...], aliases: Mapping[str, str], what: str) -> None:
+    """ValidationError naming a key of ``d`` the library would not read (its data would be lost),
+    the accepted keys and the likeliest one meant. A key whose value is empty (None, "", [],
+    {}) carries nothing and is let through: other SDKs' message objects dumped to dicts have
+    ``refusal: None``, ``annotations: []``."""
+    for key in d:
+        if key in accepted:
+            continue
+        value = d[key]
+        if value is None or (isinstance(value, (str, list, tuple, dict)) and not value):
+            continue
+        import difflib
+
+        guess = aliases.get(key) if isinstance(key, str) else None
+        if guess not in accepted:
+            close = difflib.get_close_matches(str(key), accepted, n=1, cutoff=0.5)
+            guess = close[0] if close else None
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        raise ValidationError(f"{what} has the key {key!r}, which llmunified does not read (its value would be "
+                              f"lost); accepted keys: {', '.join(accepted)}{hint}")
+
+
 def _part_from_dict(d: Mapping[str, Any]) -> Part:
     kind = d.get("type")
+    if len(d) > 2 or "text" not in d:
+        accepted = PART_KEYS.get(kind) if isinstance(kind, str) else None
+        if accepted is not None:
+            _check_keys(d, accepted, _PART_ALIASES, f"a content part of type {kind!r}")
     if kind == "text":
         return TextPart(d.get("text", ""))
     if kind == "image_url":
@@ -183,6 +256,8 @@ def _from_dict(d: Mapping[str, Any]) -> Message:
     role = d.get("role")
     if not isinstance(role, str):
         raise ValidationError(f"message dict needs a 'role', got {dict(d)!r}")
+    if len(d) > 2 or "content" not in d:  # {"role", "content"}: the common case, nothing to look at
+        _check_keys(d, MESSAGE_KEYS, _MESSAGE_ALIASES, f"a message dict (role {role!r})")
     content = d.get("content")
     if role == "tool":
         call_id = d.get("tool_call_id")

@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, get_args, get_origin
 
+from ._cost import bill, billed_parts
 from ._lru import LRU
 from ._schema import canonical, check_schema, strip_optional_nulls, validate
 from ._schema_dialects import Rewritten, rewrite
@@ -245,10 +246,14 @@ def _target_name(target: Any) -> str:
     return "output"
 
 
-def prompt_instructions(spec: OutputSpec) -> str:
-    """Instructions for providers without a native structured-output mechanism."""
+def prompt_instructions(spec: OutputSpec, dialect: Union[None, str, Sequence[str]] = None) -> str:
+    """Instructions for a server without a native structured-output mechanism (a compatible
+    server without JSON schemas: ``llmunified._capabilities.structured_via`` chooses). With
+    ``dialect``, the schema shown is the one the reply is read back with (the ``{"value": ...}``
+    wrapper of a non-object root), so a prompted reply is parsed like a native one."""
+    schema = spec.wire_schema(dialect).schema if dialect else spec.schema
     return ("Answer with only a JSON document (no prose before or after it, no code fences) that matches "
-            "this JSON Schema:\n" + json.dumps(spec.schema, ensure_ascii=False, separators=(",", ":")))
+            "this JSON Schema:\n" + json.dumps(schema, ensure_ascii=False, separators=(",", ":")))
 
 
 class Extraction:
@@ -264,6 +269,7 @@ class Extraction:
         self.attempts: List[Optional[str]] = []
         self.errors: List[List[str]] = []
         self.usage = Usage()
+        self.billed: List[Any] = []  # (provider, model, usage) of every attempt, for the cost
         self.new: List[Message] = []
         self.last: Optional[Response] = None
 
@@ -284,6 +290,7 @@ class Extraction:
         """Parse one reply: True (``response.parsed`` set) or False (the attempt is recorded)."""
         self.last = response
         self.usage = self.usage + response.usage
+        self.billed.extend(billed_parts(response))
         call = self._output_call(response)
         try:
             if call is not None:
@@ -295,6 +302,9 @@ class Extraction:
             self.errors.append(list(exc.errors))
             return False
         response.parsed = value
+        if len(self.billed) > 1:  # after re-asks the answer stands for every attempt
+            response.usage = self.usage
+            bill(response, self.billed)
         return True
 
     def can_retry(self) -> bool:

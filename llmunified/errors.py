@@ -10,12 +10,15 @@ Every error derives from :class:`LLMError` and carries what is known about the f
 ``body``          the raw response body as text, so nothing the server said is lost
 ``response``      the partial :class:`~llmunified.Response` received before a stream failed
 ``code`` / ``error_type``   the provider's machine-readable error code and type
+``attempts``      how many HTTP requests the call made before giving up (1: no retry)
+``waits``         the seconds waited before each retry (a tuple, empty without retries)
 
 Which class is raised::
 
     LLMError
     |-- ConfigurationError          unknown provider, missing API key, bad option
     |-- ValidationError             an invalid message, tool or option of ours (also ValueError)
+    |   |-- UnsupportedParameterError  an option or input the model cannot take (its capabilities)
     |   `-- SessionFileError        a chat session file is corrupt (SessionVersionError: newer)
     |-- APIError                    the provider answered with an error
     |   |-- BadRequestError         400, 413, 422
@@ -29,14 +32,27 @@ Which class is raised::
     |   |-- RateLimitError          429
     |   |-- OverloadedError         503, 529, "overloaded" in a stream
     |   `-- ServerError             other 5xx
-    |-- TimeoutError                connect or read timed out
+    |-- TimeoutError                connect or read timed out (also the builtin TimeoutError)
     |-- ConnectionError             could not connect, connection dropped before a reply
+    |                               (also the builtin ConnectionError)
     |-- MalformedResponseError      the reply is not what the provider's API promises
     |-- StreamError                 a stream broke or carried an error after HTTP 200
+    |   |-- StreamTimeoutError      no data within the read timeout mid-stream (also TimeoutError)
+    |   `-- StreamConnectionError   the connection broke mid-stream (also ConnectionError)
     |-- StructuredOutputError       structured output failed validation on every attempt
     `-- ToolLoopError               the tool loop reached max_rounds (transcript on .messages)
+
+Catching the way Python taught you: ``except TimeoutError:`` (the builtin) catches every
+timeout of ours, and ``except ConnectionError:`` every connection failure, streaming or not.
+A failure after a stream started is both kinds at once: ``StreamTimeoutError`` is a
+``StreamError`` (the partial reply on ``.response``) and a ``TimeoutError``. It is retried like
+a plain call's timeout while no content has reached the caller; once content has, it is never
+retried and its ``retryable`` is False (the caller already holds part of the reply). Being
+builtin ``TimeoutError`` / ``ConnectionError`` makes them ``OSError`` too: an ``except
+OSError`` around a call catches them, as it catches requests' and aiohttp's own errors.
 """
-from typing import Any, Dict, Mapping, Optional
+import builtins
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 __all__ = [
     "LLMError",
@@ -57,9 +73,12 @@ __all__ = [
     "ConnectionError",
     "MalformedResponseError",
     "StreamError",
+    "StreamTimeoutError",
+    "StreamConnectionError",
     "StructuredOutputError",
     "ToolLoopError",
     "ContextBudgetExceededError",
+    "UnsupportedParameterError",
     "SessionFileError",
     "SessionVersionError",
     "error_for_status",
@@ -71,6 +90,10 @@ class LLMError(Exception):
 
     #: default for ``retryable`` when the constructor is not told
     default_retryable = False
+    #: HTTP requests the failed call made (the retry loop notes more than one on the instance)
+    attempts: int = 1
+    #: seconds waited before each retry of the failed call
+    waits: Tuple[float, ...] = ()
 
     def __init__(
         self,
@@ -193,14 +216,18 @@ class ServerError(APIError):
     default_retryable = True
 
 
-class TimeoutError(LLMError):  # noqa: A001 - deliberately mirrors requests.exceptions naming
-    """Connecting or reading timed out."""
+class TimeoutError(LLMError, builtins.TimeoutError):  # noqa: A001 - deliberately mirrors the builtin
+    """Connecting or reading timed out (or the provider answered 408). A builtin
+    ``TimeoutError`` too, so ``except TimeoutError:`` catches it; the message names the timeout
+    that expired and the argument that raises it."""
 
     default_retryable = True
 
 
-class ConnectionError(LLMError):  # noqa: A001
-    """The connection could not be made or dropped before a reply arrived."""
+class ConnectionError(LLMError, builtins.ConnectionError):  # noqa: A001
+    """The connection could not be made or dropped before a reply arrived. A builtin
+    ``ConnectionError`` too; the message says what happened (nothing listening, the host not
+    resolving, TLS failing, the peer closing the connection)."""
 
     default_retryable = True
 
@@ -218,13 +245,36 @@ class StreamError(LLMError):
     ``response`` holds everything received before the failure (partial text, tool calls, usage).
     """
 
+    default_retryable = False
+
+
+class StreamTimeoutError(StreamError, TimeoutError):
+    """No data arrived within the read timeout after the stream had started: a
+    :class:`StreamError` (the partial reply on ``response``) that ``except TimeoutError:`` (ours
+    or the builtin) also catches. Retried like a plain timeout until content reaches the caller;
+    raised after content with ``retryable`` False."""
+
+    default_retryable = False
+
+
+class StreamConnectionError(StreamError, ConnectionError):
+    """The connection broke after the stream had started: a :class:`StreamError` (the partial
+    reply on ``response``) that ``except ConnectionError:`` (ours or the builtin) also catches.
+    Retried like a plain connection error until content reaches the caller; raised after
+    content with ``retryable`` False."""
+
+    default_retryable = False
+
 
 class StructuredOutputError(LLMError):
     """Structured output did not validate on any attempt.
 
-    ``attempts`` holds the raw text of each attempt, ``errors`` the validation errors of each,
-    ``usage`` the total usage of all attempts.
+    ``attempts`` holds the raw text of each attempt (here a list, one entry per model call,
+    rather than the HTTP request count other errors carry), ``errors`` the validation errors of
+    each, ``usage`` the total usage of all attempts.
     """
+
+    attempts: List[str]  # type: ignore[assignment]  # its meaning predates the retry count
 
     def __init__(self, message: str, *, attempts: Any = None, errors: Any = None, usage: Any = None,
                  **kwargs: Any) -> None:
@@ -266,6 +316,25 @@ class ContextBudgetExceededError(ContextWindowExceededError, ValidationError):
         self.allowed = allowed
         self.estimated = estimated
         self.breakdown = dict(breakdown)
+
+
+class UnsupportedParameterError(ValidationError):
+    """An option or input the model cannot take, found from its capabilities before anything is
+    sent: ``tools`` to a model without tool calling, images to a text-only model, ``temperature``
+    on a model that rejects it, ``max_tokens`` above the model's output limit...
+
+    ``model`` (``provider/model``), ``option`` (the option's name, or ``"images"`` /
+    ``"messages"`` for the conversation) and ``reason`` (why, and the capability flag behind
+    it). ``drop_unsupported=True`` (a Client or call option) drops what the model cannot take
+    instead, with a warning on the ``llmunified`` logger.
+    """
+
+    def __init__(self, message: str, *, model: Optional[str] = None, option: Optional[str] = None,
+                 reason: Optional[str] = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.model = model
+        self.option = option
+        self.reason = reason
 
 
 class SessionFileError(ValidationError):
@@ -310,6 +379,26 @@ _STATUS_CLASSES = {
     503: OverloadedError,
     529: OverloadedError,
 }
+
+
+def interrupted_stream(broken: StreamError, cause: LLMError) -> StreamError:
+    """The error for a stream cut short by a transport failure.
+
+    ``broken`` is the stream decoder's :class:`StreamError` (message, partial reply, request id);
+    ``cause`` the transport's error. A timeout gives a :class:`StreamTimeoutError`, a connection
+    failure a :class:`StreamConnectionError`, carrying everything ``broken`` does; anything
+    else gives ``broken`` itself. Not retryable as made: the stream, which knows whether content
+    reached the caller, decides (``llmunified._retry.retryable_before_content``).
+    """
+    if isinstance(cause, TimeoutError):
+        cls: type = StreamTimeoutError
+    elif isinstance(cause, ConnectionError):
+        cls = StreamConnectionError
+    else:
+        return broken
+    return cls(broken.message, provider=broken.provider or cause.provider, status=broken.status,
+               request_id=broken.request_id, retryable=False, body=broken.body, response=broken.response,
+               code=broken.code, error_type=broken.error_type, headers=broken.headers)
 
 
 def error_for_status(status: int) -> type:

@@ -21,6 +21,13 @@ __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecode
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
 
+#: in-stream error types that mean the same on any wire, for a type the codec's own
+#: ``stream_error_statuses`` does not name (OpenAI's ``server_error`` event): the class follows
+#: the status, so a stream failing this way before any content is retried like a plain call
+_COMMON_STREAM_ERROR_STATUSES = {"server_error": 500, "internal_server_error": 500, "internal_error": 500,
+                                 "api_error": 500, "overloaded": 529, "overloaded_error": 529,
+                                 "rate_limit_error": 429, "rate_limit_exceeded": 429, "service_unavailable": 503}
+
 _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # public, missing from typeshed
 
 
@@ -92,10 +99,27 @@ class Codec(abc.ABC):
     context_window_markers: Tuple[str, ...] = ("context_length_exceeded", "context window", "prompt is too long",
                                                "maximum context length", "too many tokens")
 
+    #: capability flags of the protocol itself (``llmunified._capabilities``), under the host's
+    #: (``ProviderInfo.details["capabilities"]``), the registry's and the caller's
+    default_capabilities: Mapping[str, Any] = {}
+    #: the codec sends ``developer`` messages under that role (else it maps them itself, as
+    #: every protocol without such a role does), so ``developer_role=False`` concerns it
+    passes_developer = False
+    #: the structured output's schema travels as instructions in the prompt, which the Endpoint
+    #: adds (``llmunified._capabilities``); the codec then sends no schema of its own
+    structured_prompt = False
+
     def __init__(self, config: ProviderConfig, model: str) -> None:
         self.config = config
         self.provider = config.name
         self.model = model
+        #: the resolved :class:`~llmunified._capabilities.Capabilities` (None before the first call)
+        self.capabilities: Any = None
+
+    def use_capabilities(self, capabilities: Any) -> None:
+        """Take the model's resolved capabilities (once, before the first request is built); a
+        codec whose wire depends on them (OpenAI-compatible servers' profiles) reads them here."""
+        self.capabilities = capabilities
 
     @classmethod
     def for_model(cls, config: ProviderConfig, model: str) -> "Codec":
@@ -218,13 +242,18 @@ class Codec(abc.ABC):
             status_by_type = self.stream_error_statuses
         if status_by_type is not None and etype is not None:
             status = status_by_type.get(etype)
+        if status is None and isinstance(etype, str):
+            status = _COMMON_STREAM_ERROR_STATUSES.get(etype.lower())
         cls = error_for_status(status) if status is not None else APIError
         err = self.make_error(status, headers, message or "error inside the stream", etype, code,
                               json.dumps(data, ensure_ascii=False), response=acc.response(), cls=cls)
         # The class follows the error's type (overloaded -> OverloadedError), but there was no
         # HTTP error status: the stream itself answered 200.
         err.status = None
-        err.retryable = False  # content may already have reached the caller
+        # Content may already have reached the caller, which the decoder cannot know: the
+        # stream decides, and retries a retryable kind before any content
+        # (llmunified._retry.retryable_before_content).
+        err.retryable = False
         self.error_extras(err, data)
         return err
 

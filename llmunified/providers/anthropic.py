@@ -5,20 +5,27 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
+from .._reasoning import CacheSpec, budget_for
 from .._sse import SSEEvent
 from .. import _wirecache
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
-from ..errors import APIError, LLMError, error_for_status
+from ..errors import APIError, LLMError, ValidationError, error_for_status
 from .._http import HTTPRequest
 from .._registry import Auth, ProviderInfo
 from ._base import Codec, SSEStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
-           "STATUS_BY_ERROR_TYPE"]
+           "STATUS_BY_ERROR_TYPE", "MIN_THINKING_BUDGET", "MAX_CACHE_BREAKPOINTS"]
 
 _log = logging.getLogger("llmunified")
 
 API_VERSION = "2023-06-01"
+
+#: the smallest ``thinking.budget_tokens`` the API takes (docs/wire.md §3 Extended thinking)
+MIN_THINKING_BUDGET = 1024
+#: blocks with ``cache_control`` one request may carry (the API's 400 names the limit:
+#: "A maximum of 4 blocks with cache_control may be provided")
+MAX_CACHE_BREAKPOINTS = 4
 
 _STOP = {
     "end_turn": "stop",
@@ -131,8 +138,25 @@ def _encode_run(run: List[Message], role: str) -> Dict[str, Any]:
     return entry
 
 
-def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[str, Any]]]:
-    """(system prompt, wire messages).
+def _mark_last_block(entry: Dict[str, Any], control: Dict[str, Any]) -> Dict[str, Any]:
+    """The turn with ``cache_control`` on its last block that can carry one (not thinking, not
+    empty text); the turn itself when it has none. Block dicts are copied, never changed."""
+    content = entry["content"]
+    blocks = _as_blocks(content) if isinstance(content, str) else list(content)
+    for i in range(len(blocks) - 1, -1, -1):
+        block = blocks[i]
+        if block.get("type") in ("thinking", "redacted_thinking") or (block.get("type") == "text"
+                                                                       and not block.get("text")):
+            continue
+        blocks[i] = dict(block, cache_control=control)
+        return {"role": entry["role"], "content": blocks}
+    return entry
+
+
+def encode_messages(messages: List[Message], cache_control: Optional[Dict[str, Any]] = None
+                    ) -> Tuple[Optional[str], List[Dict[str, Any]]]:
+    """(system prompt, wire messages); with ``cache_control``, the last turn's last block
+    carries it (a prompt-caching breakpoint on the latest turn).
 
     System and developer messages are lifted to the top-level ``system`` wherever they are
     (the API has no system role). Tool messages become user turns of ``tool_result`` blocks.
@@ -140,7 +164,8 @@ def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[s
     single user turn the API requires right after the assistant's ``tool_use`` blocks.
 
     A conversation encoded before is resumed after its older turns (``llmunified._wirecache``);
-    the last turn stays open, as a message appended next may join it.
+    the last turn stays open, as a message appended next may join it (and is the one that may
+    carry ``cache_control``: kept turns are never changed).
     """
     conversation = _wirecache.Conversation(messages, "anthropic", names=False)  # Message.name is not sent
     if conversation.state is not None:
@@ -149,6 +174,8 @@ def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[s
         after = next((m for m in conversation.pending() if m.role not in ("system", "developer")), None)
         if after is not None and ("assistant" if after.role == "assistant" else "user") == conversation.state[1]:
             conversation.restart()
+        elif after is None and cache_control is not None:
+            conversation.restart()  # the last turn is a kept one: encode it again, open, to mark it
     system: List[str] = list(conversation.state[0] if conversation.state else ())  # the older turns' system texts
     run: List[Message] = []  # the turn being collected
     role = last = ""
@@ -170,7 +197,8 @@ def encode_messages(messages: List[Message]) -> Tuple[Optional[str], List[Dict[s
     if run:
         # (the kept turns' system texts, the role of the last kept turn)
         conversation.close(run_start, (tuple(system[:kept]), last or (conversation.state or ((), ""))[1]))
-        conversation.add([_encode_run(run, role)])
+        entry = _encode_run(run, role)
+        conversation.add([_mark_last_block(entry, cache_control) if cache_control is not None else entry])
     else:
         conversation.close(len(messages), (tuple(system), last or (conversation.state or ((), ""))[1]))
     return ("\n\n".join(system) if system else None), conversation.result()
@@ -184,14 +212,35 @@ class AnthropicCodec(Codec):
     - ``seed`` has no Anthropic counterpart: it is dropped (logged at debug level on the
       ``llmunified`` logger) rather than failing a call that other providers would accept.
     - ``temperature`` is passed through as given; Anthropic accepts 0-1 and answers 400 above.
-    - Thinking is turned on through ``extra``, e.g.
-      ``extra={"thinking": {"type": "enabled", "budget_tokens": 2048}}``; thinking blocks of
-      earlier turns are sent back unchanged (signature included) as the API requires.
+    - ``reasoning=`` is ``thinking: {"type": "enabled", "budget_tokens": N}``: a budget as
+      given, a level by ``llmunified._reasoning``'s table (minimal 1,024, low 2,048, medium
+      8,192, high 24,576); ``False`` is ``{"type": "disabled"}``. The API's rules for thinking
+      are checked before anything is sent (docs/wire.md §3 Extended thinking), each a
+      ValidationError saying what to change: a budget of at least 1,024 tokens; ``max_tokens``
+      above the budget (thinking counts toward it; when the caller set no ``max_tokens`` it is
+      the budget plus :attr:`default_max_tokens`); no ``temperature`` other than 1 and no
+      ``top_p`` below 0.95; no forced tool (``tool_choice`` ``"required"`` or a tool name, and
+      so no ``response_format``, which is a forced tool here). Thinking blocks of earlier turns
+      are sent back unchanged (signature included) as the API requires. Newer models' adaptive
+      thinking (``{"type": "adaptive"}`` with ``output_config.effort``) goes through ``extra``.
+    - ``cache=`` places ``cache_control: {"type": "ephemeral"}`` breakpoints (with ``ttl`` when
+      the spec has one) on the last tool (``"tools"``), the system prompt (``"system"``, sent as
+      one text block) and the last block of the latest turn (``"conversation"``): the cached
+      prefix then grows with the conversation, and each request reads what the one before
+      wrote (the API looks for earlier cache entries up to about 20 blocks back). That is at
+      most 3 of the 4 breakpoints a request may carry; breakpoints the caller placed through
+      ``extra`` count too, and when there would be more than 4, ours go first the tools', then
+      the system's, then the conversation's.
     """
 
     protocol = "anthropic"
     thinking_replay = "signed"  # Anthropic verifies signatures: only signed thinking goes back
     structured_mode = "tool"
+    # The Messages API: the first turn must be the user's; every turn but a final assistant one
+    # must have content, and text blocks non-whitespace text (docs/wire.md §3 Request body); with
+    # thinking on, no temperature but 1 (docs/wire.md §3 Extended thinking, checked in _thinking
+    # too). System prompts and runs of one role the encoder joins itself.
+    default_capabilities = {"first_assistant": False, "empty_content": False, "temperature_with_reasoning": False}
     #: sent as ``max_tokens`` when the caller set none (the API has no default of its own)
     default_max_tokens = 4096
     #: the ``anthropic-version`` header; None for a host that takes the version in the body
@@ -203,14 +252,25 @@ class AnthropicCodec(Codec):
         self._path = "/messages" if config.base_url.rstrip("/").endswith("/v1") else "/v1/messages"
 
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
-        system, wire = encode_messages(messages)
+        cache: Optional[CacheSpec] = options.cache
+        control = _cache_control(cache) if cache is not None and cache.breakpoints else None
+        points = cache.breakpoints if control is not None else ()  # type: ignore[union-attr]
+        system, wire = encode_messages(messages, control if "conversation" in points else None)
+        ours: List[Tuple[str, Dict[str, Any]]] = []  # (breakpoint, the dict carrying our cache_control)
+        if "conversation" in points and wire and isinstance(wire[-1].get("content"), list):
+            ours.extend(("conversation", b) for b in wire[-1]["content"] if b.get("cache_control") is control)
         body: Dict[str, Any] = {
             "model": self.model,
             "max_tokens": options.max_tokens if options.max_tokens is not None else self.default_max_tokens,
             "messages": wire,
         }
         if system is not None:
-            body["system"] = system
+            if "system" in points:
+                block = {"type": "text", "text": system, "cache_control": control}
+                body["system"] = [block]
+                ours.append(("system", block))
+            else:
+                body["system"] = system
         if options.temperature is not None:
             body["temperature"] = options.temperature
         if options.top_p is not None:
@@ -239,16 +299,55 @@ class AnthropicCodec(Codec):
             choice = {"type": "tool", "name": output.name}
         if choice is not None:
             body["tool_choice"] = choice
+        if options.reasoning is not None:
+            self._thinking(body, options)
+        if "tools" in points and body.get("tools"):
+            body["tools"][-1]["cache_control"] = control
+            ours.append(("tools", body["tools"][-1]))
         if stream:
             body["stream"] = True
         body = self.adapt_body(body)
         if options.extra:
             body = deep_merge(body, options.extra)
+            if control is not None:
+                _fit_breakpoints(body, ours)
         headers = {"content-type": "application/json"}
         if self.version_header:
             headers["anthropic-version"] = self.version_header
         headers["accept"] = "text/event-stream" if stream else "application/json"
         return self.request("POST", self.request_path(stream), headers, body, stream)
+
+    def _thinking(self, body: Dict[str, Any], options: Options) -> None:
+        """``reasoning=`` as ``thinking``, with the API's rules checked (the class docstring)."""
+        reasoning = options.reasoning
+        if reasoning is False:
+            body["thinking"] = {"type": "disabled"}
+            return
+        budget = budget_for(reasoning)  # type: ignore[arg-type]  # a level or a budget here
+        where = f"{self.provider}/{self.model} with reasoning={reasoning!r}"
+        if budget < MIN_THINKING_BUDGET:
+            raise ValidationError(f"{where}: Anthropic's thinking budget must be at least {MIN_THINKING_BUDGET} "
+                                  f"tokens; pass reasoning={MIN_THINKING_BUDGET} or more, or an effort level")
+        if options.max_tokens is None:
+            body["max_tokens"] = budget + self.default_max_tokens
+        elif options.max_tokens <= budget:
+            raise ValidationError(
+                f"{where}: max_tokens ({options.max_tokens}) must be greater than the thinking budget ({budget}): "
+                "on Anthropic thinking counts toward max_tokens. Raise max_tokens, lower the budget, or leave "
+                f"max_tokens out (then the budget plus {self.default_max_tokens} is sent)")
+        if options.temperature is not None and options.temperature != 1:
+            raise ValidationError(f"{where}: Anthropic takes no temperature other than 1 with thinking on; "
+                                  "drop temperature (or set it to 1), or drop reasoning")
+        if options.top_p is not None and options.top_p < 0.95:
+            raise ValidationError(f"{where}: Anthropic takes top_p only from 0.95 to 1 with thinking on; "
+                                  "drop top_p (or raise it), or drop reasoning")
+        if options.response_format is not None:
+            raise ValidationError(f"{where}: structured output on Anthropic is a forced tool call, which the API "
+                                  "refuses with thinking on; drop reasoning for this call")
+        if options.tool_choice not in (None, "auto", "none"):
+            raise ValidationError(f"{where}: Anthropic refuses a forced tool (tool_choice={options.tool_choice!r}) "
+                                  "with thinking on; use tool_choice='auto' or drop reasoning")
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
 
     # -- hooks for hosts of the Messages API with their own URLs (docs/wire.md §4) --------------
     def request_path(self, stream: bool) -> str:
@@ -360,6 +459,56 @@ class AnthropicCodec(Codec):
 
 def _str(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
+
+
+def _cache_control(spec: CacheSpec) -> Dict[str, Any]:
+    control: Dict[str, Any] = {"type": "ephemeral"}
+    if spec.ttl is not None:
+        control["ttl"] = spec.ttl
+    return control
+
+
+def _marked(blocks: Any) -> int:
+    if not isinstance(blocks, list):
+        return 0
+    return sum(1 for b in blocks if isinstance(b, dict) and b.get("cache_control") is not None)
+
+
+def count_breakpoints(body: Mapping[str, Any]) -> int:
+    """The ``cache_control`` breakpoints of a request body: the top-level one (automatic
+    caching), and those on system blocks, tools and message content blocks."""
+    n = 1 if body.get("cache_control") is not None else 0
+    n += _marked(body.get("system")) + _marked(body.get("tools"))
+    messages = body.get("messages")
+    for m in messages if isinstance(messages, list) else ():
+        if isinstance(m, dict):
+            n += _marked(m.get("content"))
+    return n
+
+
+_DROP_ORDER = ("tools", "system", "conversation")
+
+
+def _fit_breakpoints(body: Dict[str, Any], ours: List[Tuple[str, Dict[str, Any]]]) -> None:
+    """After the caller's ``extra`` is merged: keep the total of breakpoints within the API's
+    limit, taking ours away first (tools, then system, then the latest turn's)."""
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages and isinstance(messages[-1], dict) else {}
+    where = {"tools": body.get("tools"), "system": body.get("system"), "conversation": last.get("content")}
+    present = sorted(((name, d) for name, d in ours if _holds(where[name], d)),
+                     key=lambda item: _DROP_ORDER.index(item[0]))
+    excess = count_breakpoints(body) - MAX_CACHE_BREAKPOINTS
+    for name, d in present:
+        if excess <= 0:
+            break
+        del d["cache_control"]
+        excess -= 1
+        _log.debug("anthropic: the %s cache breakpoint left out: the request would carry more than %d",
+                   name, MAX_CACHE_BREAKPOINTS)
+
+
+def _holds(blocks: Any, d: Dict[str, Any]) -> bool:
+    return isinstance(blocks, list) and any(b is d for b in blocks)
 
 
 def _index(obj: Dict[str, Any]) -> Optional[int]:

@@ -16,6 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
+from .._reasoning import Reasoning, effort_for
 from .. import _wirecache
 from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import ValidationError
@@ -210,10 +211,21 @@ class OllamaCodec(Codec):
     sent when the name is known (from the ToolResult, or from the call with that id earlier in
     the same request), because that is how every server version pairs a result with its call.
     JSON structured output: ``extra={"format": "json"}`` or ``extra={"format": <JSON Schema>}``.
+
+    ``reasoning=`` is the top-level ``think`` (docs/wire.md §7): ``False`` -> ``false``; on
+    gpt-oss models (a name containing ``gpt-oss``), which take levels, a level as
+    ``"low"``/``"medium"``/``"high"`` (``minimal`` as ``"low"``) and a budget as the nearest
+    level of ``llmunified._reasoning``'s table; on any other model, whose thinking is only on or
+    off, any level or budget -> ``true``. Thinking comes back in ``message.thinking``; Ollama
+    reports no reasoning token count.
+
+    ``cache=``: Ollama keeps the model's prompt cache between requests by itself; nothing is
+    sent.
     """
 
     protocol = "ollama"
     thinking_replay = "all"  # thinking goes back as the message's "thinking" field
+    default_capabilities = {"tool_choice_required": False}  # no tool_choice at all (above)
 
     @classmethod
     def base_url_from_env(cls, value: str) -> str:
@@ -253,6 +265,8 @@ class OllamaCodec(Codec):
         if options.response_format is not None:
             spec = options.response_format
             body["format"] = spec.wire_schema(self.structured_dialect(spec)).schema  # grammar-constrained JSON
+        if options.reasoning is not None:
+            body["think"] = think_value(self.model, options.reasoning)
         if options.extra:
             # e.g. extra={"think": True, "keep_alive": "5m", "format": {...}, "options": {"num_ctx": 8192}}
             body = deep_merge(body, options.extra)
@@ -327,6 +341,16 @@ class OllamaStream(NDJSONStreamDecoder):
             raise err from None
         if obj.get("done") is True:
             _finish(acc, obj, self._ncalls > 0, out)
+
+
+def think_value(model: str, reasoning: Reasoning) -> Any:
+    """``think`` for ``reasoning=`` (not None) on ``model`` (see OllamaCodec)."""
+    if reasoning is False:
+        return False
+    if "gpt-oss" not in model.lower():
+        return True
+    effort = effort_for(reasoning)  # type: ignore[arg-type]  # a level or a budget here
+    return "low" if effort == "minimal" else effort
 
 
 def normalise_host(value: str) -> str:

@@ -1,18 +1,27 @@
 """OpenAI Chat Completions, and every OpenAI-compatible server (LM Studio, Groq, Together,
 OpenRouter, DeepSeek, vLLM, Ollama's /v1). Wire facts: docs/wire.md §1."""
 import json
+import logging
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
+from .._reasoning import Reasoning, effort_for
 from .._sse import SSEEvent
 from .. import _wirecache
 from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
+from ..errors import APIError
 from ._base import Codec, SSEStreamDecoder, decode_json, emit, loads, malformed, shape_guard
 
-__all__ = ["OpenAICodec", "map_finish_reason", "map_usage"]
+__all__ = ["OpenAICodec", "map_finish_reason", "map_usage", "REASONING_STYLES"]
+
+_log = logging.getLogger("llmunified")
+
+#: how each host takes ``reasoning=`` (the entry's ``reasoning`` detail; see OpenAICodec)
+REASONING_STYLES = ("effort", "groq", "deepseek", "openrouter")
 
 _FINISH = {
     "stop": "stop",
@@ -69,8 +78,9 @@ def _content(parts: List[Any]) -> Any:
     return out
 
 
-def _encode_message(m: Message) -> List[Dict[str, Any]]:
-    """The wire entries of one message (a tool message gives one per result)."""
+def _encode_message(m: Message, details: bool = False) -> List[Dict[str, Any]]:
+    """The wire entries of one message (a tool message gives one per result); ``details``: the
+    host takes OpenRouter's ``reasoning_details`` back on assistant turns."""
     if m.role == "tool":
         return [{"role": "tool", "tool_call_id": p.tool_call_id, "content": p.text}
                 for p in m.parts if isinstance(p, ToolResult)]
@@ -86,6 +96,12 @@ def _encode_message(m: Message) -> List[Dict[str, Any]]:
             entry["tool_calls"] = [{"id": c.id, "type": "function",
                                     "function": {"name": c.name, "arguments": c.arguments_json()}}
                                    for c in calls]
+        if details:
+            # OpenRouter: the reply's reasoning_details go back unchanged, signatures included
+            # (its reasoning-tokens guide, "Preserving reasoning blocks").
+            kept = _kept_details(m.content)
+            if kept:
+                entry["reasoning_details"] = kept
     elif all(isinstance(p, TextPart) for p in m.content):
         entry["content"] = "".join(p.text for p in m.content if isinstance(p, TextPart))  # a plain string: every server takes it
     else:
@@ -95,32 +111,168 @@ def _encode_message(m: Message) -> List[Dict[str, Any]]:
     return [entry]
 
 
-def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
-    """The wire ``messages``. Each message's entries depend on it alone, so a conversation
-    encoded before is resumed after the messages it had (``llmunified._wirecache``): a long
-    conversation is not encoded again on every turn."""
+def encode_messages(messages: List[Message], details: bool = False) -> List[Dict[str, Any]]:
+    """The wire ``messages`` (``details``: with OpenRouter's ``reasoning_details`` on assistant
+    turns). Each message's entries depend on it alone, so a conversation encoded before is
+    resumed after the messages it had (``llmunified._wirecache``): a long conversation is not
+    encoded again on every turn."""
     if len(messages) < _wirecache.MIN_MESSAGES:  # a short history: nothing worth keeping
-        return [entry for m in messages for entry in _encode_message(m)]
-    conversation = _wirecache.Conversation(messages, "openai")
+        return [entry for m in messages for entry in _encode_message(m, details)]
+    conversation = _wirecache.Conversation(messages, "openai+details" if details else "openai")
     for m in conversation.pending():
-        conversation.add(_encode_message(m))
+        conversation.add(_encode_message(m, details))
     conversation.close(len(messages), None)
     return conversation.result()
+
+
+# -- OpenRouter's reasoning_details ------------------------------------------------------------
+# A reply's reasoning arrives as plain text (``reasoning``) and as ``reasoning_details``: typed
+# items (``reasoning.text`` with a ``signature``, ``reasoning.summary``, ``reasoning.encrypted``
+# with opaque ``data``), which a stream sends in pieces keyed by ``index``. The text goes to the
+# thinking part as usual, each signature to that part's ``signature``, and the items, merged per
+# index, are kept as JSON text in the first thinking part's ``data`` so that they go back exactly
+# as received (``_kept_details``).
+
+_DETAIL_PIECES = ("text", "summary", "data", "signature")
+
+
+def _merge_details(acc: Accumulator, details: Any, merged: Dict[Any, Dict[str, Any]], has_text: bool,
+                   out: Optional[List[StreamEvent]]) -> None:
+    """Feed ``reasoning_details`` items to the accumulator (their text only when the plain
+    ``reasoning`` text did not carry it) and merge them into ``merged``."""
+    if not isinstance(details, list):
+        raise TypeError("reasoning_details is not a list")
+    for item in details:
+        if not isinstance(item, dict):
+            continue
+        key = item.get("index", len(merged))
+        kept = merged.get(key)
+        if kept is None:
+            kept = merged[key] = {}
+        for name, value in item.items():
+            if name in _DETAIL_PIECES and isinstance(value, str):
+                kept[name] = kept.get(name, "") + value
+            elif kept.get(name) in (None, ""):
+                kept[name] = value
+        kind = item.get("type")
+        piece = item.get("text") if kind == "reasoning.text" else (
+            item.get("summary") if kind == "reasoning.summary" else None)
+        if isinstance(piece, str) and piece and not has_text:
+            ev = acc.thinking(piece)
+            if out is not None:
+                emit(out, ev)
+        elif kind == "reasoning.encrypted":
+            last = acc.parts[-1] if acc.parts else None
+            if not isinstance(last, ThinkingPart) or last.redacted:
+                acc.new_thinking_block()  # a part to keep the opaque item on
+        signature = item.get("signature")
+        if isinstance(signature, str) and signature:
+            ev = acc.thinking_signature(signature)
+            if out is not None:
+                emit(out, ev)
+
+
+def _attach_details(acc: Accumulator, merged: Dict[Any, Dict[str, Any]]) -> None:
+    """Keep the merged items on the reply's first thinking part (made if there is none)."""
+    if not merged:
+        return
+    part = next((p for p in acc.parts if isinstance(p, ThinkingPart) and not p.redacted), None)
+    if part is None:
+        acc.new_thinking_block()
+        part = acc.parts[-1]  # type: ignore[assignment]
+    part.data = _wirecache.encode_json(list(merged.values()))  # type: ignore[union-attr]
+
+
+def _kept_details(parts: List[Any]) -> List[Dict[str, Any]]:
+    """The ``reasoning_details`` items kept on an assistant message's thinking parts."""
+    out: List[Dict[str, Any]] = []
+    for p in parts:
+        if isinstance(p, ThinkingPart) and not p.redacted and p.data and p.data.startswith("["):
+            try:
+                items = json.loads(p.data)
+            except ValueError:
+                continue
+            if isinstance(items, list):
+                out.extend(i for i in items if isinstance(i, dict) and str(i.get("type", "")).startswith("reasoning."))
+    return out
 
 
 class OpenAICodec(Codec):
     """Chat Completions. ``max_tokens`` goes out under the entry's ``max_tokens_field`` detail:
     ``max_completion_tokens`` to OpenAI itself (reasoning models reject the old name, docs/wire.md §1 Request body)
-    and ``max_tokens`` to compatible servers, most of which only know the old name."""
+    and ``max_tokens`` to compatible servers, most of which only know the old name.
+
+    ``reasoning=`` by the entry's ``reasoning`` detail (docs/wire.md §1; a budget becomes the
+    nearest level of ``llmunified._reasoning``'s table: up to 4,096 tokens ``low``, up to 16,384
+    ``medium``, above ``high``):
+
+    ==============================  ===================================  ============================
+    host (style)                    a level / a budget                   ``False``
+    ==============================  ===================================  ============================
+    OpenAI, Azure, LM Studio,       ``reasoning_effort: <level>``        nothing sent (see below)
+    Together, vLLM (``effort``)
+    Groq (``groq``)                 ``reasoning_effort``; ``minimal`` is nothing sent
+                                    sent as ``low`` (gpt-oss has no
+                                    ``minimal``)
+    DeepSeek (``deepseek``)         ``thinking: {"type": "enabled"}``    ``thinking: {"type":
+                                    and ``reasoning_effort``             "disabled"}``
+    OpenRouter (``openrouter``)     ``reasoning: {"effort": <level>}`` / ``reasoning: {"effort":
+                                    ``reasoning: {"max_tokens": N}``     "none"}``
+    ==============================  ===================================  ============================
+
+    ``False`` on Chat Completions: whether a model reasons is a property of the model; non-reasoning
+    models answer 400 to any ``reasoning_effort`` and the values that lower reasoning the most
+    (``none``, ``minimal``) exist only on some models, so nothing is sent and the model's default
+    applies (send ``extra={"reasoning_effort": "none"}`` to a model that takes it). Groq's
+    ``reasoning_format`` is not sent: gpt-oss returns its reasoning in ``reasoning`` (read as
+    thinking) by default; Qwen models there need ``extra={"reasoning_format": "parsed"}``.
+
+    Reasoning comes back as thinking from ``reasoning_content`` (DeepSeek, vLLM), ``reasoning``
+    (Groq, OpenRouter, Ollama's /v1) and OpenRouter's ``reasoning_details``, whose items are kept
+    (signatures included) and sent back on the assistant turn to OpenRouter; reasoning tokens from
+    ``completion_tokens_details.reasoning_tokens``.
+
+    ``cache=``: OpenAI caches long prompts by itself (docs/wire.md §1 Prompt caching), so
+    ``cache=True`` sends nothing; a cache key (``cache={"key": "..."}``) goes to OpenAI as
+    ``prompt_cache_key`` (the entry's ``prompt_cache_key`` detail) and is ignored elsewhere.
+
+    Capability profiles (``llmunified._capabilities``: the host's defaults, the registry,
+    ``profile=`` and ``capabilities=`` on the Client) decide the rest of the wire:
+    ``max_tokens_field``; ``strict_tools=False`` sends no ``strict`` anywhere (tools marked
+    strict go plain; JSON schemas with ``strict: false``); ``streaming_usage=False`` sends no
+    ``stream_options``; and structured output goes as ``response_format`` json_schema, as a
+    forced tool call (``tool_choice`` naming a tool whose parameters are the schema), as JSON
+    mode (``response_format: {"type": "json_object"}``, the schema in the prompt) or by the
+    prompt alone (:func:`~llmunified._capabilities.structured_via` chooses).
+    """
 
     protocol = "openai"
+    passes_developer = True  # Chat Completions has the role (compatible servers may not: developer_role)
 
     def __init__(self, config: Any, model: str) -> None:
         super().__init__(config, model)
         self._max_tokens_field = self.detail("max_tokens_field", "max_tokens")
+        self._reasoning_style = self.detail("reasoning", "effort")
+        self._details = bool(self.detail("reasoning_details", False))
+        self._cache_key = bool(self.detail("prompt_cache_key", False))
+        self._strict = True  # strict: true is sent where asked for and lossless
+        self._stream_usage = True  # stream_options.include_usage
+        self._structured_via = "json_schema"
+
+    def use_capabilities(self, capabilities: Any) -> None:
+        from .._capabilities import structured_via
+
+        super().use_capabilities(capabilities)
+        if capabilities.max_tokens_field is not None:
+            self._max_tokens_field = capabilities.max_tokens_field
+        self._strict = capabilities.strict_tools is not False
+        self._stream_usage = capabilities.streaming_usage is not False
+        via = self._structured_via = structured_via(capabilities)
+        self.structured_mode = "tool" if via == "tool" else "text"
+        self.structured_prompt = via in ("json", "prompt")
 
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
-        body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages)}
+        body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages, self._details)}
         if options.temperature is not None:
             body["temperature"] = options.temperature
         if options.top_p is not None:
@@ -140,17 +292,66 @@ class OpenAICodec(Codec):
             body["tool_choice"] = tc if tc in ("auto", "none", "required") else {
                 "type": "function", "function": {"name": tc}}
         if options.response_format is not None:
-            spec = options.response_format
-            dialect = self.structured_dialect(spec)
-            body["response_format"] = {"type": "json_schema", "json_schema": {
-                "name": spec.name, "schema": spec.wire_schema(dialect).schema, "strict": "openai-strict" in dialect}}
+            self._structured(body, options.response_format)
+        if options.reasoning is not None:
+            self.reasoning_fields(body, options.reasoning)
+        cache = options.cache
+        if cache is not None and cache.key is not None:
+            if self._cache_key:
+                body["prompt_cache_key"] = cache.key
+            else:
+                _log.debug("%s: no prompt cache key field; cache key %r not sent", self.provider, cache.key)
         if stream:
             body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
+            if self._stream_usage:
+                body["stream_options"] = {"include_usage": True}
         if options.extra:
             body = deep_merge(body, options.extra)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         return self.request("POST", self.path("chat/completions"), headers, body, stream)
+
+    def _structured(self, body: Dict[str, Any], spec: Any) -> None:
+        """Structured output by the mechanism the capabilities chose (the class docstring); for
+        ``json`` and ``prompt`` the Endpoint has put the schema in the prompt."""
+        via = self._structured_via
+        dialect = self.structured_dialect(spec)
+        if via == "json_schema":
+            body["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": spec.name, "schema": spec.wire_schema(dialect).schema, "strict": "openai-strict" in dialect}}
+        elif via == "tool":
+            fn: Dict[str, Any] = {"name": spec.name, "description": "Give the answer as this structured output.",
+                                  "parameters": spec.wire_schema(dialect).schema}
+            if "openai-strict" in dialect:
+                fn["strict"] = True
+            body.setdefault("tools", []).append({"type": "function", "function": fn})
+            body["tool_choice"] = {"type": "function", "function": {"name": spec.name}}
+        elif via == "json":
+            body["response_format"] = {"type": "json_object"}
+
+    def reasoning_fields(self, body: Dict[str, Any], reasoning: Reasoning) -> None:
+        """Put ``reasoning=`` on the body as this host takes it (the class docstring's table)."""
+        style = self._reasoning_style
+        if style == "openrouter":
+            if reasoning is False:
+                body["reasoning"] = {"effort": "none"}
+            elif isinstance(reasoning, int):
+                body["reasoning"] = {"max_tokens": reasoning}
+            else:
+                body["reasoning"] = {"effort": reasoning}
+            return
+        if reasoning is False:
+            if style == "deepseek":
+                body["thinking"] = {"type": "disabled"}
+            else:
+                _log.debug("%s: Chat Completions has no portable way to turn reasoning off; reasoning=False "
+                           "sends nothing", self.provider)
+            return
+        effort = effort_for(reasoning)  # type: ignore[arg-type]  # a level or a budget here
+        if style == "groq" and effort == "minimal":
+            effort = "low"
+        if style == "deepseek":
+            body["thinking"] = {"type": "enabled"}
+        body["reasoning_effort"] = effort
 
     def path(self, endpoint: str) -> str:
         """The URL path (after ``base_url``) of an endpoint such as ``chat/completions``; hosts
@@ -162,18 +363,36 @@ class OpenAICodec(Codec):
     def structured_dialect(self, spec: Any) -> Tuple[str, ...]:
         # Strict mode guarantees the schema, but only when the rewrite keeps its meaning; then
         # strict:true, else the plain schema and our own validation (the _schema module says why).
+        # A schema in the prompt, or a server without strict mode, gets the plain one.
+        if not self._strict or self._structured_via not in ("json_schema", "tool"):
+            return ("object-root",)
         return self._STRICT if spec.wire_schema(self._STRICT).lossless else ("object-root",)
 
     def _tool(self, t: Any) -> Dict[str, Any]:
         fn: Dict[str, Any] = {"name": t.name, "description": t.description, "parameters": t.parameters}
         # Strict function calling only on request (@llm.tool(strict=True)): OpenAI documents it
         # as incompatible with parallel tool calls, which are on by default.
-        if getattr(t, "strict", None):
+        if getattr(t, "strict", None) and not self._strict:
+            _log.debug("%s: the server takes no strict tools (strict_tools is False); %s sent without strict",
+                       self.provider, t.name)
+        elif getattr(t, "strict", None):
             from .._schema_dialects import rewrite
 
             fn["parameters"] = rewrite(t.parameters, "openai-strict").schema
             fn["strict"] = True
         return {"type": "function", "function": fn}
+
+    def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
+        err = super().api_error(status, headers, body)
+        # A 404 from a root without its API version (http://localhost:8000 for vLLM's
+        # http://localhost:8000/v1) is the commonest misconfiguration of a compatible server.
+        # Only this protocol's own paths: Azure (a subclass) builds its URLs otherwise.
+        if status == 404 and self.protocol == "openai":
+            hint = _missing_version(self.config.base_url)
+            if hint:
+                err.message += hint
+                err.args = (err.message,)
+        return err
 
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         err = data.get("error", data) if isinstance(data, dict) else None
@@ -205,6 +424,10 @@ class OpenAICodec(Codec):
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str):
             acc.thinking(reasoning)
+        details = message.get("reasoning_details")
+        merged: Dict[Any, Dict[str, Any]] = {}
+        if details:
+            _merge_details(acc, details, merged, isinstance(reasoning, str) and bool(reasoning), None)
         content = message.get("content")
         refusal = message.get("refusal")
         if isinstance(content, str):
@@ -230,6 +453,7 @@ class OpenAICodec(Codec):
         usage = data.get("usage")
         if isinstance(usage, dict):
             acc.set_usage(map_usage(usage))
+        _attach_details(acc, merged)
         acc.finish(finish)
         return acc.response()
 
@@ -243,6 +467,7 @@ class OpenAIStream(SSEStreamDecoder):
         self._finish: Optional[str] = None
         self._refusal = False
         self._got_text = False
+        self._details: Dict[Any, Dict[str, Any]] = {}  # OpenRouter's reasoning_details, merged per index
 
     def handle(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
         data = ev.data
@@ -297,6 +522,9 @@ class OpenAIStream(SSEStreamDecoder):
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             emit(out, acc.thinking(_string(reasoning, "delta.reasoning")))
+        details = delta.get("reasoning_details")
+        if details:
+            _merge_details(acc, details, self._details, bool(reasoning), out)
         text = delta.get("content")
         if text:
             self._got_text = True
@@ -324,6 +552,7 @@ class OpenAIStream(SSEStreamDecoder):
 
     def _complete(self, out: List[StreamEvent]) -> None:
         out.extend(self.acc.end_open_tools())
+        _attach_details(self.acc, self._details)
         out.append(self.acc.finish(self._finish))
 
     def on_eof(self, out: List[StreamEvent]) -> None:
@@ -335,22 +564,52 @@ class OpenAIStream(SSEStreamDecoder):
         raise self.broken("the connection closed before finish_reason and [DONE]")
 
 
+_VERSIONED = re.compile(r"/v\d+[a-z0-9]*(/|$)", re.I)
+
+
+def _missing_version(base_url: str) -> str:
+    """The hint for a 404 when ``base_url`` has no version segment (``/v1``, ``/v1beta``)."""
+    shown = re.sub(r"(?<=://)[^/@]*@", "", base_url.split("?")[0])
+    path = shown.split("://", 1)[-1].partition("/")[2]
+    if _VERSIONED.search("/" + path):
+        return ""
+    return (f"; base_url may be missing /v1: OpenAI-compatible servers serve the API under /v1 "
+            f"(try base_url='{shown}/v1')")
+
+
 def _compatible(name: str, base_url: str, label: str, *, key_required: bool = True,
-                family: str = "default") -> ProviderInfo:
+                family: str = "default", details: Optional[Dict[str, Any]] = None) -> ProviderInfo:
     upper = name.upper()
     return ProviderInfo(name, OpenAICodec, base_url, f"{upper}_API_KEY", f"{upper}_BASE_URL", key_required,
-                        f"{label} (OpenAI-compatible)", token_family=family)
+                        f"{label} (OpenAI-compatible)", token_family=family, details=details or {})
 
+
+#: Capability profiles (``llmunified._capabilities``), the ``capabilities`` detail. OpenAI takes
+#: the whole of Chat Completions. The compatible hosts are sent ``system`` for ``developer``:
+#: the role is OpenAI's (docs/wire.md §1 Messages), and a server that passes it to a model's chat
+#: template finds a role the template does not know; ``system`` means the same to every one of
+#: them. DeepSeek has JSON mode and no JSON schema (its JSON Output guide). What is not known
+#: about a host stays out: the wire is then as it always was.
+_OPENAI_PROFILE = {"json_schema": True, "strict_tools": True, "developer_role": True, "streaming_usage": True}
+_COMPATIBLE_PROFILE = {"developer_role": False}
 
 #: the providers this codec serves; the registry collects them
 PROVIDERS = [
     ProviderInfo("openai", OpenAICodec, "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", True,
                  "OpenAI Chat Completions", token_family="openai",
-                 details={"max_tokens_field": "max_completion_tokens"}),
-    _compatible("lmstudio", "http://localhost:1234/v1", "LM Studio", key_required=False, family="llama"),
-    _compatible("groq", "https://api.groq.com/openai/v1", "Groq", family="llama"),
-    _compatible("together", "https://api.together.xyz/v1", "Together AI", family="llama"),
-    _compatible("openrouter", "https://openrouter.ai/api/v1", "OpenRouter"),
-    _compatible("deepseek", "https://api.deepseek.com/v1", "DeepSeek", family="deepseek"),
-    _compatible("vllm", "http://localhost:8000/v1", "vLLM server", key_required=False, family="llama"),
+                 details={"max_tokens_field": "max_completion_tokens", "prompt_cache_key": True,
+                          "capabilities": _OPENAI_PROFILE}),
+    _compatible("lmstudio", "http://localhost:1234/v1", "LM Studio", key_required=False, family="llama",
+                details={"capabilities": _COMPATIBLE_PROFILE}),
+    _compatible("groq", "https://api.groq.com/openai/v1", "Groq", family="llama",
+                details={"reasoning": "groq", "capabilities": _COMPATIBLE_PROFILE}),
+    _compatible("together", "https://api.together.xyz/v1", "Together AI", family="llama",
+                details={"capabilities": _COMPATIBLE_PROFILE}),
+    _compatible("openrouter", "https://openrouter.ai/api/v1", "OpenRouter",
+                details={"reasoning": "openrouter", "reasoning_details": True, "capabilities": _COMPATIBLE_PROFILE}),
+    _compatible("deepseek", "https://api.deepseek.com/v1", "DeepSeek", family="deepseek",
+                details={"reasoning": "deepseek", "capabilities": dict(_COMPATIBLE_PROFILE, json_schema=False,
+                                                                       structured_output="json")}),
+    _compatible("vllm", "http://localhost:8000/v1", "vLLM server", key_required=False, family="llama",
+                details={"capabilities": _COMPATIBLE_PROFILE}),
 ]

@@ -3,8 +3,13 @@
 ``POST /v1/chat/completions`` and ``GET /v1/models``; ``url_for("openai")`` is
 ``base_url + "/v1"``. The first dialect of the registry, so it also answers unknown paths and
 ``url_for`` names no dialect claims.
+
+``OpenAI(unsupported=[...])`` (``Emulator(openai_unsupported=[...])``) stands for a compatible
+server that lacks some of the API: each feature of :data:`FEATURES` named is refused with a 400
+as such servers refuse it (an unknown ``response_format`` type or role, an unrecognized
+argument).
 """
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Set
+from typing import AbstractSet, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set
 
 from .._contract import TOOL_NAME, Violation, type_name
 from .._render import (
@@ -26,9 +31,28 @@ _FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls",
            "content_filter": "content_filter"}
 
 
+#: what ``OpenAI(unsupported=...)`` can take away: ``response_format`` json_schema, the
+#: ``developer`` role, ``stream_options``, ``strict`` on tools and JSON schemas,
+#: ``max_completion_tokens``, ``parallel_tool_calls``
+FEATURES = ("json_schema", "developer_role", "stream_options", "strict", "max_completion_tokens",
+            "parallel_tool_calls")
+
+
 class OpenAI(Dialect):
     name = "openai"
     aliases = ("lmstudio",)
+
+    def __init__(self, unsupported: Iterable[str] = ()) -> None:
+        names = tuple(unsupported)
+        unknown = [n for n in names if n not in FEATURES]
+        if unknown:
+            raise ValueError("unknown OpenAI features %s; known: %s" % (", ".join(map(repr, unknown)),
+                                                                       ", ".join(FEATURES)))
+        #: the features this server refuses (see the module docstring)
+        self.unsupported = frozenset(names)
+
+    def __repr__(self) -> str:
+        return "OpenAI(unsupported=%r)" % sorted(self.unsupported) if self.unsupported else "OpenAI()"
     base_path = "/v1"
     routes = (Route("POST", "/v1/chat/completions", "chat"),
               Route("GET", "/v1/models", "models"))
@@ -55,7 +79,10 @@ class OpenAI(Dialect):
         return check_auth(headers) if require_auth else []
 
     def check_body(self, body: Any, json_error: Optional[str]) -> List[Violation]:
-        return check_chat(body, json_error)
+        out = check_chat(body, json_error)
+        if self.unsupported and isinstance(body, dict):
+            out.extend(lacking(body, self.unsupported))
+        return out
 
     def base_headers(self, request_id: str) -> Dict[str, str]:
         return {
@@ -325,6 +352,72 @@ def check_chat(body: Any, json_error: Optional[str]) -> List[Violation]:
                 out.append(_oai_missing("response_format.json_schema"))
             elif not isinstance(schema.get("name"), str) or not schema.get("name"):
                 out.append(_oai_missing("response_format.json_schema.name"))
+    out.extend(_reasoning(body))
+    key = body.get("prompt_cache_key")
+    if key is not None and not isinstance(key, str):
+        out.append(_oai_type("prompt_cache_key", "a string", key))
+    return out
+
+
+def _unrecognized(param: str) -> Violation:
+    return _oai("Unrecognized request argument supplied: %s" % param, param)
+
+
+def lacking(body: Dict[str, Any], unsupported: AbstractSet[str]) -> List[Violation]:
+    """The 400s of a compatible server without the ``unsupported`` :data:`FEATURES`."""
+    out: List[Violation] = []
+    fmt = body.get("response_format")
+    if "json_schema" in unsupported and isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        out.append(_oai_value("response_format.type", "json_schema", ["text", "json_object"]))
+    if "developer_role" in unsupported:
+        for i, msg in enumerate(body.get("messages") or ()):
+            if isinstance(msg, dict) and msg.get("role") == "developer":
+                out.append(_oai_value("messages[%d].role" % i, "developer", ["system", "user", "assistant", "tool"]))
+    for param in ("stream_options", "max_completion_tokens", "parallel_tool_calls"):
+        if param in unsupported and param in body:
+            out.append(_unrecognized(param))
+    if "strict" in unsupported:
+        strict = [("tools[%d].function.strict" % i) for i, t in enumerate(body.get("tools") or ())
+                  if isinstance(t, dict) and isinstance(t.get("function"), dict) and "strict" in t["function"]]
+        if isinstance(fmt, dict) and isinstance(fmt.get("json_schema"), dict) and fmt["json_schema"].get("strict"):
+            strict.append("response_format.json_schema.strict")
+        out.extend(_unrecognized(param) for param in strict)
+    return out
+
+
+#: ``reasoning_effort`` values of the current SDK (docs/wire.md §1 Request body); which of them a
+#: model takes is the model's
+REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+
+
+def _reasoning(body: Dict[str, Any]) -> List[Violation]:
+    """``reasoning_effort``, and the reasoning fields of compatible hosts this dialect also
+    stands for: OpenRouter's ``reasoning`` object and DeepSeek's ``thinking`` switch."""
+    out: List[Violation] = []
+    effort = body.get("reasoning_effort")
+    if effort is not None:
+        if not isinstance(effort, str):
+            out.append(_oai_type("reasoning_effort", "a string", effort))
+        elif effort not in REASONING_EFFORTS:
+            out.append(_oai_value("reasoning_effort", effort, REASONING_EFFORTS))
+    reasoning = body.get("reasoning")
+    if reasoning is not None:
+        if not isinstance(reasoning, dict):
+            out.append(_oai_type("reasoning", "an object", reasoning))
+        else:
+            if "effort" in reasoning and "max_tokens" in reasoning:
+                out.append(_oai("Only one of 'reasoning.effort' and 'reasoning.max_tokens' may be given.",
+                                "reasoning"))
+            if reasoning.get("effort") is not None and reasoning["effort"] not in REASONING_EFFORTS:
+                out.append(_oai_value("reasoning.effort", reasoning["effort"], REASONING_EFFORTS))
+            budget = reasoning.get("max_tokens")
+            if budget is not None and (not isinstance(budget, int) or isinstance(budget, bool) or budget < 0):
+                out.append(_oai_type("reasoning.max_tokens", "a non-negative integer", budget))
+    thinking = body.get("thinking")
+    if thinking is not None and (not isinstance(thinking, dict)
+                                 or thinking.get("type") not in ("enabled", "disabled")):
+        out.append(_oai_value("thinking.type", thinking.get("type") if isinstance(thinking, dict) else thinking,
+                              ["enabled", "disabled"]))
     return out
 
 
