@@ -3,13 +3,25 @@ exchange adds, and the session file. Both twins' ChatSession hold one ``SessionS
 import json
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from ._cost import Cost, billed_parts, sum_parts
 from ._history import History, Mark, Selection
 from ._options import to_messages, to_tool
 from ._tokens import as_counter, prompt_overhead
 from ._types import ImagePart, Message, Response, TextPart
 from .errors import ValidationError
 
-__all__ = ["SessionState"]
+__all__ = ["SessionState", "default_reserve", "DEFAULT_RESERVE"]
+
+#: tokens kept free for the reply when ``reserve_tokens`` is not given (a small budget keeps a quarter)
+DEFAULT_RESERVE = 1024
+
+
+def default_reserve(max_context_tokens: Optional[int]) -> int:
+    """The default ``reserve_tokens``: 1024, or a quarter of a smaller budget, so that
+    ``ChatSession(client, max_context_tokens=1000)`` leaves 750 tokens for the conversation."""
+    if max_context_tokens is None:
+        return DEFAULT_RESERVE
+    return min(DEFAULT_RESERVE, max_context_tokens // 4)
 
 
 def user_message(content: Any) -> Message:
@@ -27,13 +39,16 @@ class SessionState:
     """History + budget + options of one chat session."""
 
     def __init__(self, provider: str, model_name: str, system: Optional[str] = None, tools: Any = None,
-                 max_context_tokens: Optional[int] = None, reserve_tokens: int = 1024, token_counter: Any = None,
+                 max_context_tokens: Optional[int] = None, reserve_tokens: Optional[int] = None,
+                 token_counter: Any = None,
                  options: Optional[Dict[str, Any]] = None, history: Optional[History] = None) -> None:
         if system is not None and not isinstance(system, str):
             raise ValidationError(f"system must be a string, got {type(system).__name__}")
         for name, value in (("max_context_tokens", max_context_tokens), ("reserve_tokens", reserve_tokens)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
                 raise ValidationError(f"{name} must be a non-negative int, got {value!r}")
+        if reserve_tokens is None:  # scaled to the budget; an explicit value is checked as given
+            reserve_tokens = default_reserve(max_context_tokens)
         if max_context_tokens is not None and max_context_tokens <= reserve_tokens:
             raise ValidationError(f"max_context_tokens ({max_context_tokens}) must exceed reserve_tokens "
                                   f"({reserve_tokens}): nothing would be left for the conversation")
@@ -50,6 +65,8 @@ class SessionState:
             history = History(self.counter, [Message("system", system)] if system else [])
         self.history = history
         self.last_selection: Optional[Selection] = None
+        #: (provider, model, usage) of every billed call of the session's exchanges
+        self.billed: List[Any] = []
 
     @property
     def budget(self) -> Optional[int]:
@@ -81,9 +98,15 @@ class SessionState:
         """A finished exchange: keep the assistant turn (and with tools, every tool turn)."""
         added: Sequence[Message] = response.messages if response.messages is not None else [response.message]
         self.history.extend(added)
+        self.billed.extend(billed_parts(response))
         # The provider's input count covers exactly the selection only for a single call.
         if len(added) == 1 and response.usage.input_tokens:
             self.history.correct(selection, response.usage.input_tokens)
+
+    @property
+    def cost(self) -> Optional[Cost]:
+        """The summed cost of the exchanges so far (None before the first, or when any is unknown)."""
+        return sum_parts(self.billed) if self.billed else None
 
     def abort(self, mark: Mark) -> None:
         self.history.rollback(mark)
@@ -95,6 +118,7 @@ class SessionState:
         twin.options = dict(self.options)
         twin.tools = list(self.tools) if self.tools else None
         twin.history = self.history.fork()
+        twin.billed = list(self.billed)
         return twin
 
     def _offset(self) -> int:
@@ -122,7 +146,7 @@ class SessionState:
                   options: Dict[str, Any]) -> "SessionState":
         meta = data.meta or {}
         state = cls(provider, model_name, data.system, tools, meta.get("max_context_tokens"),
-                    meta.get("reserve_tokens", 1024), token_counter, {**data.options, **options})
+                    meta.get("reserve_tokens"), token_counter, {**data.options, **options})
         head: List[Message] = [Message("system", data.system)] if data.system is not None else []
         factor = meta.get("token_factor", 1.0)
         state.history = History(state.counter, head + list(data.messages), dropped=data.dropped,

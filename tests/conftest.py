@@ -4,6 +4,7 @@
   asyncio's debug mode on, so a forgotten ``await`` or an unclosed session fails the run (pytest
   is configured with warnings as errors).
 * ``emulator``: a fresh loopback emulator per test.
+* ``LLMUNIFIED_EMULATOR`` from the developer's shell is ignored (tests that need it set it).
 """
 import asyncio
 import inspect
@@ -15,6 +16,10 @@ import pytest
 from llmunified.testing import Emulator
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A developer's shell may point every client at a running emulator (LLMUNIFIED_EMULATOR): the
+# suite runs its own emulators per test, and tests that set base_url must reach them.
+os.environ.pop("LLMUNIFIED_EMULATOR", None)
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 

@@ -1,10 +1,11 @@
 """The public :class:`Emulator`: lifecycle, the reply script and what was observed."""
 import collections
+import dataclasses
 import socket
 import threading
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Set, Union
 
-from ._dialects import DIALECTS, NOT_EMULATED, Dialect
+from ._dialects import DIALECTS, NOT_EMULATED, Dialect, OpenAI
 from ._reply import Reply
 from ._request import RecordedRequest
 from ._server import HOST, _Handler, _Server
@@ -12,11 +13,30 @@ from ._server import HOST, _Handler, _Server
 ReplySource = Union[Reply, Callable[[RecordedRequest], Reply]]
 
 
+def emulator_url(base_url: str, provider: str, dialects: Optional[Sequence[Dialect]] = None) -> str:
+    """The base URL a client of ``provider`` should use with an emulator at ``base_url``
+    (``http://127.0.0.1:PORT``): ``base_url`` plus the path of the provider's dialect
+    (``/v1`` for OpenAI and every OpenAI-compatible name, nothing for Anthropic, Ollama...).
+    ``Emulator.url_for`` and the ``LLMUNIFIED_EMULATOR`` environment variable use it.
+    Raises ValueError for a provider whose wire format the emulator does not speak."""
+    dialects = DIALECTS if dialects is None else dialects
+    base_url = base_url.rstrip("/")
+    name = provider.lower().replace("_", "-")
+    for dialect in dialects:
+        if name == dialect.name or name in dialect.aliases:
+            return base_url + dialect.base_path
+    if name in NOT_EMULATED:
+        raise ValueError("the emulator does not speak the %s wire format" % provider)
+    return base_url + dialects[0].base_path
+
+
 class Emulator:
     """A loopback HTTP server speaking the chat wire formats of its dialects (by default
     OpenAI, Anthropic and Ollama).
 
-    See the package docstring of :mod:`llmunified.testing` for a walkthrough.
+    See the package docstring of :mod:`llmunified.testing` for a walkthrough. To point every
+    client of a process at it, with no change to the code that builds them, set the environment
+    variable ``LLMUNIFIED_EMULATOR`` to :attr:`base_url` (``docs/testing.md``).
 
     Args:
         default_reply: what to answer when the queue is empty: a :class:`Reply`, or a
@@ -31,6 +51,11 @@ class Emulator:
             OpenAI endpoint. Real OpenAI sends no reasoning text, so the default is None.
         ollama_legacy_tool_calls: render Ollama tool calls the old way (no ``id``, no
             ``function.index``).
+        openai_unsupported: features the OpenAI endpoint refuses with a 400, to stand for a
+            compatible server that lacks them (vLLM, LM Studio and proxies vary): any of
+            ``"json_schema"`` (``response_format`` json_schema), ``"developer_role"``,
+            ``"stream_options"``, ``"strict"``, ``"max_completion_tokens"``,
+            ``"parallel_tool_calls"`` (``llmunified.testing._dialects.openai.FEATURES``).
         port: TCP port on 127.0.0.1 (0 = any free port).
         dialects: the provider dialects to speak, in priority order (default: the registry
             ``llmunified.testing._dialects.DIALECTS``); the first one answers unknown paths.
@@ -44,12 +69,19 @@ class Emulator:
         models: Union[None, List[str], Dict[str, List[str]]] = None,
         openai_reasoning_field: Optional[str] = None,
         ollama_legacy_tool_calls: bool = False,
+        openai_unsupported: Sequence[str] = (),
         port: int = 0,
         dialects: Optional[Sequence[Dialect]] = None,
     ) -> None:
         self.dialects: List[Dialect] = list(DIALECTS if dialects is None else dialects)
         if not self.dialects:
             raise ValueError("the emulator needs at least one dialect")
+        if openai_unsupported:
+            if isinstance(openai_unsupported, str):
+                raise TypeError("openai_unsupported takes a list of feature names, got the string %r"
+                                % (openai_unsupported,))
+            lacking = OpenAI(openai_unsupported)
+            self.dialects = [lacking if type(d) is OpenAI else d for d in self.dialects]
         self.default_reply = default_reply
         self.require_auth = require_auth
         self.models: Dict[str, List[str]]
@@ -131,18 +163,20 @@ class Emulator:
         ``anthropic`` and ``ollama`` get :attr:`base_url`; ``openai``, ``lmstudio`` and any
         other OpenAI-compatible name get ``base_url + "/v1"`` (each dialect's ``base_path``).
         """
-        name = provider.lower().replace("_", "-")
-        for dialect in self.dialects:
-            if name == dialect.name or name in dialect.aliases:
-                return self.base_url + dialect.base_path
-        if name in NOT_EMULATED:
-            raise ValueError("the emulator does not speak the %s wire format" % provider)
-        return self.base_url + self.dialects[0].base_path
+        return emulator_url(self.base_url, provider, self.dialects)
 
     # ---- script ----------------------------------------------------------------------------
-    def reply(self, **fields: Any) -> Reply:
-        """Queue ``Reply(**fields)`` and return it."""
-        reply = Reply(**fields)
+    def reply(self, reply: Optional[Reply] = None, /, **fields: Any) -> Reply:
+        """Queue a reply and return it: ``emu.reply(text="Hi", usage=(10, 2))`` builds
+        ``Reply(**fields)``; ``emu.reply(Reply(...))`` queues that one (keyword fields given
+        too replace its fields, on a copy)."""
+        if reply is None:
+            reply = Reply(**fields)
+        elif not isinstance(reply, Reply):
+            raise TypeError("reply() takes a Reply or keyword fields (text=..., tool_calls=[...], status=...), "
+                            "got %r; to queue a callable use queue()" % (reply,))
+        elif fields:
+            reply = dataclasses.replace(reply, **fields)
         self.queue(reply)
         return reply
 
