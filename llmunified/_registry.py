@@ -7,6 +7,7 @@ protocol (the OpenAI-compatible hosts) differ only by data on their entry: URLs,
 variables, the :class:`Auth` scheme, the token-estimate family and ``details`` the codec reads.
 """
 import os
+import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
@@ -17,7 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .providers._base import Codec
 
 __all__ = ["Auth", "BEARER", "Setting", "ProviderInfo", "PROVIDERS", "split_model", "Secret", "ProviderConfig",
-           "resolve_config", "KeySource", "setting_names", "provider_settings", "CredentialToken"]
+           "resolve_config", "KeySource", "setting_names", "provider_settings", "CredentialToken", "check_base_url",
+           "EMULATOR_ENV", "EMULATOR_KEY", "emulator_base_url"]
 
 #: ``api_key=``: a string, or a callable returning the current key or token (called per request,
 #: so refreshing credentials such as Vertex or Azure Entra ID tokens work).
@@ -164,7 +166,13 @@ def split_model(model: str) -> Tuple[ProviderInfo, str]:
 class Secret:
     """Holds an API key, or a callable that returns the current one; its repr and str never show
     the value. ``get()`` calls the callable each time (refreshing tokens); ``known()`` lists the
-    values seen so far, so error text echoing any of them can be scrubbed."""
+    values seen so far, so error text echoing any of them can be scrubbed.
+
+    A callable that can tell when it is due for a refresh (``stale()`` and ``refresh()``
+    methods, as :class:`CredentialToken` and Vertex AI's ADC tokens have) makes the secret
+    ``refreshable``: the client then calls :meth:`refresh` itself when :meth:`stale` says so,
+    before building a request (on a worker thread in ``llmunified_async``), and ``get()`` only
+    reads the fresh token."""
 
     __slots__ = ("_value", "_seen")
 
@@ -176,6 +184,31 @@ class Secret:
     def is_callable(self) -> bool:
         """True for a token provider (a callable), False for a fixed key."""
         return callable(self._value)
+
+    @property
+    def refreshable(self) -> bool:
+        """True when the key source says when it needs a refresh (``stale()``/``refresh()``)."""
+        value = self._value
+        return callable(getattr(value, "stale", None)) and callable(getattr(value, "refresh", None))
+
+    def stale(self) -> bool:
+        """True when the next ``get()`` would first refresh the credential (a network call to an
+        identity service); always False for a fixed key or a plain callable."""
+        check = getattr(self._value, "stale", None)
+        return bool(check()) if check is not None else False
+
+    def refresh(self) -> None:
+        """Refresh the credential now (blocking: the async client runs this on a worker thread).
+        A failure is a ConfigurationError, as a failing ``get()`` is."""
+        refresh = getattr(self._value, "refresh", None)
+        if refresh is None:
+            return
+        try:
+            refresh()
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise ConfigurationError(f"the api_key callable failed: {type(exc).__name__}: {exc}") from None
 
     def get(self) -> str:
         value = self._value
@@ -212,25 +245,54 @@ class CredentialToken:
     """A token credential object (anything with ``get_token(*scopes)`` returning an object with
     ``token`` and ``expires_on``, as azure-identity's credentials do) as an ``api_key`` callable:
     one token is kept and asked for again a few minutes before it expires, so a request does
-    not wait on the identity service. The token never appears in its repr."""
+    not wait on the identity service. The token never appears in its repr.
 
-    __slots__ = ("_credential", "_scope", "_token", "_expires")
+    ``stale()`` says a new token is due; ``refresh()`` gets it (under a lock: threads that
+    need it at once wait for one call). The client refreshes a stale token before building a
+    request, off the event loop in ``llmunified_async``; calling the object refreshes only
+    when nobody did."""
+
+    __slots__ = ("_credential", "_scope", "_token", "_expires", "_lock", "_fresh")
 
     #: seconds before expiry at which a new token is asked for
     MARGIN = 300
 
     def __init__(self, credential: Any, scope: str) -> None:
+        import threading
+
         self._credential = credential
         self._scope = scope
         self._token: Optional[str] = None
         self._expires = 0.0
+        self._lock = threading.Lock()
+        # a token refresh() just fetched and no request has used yet: the request being built
+        # takes it even when it is already inside the margin (a lifetime shorter than MARGIN)
+        self._fresh = False
 
-    def __call__(self) -> str:
+    def stale(self) -> bool:
+        """True when there is no token yet or it expires within :attr:`MARGIN` seconds."""
         import time
 
+        return self._token is None or time.time() >= self._expires - self.MARGIN
+
+    def __call__(self) -> str:
         token = self._token
-        if token is not None and time.time() < self._expires - self.MARGIN:
+        if token is None or (not self._fresh and self.stale()):
+            token = self.refresh()
+        self._fresh = False
+        return token
+
+    def refresh(self) -> str:
+        """Ask the credential for a new token (unless another thread just did); returns it."""
+        with self._lock:
+            token = self._token
+            if token is not None and (self._fresh or not self.stale()):
+                return token
+            token = self._fetch()
+            self._fresh = True
             return token
+
+    def _fetch(self) -> str:
         got = self._credential.get_token(self._scope)
         if hasattr(got, "__await__"):
             close = getattr(got, "close", None)
@@ -316,6 +378,64 @@ def _resolve_settings(info: ProviderInfo, given: Mapping[str, Any], env: Mapping
     return out
 
 
+def check_base_url(url: str, source: str = "base_url") -> None:
+    """Raise :class:`ConfigurationError` unless ``url`` can be an API root: an http or https URL
+    with a host, no whitespace, no query or fragment (paths are appended to it). Checked once,
+    when a Client is made, so a typo is not sent, retried and reported as a connection error.
+    ``source`` names where the URL came from (``base_url``, an environment variable)."""
+    from urllib.parse import urlsplit
+
+    shown = re.sub(r"(?<=://)[^/@]*@", "***@", url)  # never echo a password in the URL
+    problem = None
+    if any(c.isspace() for c in url):
+        problem = "it contains whitespace (a stray space or newline?)"
+    elif "://" not in url:
+        scheme = "http" if re.match(r"(localhost|127\.|\[?::1)", url) else "https"
+        problem = f"it has no scheme; write '{scheme}://{shown}'"
+    else:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https"):
+            problem = f"the scheme is {parts.scheme!r}; use http:// or https://"
+        elif not parts.hostname:
+            problem = "it names no host"
+        elif parts.query or parts.fragment or url.endswith(("?", "#")):
+            problem = "it has a query string or fragment; give the API root only (paths are appended to it)"
+        else:
+            try:
+                parts.port
+            except ValueError:
+                problem = f"its port {parts.netloc.rpartition(':')[2]!r} is not a number from 0 to 65535"
+    if problem is not None:
+        fix = "" if source == "base_url" else (
+            f" (fix {source}, or pass base_url=... to the Client)" if source.isupper() else " (fix the settings)")
+        raise ConfigurationError(f"{source} {shown!r} is not an http(s) URL: {problem}{fix}")
+
+
+#: The test switch: while this environment variable holds an emulator's address
+#: (``http://127.0.0.1:PORT``, :attr:`llmunified.testing.Emulator.base_url`), every Client of
+#: every provider talks to that emulator, at the path of the provider's dialect, whatever
+#: ``base_url=`` or the provider's own variables say; without ``api_key=`` it sends the
+#: placeholder key :data:`EMULATOR_KEY` and never reads a key from the environment.
+EMULATOR_ENV = "LLMUNIFIED_EMULATOR"
+EMULATOR_KEY = "llmunified-emulator"
+
+
+def emulator_base_url(info: ProviderInfo, emulator: str) -> str:
+    """The base URL ``info``'s clients use with the emulator at ``emulator`` (see :data:`EMULATOR_ENV`)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(emulator.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"{EMULATOR_ENV}={emulator!r} is not an emulator's address: expected "
+                                 "http://HOST:PORT, as Emulator().base_url gives (unset it to use the real providers)")
+    from .testing._emulator import emulator_url
+
+    try:
+        return emulator_url(emulator.strip(), info.name)
+    except ValueError as exc:
+        raise ConfigurationError(f"{EMULATOR_ENV} is set but {exc}: {info.name} cannot be emulated") from None
+
+
 def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                    headers: Optional[Mapping[str, str]] = None,
                    environ: Optional[Mapping[str, str]] = None,
@@ -324,13 +444,21 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, b
     call when a required key or setting is missing."""
     env = os.environ if environ is None else environ
     resolved = _resolve_settings(info, settings or {}, env)
+    source = "base_url"
+    emulator = env.get(EMULATOR_ENV) or None
+    if emulator:  # the test switch wins over base_url= and every provider variable
+        base_url, source = emulator_base_url(info, emulator), EMULATOR_ENV
     if base_url is None and info.base_url_env:
         base_url = env.get(info.base_url_env) or None
         if base_url:
+            source = info.base_url_env
             base_url = info.codec.base_url_from_env(base_url)
     if base_url is None:
         base_url = info.codec.base_url_for(resolved)  # e.g. a regional host chosen by a setting
+        source = f"the base URL {info.name}'s settings give" if base_url else f"{info.name}'s default base URL"
     base_url = (base_url or info.base_url).rstrip("/")
+    if base_url:  # empty: a provider without a default (Azure) names what to set in its codec
+        check_base_url(base_url, source)
     if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
         scope = info.details.get("token_scope")
         if scope and callable(getattr(api_key, "get_token", None)):
@@ -338,6 +466,8 @@ def resolve_config(info: ProviderInfo, *, api_key: Optional[KeySource] = None, b
     if api_key is not None and not callable(api_key) and not isinstance(api_key, str):
         raise ConfigurationError(
             f"api_key must be a string or a callable returning one, got {type(api_key).__name__}")
+    if not api_key and emulator:
+        api_key = EMULATOR_KEY  # real keys in the environment are never sent to a test server
     if not api_key:
         for var in info.api_key_envs:
             api_key = env.get(var) or None

@@ -6,6 +6,7 @@ The source of ``llmunified_async/_session.py``; decisions live in ``llmunified._
 import os
 from typing import Any, AsyncIterator, List, Optional, Union
 
+from llmunified._cost import Cost
 from llmunified._twin import io
 from llmunified._session_core import SessionState
 from llmunified_async._client import Client, RunStream, Stream
@@ -20,9 +21,21 @@ class ChatSession:
 
     ``system`` is always kept. With ``tools``, every send runs the tool loop and keeps every
     tool turn. With ``max_context_tokens``, the history sent fits ``max_context_tokens -
-    reserve_tokens``: the oldest turns go first (a tool call and its results go together; the
-    newest user message never goes), and what was left out stays in ``dropped``. A newest turn
-    that cannot fit raises ``ContextBudgetExceededError`` before any network call.
+    reserve_tokens`` (``reserve_tokens``, room kept for the reply, is by default 1024 or a
+    quarter of a smaller ``max_context_tokens``; a value given must be below it): the oldest
+    turns go first (a tool call and its results go together; the newest user message never
+    goes), and what was left out stays in ``dropped``. A newest turn that cannot fit raises
+    ``ContextBudgetExceededError`` before any network call.
+
+    Prompt caching is on by default: every send passes ``cache=True`` (unless the send, the
+    session's options or the client's defaults set ``cache``), so on providers with explicit
+    cache breakpoints (Anthropic, Claude on Vertex AI) the breakpoint follows the latest turn
+    and each turn reads the conversation so far from the cache; elsewhere it sends nothing.
+    Pass ``cache=False`` to the session (or a send) to turn it off.
+
+    ``max_parallel_tools`` bounds how many tool calls of one round run at once (see
+    :meth:`Client.run`; default: the client's). Each streamed turn (and each round of one with
+    tools) is retried before its first content like :meth:`Client.stream`.
 
     ``token_counter`` is a counter object or a function ``message -> int``; by default tiktoken
     for OpenAI models when installed, else an estimate calibrated per provider family and
@@ -30,10 +43,16 @@ class ChatSession:
     arguments are options for every call (``temperature=...``).
     """
 
+    _max_parallel_tools: Optional[int] = None
+
     def __init__(self, client: Client, system: Optional[str] = None, tools: Any = None,
-                 max_context_tokens: Optional[int] = None, reserve_tokens: int = 1024,
-                 token_counter: Any = None, **options: Any) -> None:
+                 max_context_tokens: Optional[int] = None, reserve_tokens: Optional[int] = None,
+                 token_counter: Any = None, max_parallel_tools: Optional[int] = None, **options: Any) -> None:
         self.client = client
+        if max_parallel_tools is not None:
+            from llmunified._toolloop import check_parallel_tools
+
+            self._max_parallel_tools = check_parallel_tools(max_parallel_tools)
         self._state = SessionState(client.provider, client.model_name, system, tools, max_context_tokens,
                                    reserve_tokens, token_counter, options)
 
@@ -48,9 +67,11 @@ class ChatSession:
         mark, selection = state.prepare(content)
         try:
             if state.tools:
-                response = await self.client.run(selection.messages, tools=state.tools, **state.call_options(options))
+                response = await self.client.run(selection.messages, tools=state.tools,
+                                           max_parallel_tools=self.max_parallel_tools,
+                                           **_with_cache(self.client, state.call_options(options)))
             else:
-                response = await self.client.complete(selection.messages, **state.call_options(options))
+                response = await self.client.complete(selection.messages, **_with_cache(self.client, state.call_options(options)))
         except BaseException:
             state.abort(mark)
             raise
@@ -64,9 +85,10 @@ class ChatSession:
         mark, selection = state.prepare(content)
         if state.tools:
             inner: Union[Stream, RunStream] = self.client.run_stream(selection.messages, tools=state.tools,
-                                                                      **state.call_options(options))
+                                                                      max_parallel_tools=self.max_parallel_tools,
+                                                                      **_with_cache(self.client, state.call_options(options)))
         else:
-            inner = self.client.stream(selection.messages, **state.call_options(options))
+            inner = self.client.stream(selection.messages, **_with_cache(self.client, state.call_options(options)))
         return SessionStream(state, inner, mark, selection)
 
     # -- state ---------------------------------------------------------------------------------
@@ -85,6 +107,11 @@ class ChatSession:
         return list(self._state.history.dropped)
 
     @property
+    def max_parallel_tools(self) -> Optional[int]:
+        """How many tool calls of one round run at once (None: the client's setting)."""
+        return self._max_parallel_tools
+
+    @property
     def token_count(self) -> int:
         """Tokens of the kept history (an estimate unless the counter is exact)."""
         return self._state.history.token_count
@@ -92,6 +119,14 @@ class ChatSession:
     @property
     def token_count_estimated(self) -> bool:
         return self._state.history.estimated
+
+    @property
+    def cost(self) -> Optional[Cost]:
+        """What the session's replies cost so far, summed over every billed call (tool-loop
+        rounds included): a :class:`~llmunified.Cost`, or None before the first reply or when
+        any price is unknown. Counted for this object's lifetime (a loaded session starts at
+        None; a fork starts with its parent's)."""
+        return self._state.cost
 
     def pin(self, message: Union[int, Message]) -> None:
         """Never drop this message (an index into ``messages`` or the message itself)."""
@@ -109,6 +144,7 @@ class ChatSession:
         twin = ChatSession.__new__(ChatSession)
         twin.client = self.client
         twin._state = self._state.fork()
+        twin._max_parallel_tools = self._max_parallel_tools
         return twin
 
     # -- files ---------------------------------------------------------------------------------
@@ -144,9 +180,22 @@ class ChatSession:
     def _restore(cls, data: Any, client: Client, tools: Any, token_counter: Any, options: Any) -> "ChatSession":
         session = cls.__new__(cls)
         session.client = client
+        if options.get("max_parallel_tools") is not None:
+            from llmunified._toolloop import check_parallel_tools
+
+            session._max_parallel_tools = check_parallel_tools(options.pop("max_parallel_tools"))
+        options.pop("max_parallel_tools", None)
         session._state = SessionState.from_data(data, client.provider, client.model_name, tools, token_counter,
                                                 options)
         return session
+
+
+def _with_cache(client: Any, options: Any) -> Any:
+    """A send's options with the session's ``cache=True`` default, unless ``cache`` is set there
+    or among the client's defaults."""
+    if "cache" not in options and "cache" not in (getattr(getattr(client, "_endpoint", None), "defaults", None) or {}):
+        options["cache"] = True
+    return options
 
 
 class SessionStream:

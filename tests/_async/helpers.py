@@ -32,7 +32,11 @@ class Expect:
                  turns: Callable[[Dict[str, Any]], List[Tuple[str, str]]],
                  tool_schemas: Callable[[Dict[str, Any]], List[Dict[str, Any]]],
                  extra: Tuple[Dict[str, Any], Callable[[Dict[str, Any]], Any], Any],
-                 token_header: Optional[Tuple[str, str]] = None) -> None:
+                 token_header: Optional[Tuple[str, str]] = None,
+                 reasoning_wire: Callable[[Dict[str, Any]], Any] = lambda b: None,
+                 reasoning_sent: Optional[Dict[Any, Any]] = None,
+                 cache_marks: Callable[[Dict[str, Any]], List[str]] = lambda b: [],
+                 usage_reports: Tuple[bool, bool, bool] = (True, True, True)) -> None:
         #: (header, value prefix) carrying the key
         self.key_header = key_header
         #: (header, value prefix) carrying a token from an ``api_key`` callable (default: the key's)
@@ -66,6 +70,14 @@ class Expect:
         self.tool_schemas = tool_schemas
         #: (an ``extra`` the provider accepts, how to read it back from the body, what it reads)
         self.extra = extra
+        #: the reasoning control as read from a request body (None when nothing was sent)
+        self.reasoning_wire = reasoning_wire
+        #: what ``reasoning_wire`` reads for each ``reasoning=`` value of the tests (None: unset)
+        self.reasoning_sent = reasoning_sent or {}
+        #: where a request body carries explicit prompt-cache breakpoints ([] on wires without them)
+        self.cache_marks = cache_marks
+        #: (cache read, cache write, reasoning tokens): the usage figures this wire reports
+        self.usage_reports = usage_reports
 
 
 def _openai_sampling(body: Dict[str, Any]) -> Tuple[Any, Any, Any, Any]:
@@ -117,6 +129,20 @@ def _gemini_tool_schemas(body: Dict[str, Any]) -> List[Dict[str, Any]]:
 _CUSTOM = ({"custom_field": {"a": 1}}, lambda b: b["custom_field"], {"a": 1})
 
 
+def _anthropic_system(body: Dict[str, Any]) -> Optional[str]:
+    # a string, or text blocks (one carrying cache_control with cache=...)
+    return _text_of(body["system"]) if body.get("system") is not None else None
+
+
+def _anthropic_cache_marks(body: Dict[str, Any]) -> List[str]:
+    marks = ["system" for b in body.get("system") or () if isinstance(b, dict) and b.get("cache_control")]
+    marks += ["tools[%d]" % i for i, t in enumerate(body.get("tools") or ()) if t.get("cache_control")]
+    for i, m in enumerate(body["messages"]):
+        if isinstance(m["content"], list):
+            marks += ["messages[%d]" % i for b in m["content"] if b.get("cache_control")]
+    return marks
+
+
 def _url_image() -> llm.ImagePart:
     return llm.ImagePart(url="https://example.com/cat.png")
 
@@ -142,7 +168,7 @@ EXPECT: Dict[str, Expect] = {
         signed_thinking=True, structured_by_tool=True, structured_request=_anthropic_structured,
         # Anthropic's wire carries arguments as an object: there is no broken JSON text to report
         broken_arguments_error="'city' is a required property", image=_url_image,
-        system=lambda b: b.get("system"), turns=_message_turns,
+        system=_anthropic_system, turns=_message_turns,
         tool_schemas=lambda b: [t["input_schema"] for t in b["tools"]], extra=_CUSTOM),
     "ollama": Expect(
         key_header=("authorization", "Bearer "),
@@ -185,6 +211,44 @@ EXPECT["vertex"] = Expect(**dict(vars(EXPECT["gemini"]), key_header=("authorizat
 # (Google's front end answers some errors itself, without Anthropic's request ids)
 EXPECT["vertex-claude"] = Expect(**dict(vars(EXPECT["anthropic"]), key_header=("authorization", "Bearer "),
                                         token_header=None, request_ids=False))
+
+# How reasoning= and cache= travel (issue 15 §3-4): the reasoning values the tests use, and what
+# each wire carries for them (test-model names: Gemini gets budgets, Ollama an on/off switch).
+_EFFORT = dict(reasoning_wire=lambda b: b.get("reasoning_effort"),
+               reasoning_sent={"minimal": "minimal", "high": "high", 4096: "low", 20000: "high", False: None,
+                               None: None})
+_THINKING = dict(reasoning_wire=lambda b: (b.get("thinking"), b["max_tokens"]),
+                 reasoning_sent={"minimal": ({"type": "enabled", "budget_tokens": 1024}, 1024 + 4096),
+                                 "high": ({"type": "enabled", "budget_tokens": 24576}, 24576 + 4096),
+                                 4096: ({"type": "enabled", "budget_tokens": 4096}, 4096 + 4096),
+                                 20000: ({"type": "enabled", "budget_tokens": 20000}, 20000 + 4096),
+                                 False: ({"type": "disabled"}, 4096), None: (None, 4096)},
+                 cache_marks=_anthropic_cache_marks)
+_THINKING_CONFIG = dict(
+    reasoning_wire=lambda b: b.get("generationConfig", {}).get("thinkingConfig"),
+    reasoning_sent={"minimal": {"thinkingBudget": 1024, "includeThoughts": True},
+                    "high": {"thinkingBudget": 24576, "includeThoughts": True},
+                    4096: {"thinkingBudget": 4096, "includeThoughts": True},
+                    20000: {"thinkingBudget": 20000, "includeThoughts": True},
+                    False: {"thinkingBudget": 0}, None: None},
+    usage_reports=(True, False, True))
+_ROWS = {
+    "openai": _EFFORT, "azure": _EFFORT, "lmstudio": _EFFORT,
+    "anthropic": _THINKING, "vertex-claude": _THINKING,
+    "gemini": _THINKING_CONFIG, "vertex": _THINKING_CONFIG,
+    "ollama": dict(reasoning_wire=lambda b: b.get("think"),
+                   reasoning_sent={"minimal": True, "high": True, 4096: True, 20000: True, False: False,
+                                   None: None},
+                   usage_reports=(False, False, False)),
+    "cohere": dict(reasoning_wire=lambda b: b.get("thinking"),
+                   reasoning_sent={"minimal": {"type": "enabled", "token_budget": 1024},
+                                   "high": {"type": "enabled", "token_budget": 24576},
+                                   4096: {"type": "enabled", "token_budget": 4096},
+                                   20000: {"type": "enabled", "token_budget": 20000},
+                                   False: {"type": "disabled"}, None: None},
+                   usage_reports=(True, False, False)),
+}
+EXPECT = {name: Expect(**dict(vars(row), **_ROWS.get(name, {}))) for name, row in EXPECT.items()}
 assert set(EXPECT) == set(PROVIDERS)
 
 
