@@ -976,6 +976,49 @@ def providers(out: Optional[TextIO] = None) -> int:
     return EXIT_OK
 
 
+def models_info(model: str, base_model: Optional[str] = None, as_json: bool = False,
+                out: Optional[TextIO] = None) -> int:
+    """Print what the bundled registry knows about ``model``; an unknown model is not an error
+    (it works, with every fact unknown), so it says so and exits 0."""
+    import json
+
+    from ._models import model_info
+
+    out = out or sys.stdout
+    facts = model_info(model, base_model=base_model)
+    data = facts.to_dict()
+    if as_json:
+        print(json.dumps(data, indent=2, ensure_ascii=False), file=out)
+        return EXIT_OK
+    if not facts.known:
+        print(f"{model}: not in the registry: it works, with its limits, capabilities and prices unknown "
+              "(llm.register_model or LLMUNIFIED_MODELS add it)", file=out)
+        return EXIT_OK
+    prices = data.pop("prices", None)
+    source = data.pop("source", None)
+    for key in ("model", "provider", "known"):
+        data.pop(key, None)
+    print(facts.model + (f"  ({data.pop('name')})" if "name" in data else ""), file=out)
+    for key, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else ("yes" if value is True else "no" if value is False
+                                                                   else value)
+        print(f"  {key.replace('_', ' '):<27} {shown}", file=out)
+    if prices:
+        currency, date = prices.pop("currency", "USD"), prices.pop("date", None)
+        tiers = prices.pop("tiers", None)
+        parts = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in prices.items())
+        print(f"  {'prices per 1M tokens':<27} {parts} {currency}" + (f" (as of {date})" if date else ""), file=out)
+        for tier in tiers or ():
+            above = tier.pop("above", None) if isinstance(tier, dict) else None
+            rest = ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in tier.items() if isinstance(v, (int, float)))
+            print(f"  {'':<27} above {above} input tokens: {rest}", file=out)
+    else:
+        print(f"  {'prices':<27} unknown (cost will be None)", file=out)
+    if source:
+        print(f"  {'source':<27} {source}", file=out)
+    return EXIT_OK
+
+
 def serve_emulator(port: int, out: Optional[TextIO] = None) -> int:
     """Serve the emulator until Ctrl-C (echo replies); print the variable that points clients at it."""
     out = out or sys.stdout
@@ -1106,6 +1149,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tokens and cost after each reply (default: interactive only; on stderr otherwise)")
     c.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR=1)")
     sub.add_parser("providers", help="list known providers and their environment variables")
+    m = sub.add_parser("models", help="what the bundled registry knows about models")
+    msub = m.add_subparsers(dest="models_command", parser_class=_Parser)
+    info = msub.add_parser("info", help="limits, capabilities and prices of one model")
+    info.add_argument("model", help="provider/model, e.g. anthropic/claude-sonnet-4-5")
+    info.add_argument("--base-model", help="the model behind a deployment (Azure), e.g. gpt-4o")
+    info.add_argument("--json", action="store_true", help="the facts as JSON")
     e = sub.add_parser("emulator", help="serve the emulator on 127.0.0.1 until Ctrl-C")
     e.add_argument("--port", type=_count, default=0, help="TCP port (default: a free one)")
     return parser
@@ -1136,6 +1185,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 code = chat_command(args)
             elif args.command == "providers":
                 code = providers()
+            elif args.command == "models":
+                if args.models_command != "info":
+                    raise UsageError("models: say what to do, e.g. `llmunified models info anthropic/claude-sonnet-4-5`")
+                code = models_info(args.model, args.base_model, args.json)
             elif args.command == "emulator":
                 code = serve_emulator(args.port)
             else:

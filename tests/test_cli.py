@@ -358,3 +358,32 @@ def test_a_stream_that_breaks_is_a_failure_with_the_partial_answer_shown(emulato
     got, out, err = run("chat", "-m", "ollama/x", "--max-retries", "0", "hi",
                         env=clean_env(LLMUNIFIED_EMULATOR=emulator.base_url))
     assert_one_error_line(err, got, 1)
+
+
+def test_models_info_prints_limits_capabilities_and_prices(capsys):
+    assert cli.main(["models", "info", "anthropic/claude-sonnet-4-5-20250929"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("anthropic/claude-sonnet-4-5")
+    assert re.search(r"context window\s+200000", out) and re.search(r"tools\s+yes", out)
+    assert "prices per 1M tokens" in out and "USD" in out and "source" in out
+
+
+def test_models_info_json_and_base_model(capsys):
+    import json
+
+    assert cli.main(["models", "info", "azure/prod-chat", "--base-model", "gpt-4o", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["known"] is True and data["model"] == "azure/gpt-4o"
+    assert data["prices"]["currency"] == "USD" and data["prices"]["input"] > 0
+
+
+def test_models_info_on_an_unknown_model_is_not_an_error(capsys):
+    assert cli.main(["models", "info", "ollama/my-finetune"]) == 0
+    assert "not in the registry" in capsys.readouterr().out
+
+
+def test_models_misuse_is_one_line():
+    code, out, err = run("models")
+    assert_one_error_line(err, code, 2, "models info")
+    code, out, err = run("models", "info", "nope/x")
+    assert_one_error_line(err, code, 3, "unknown provider")
