@@ -329,8 +329,10 @@ class Extraction:
     def error(self) -> StructuredOutputError:
         n = len(self.attempts)
         last_errors = "; ".join(self.errors[-1][:5]) if self.errors else ""
-        return StructuredOutputError(
+        err = StructuredOutputError(
             f"the reply did not match the requested {self.spec.name!r} schema after {n} attempt"
             f"{'s' if n != 1 else ''}: {last_errors}; every attempt's text is on error.attempts",
             attempts=self.attempts, errors=self.errors, usage=self.usage,
             provider=self.codec.provider, response=self.last)
+        err.billed = tuple(self.billed)  # every attempt was billed: error.cost sums them
+        return err

@@ -156,7 +156,9 @@ class ToolLoop:
         return response
 
     def error(self, last: Response) -> ToolLoopError:
-        return ToolLoopError(
+        err = ToolLoopError(
             f"the model still asked for tools after max_rounds={self.max_rounds} rounds; the transcript so far "
             "is on error.messages", provider=last.provider, response=last, messages=list(self.new),
             usage=self.usage)
+        err.billed = tuple(self.billed)  # every round was billed: error.cost sums them
+        return err

@@ -124,6 +124,23 @@ class LLMError(Exception):
         # Response headers only (never request headers, which hold the API key).
         self.headers: Dict[str, str] = dict(headers or {})
 
+    #: (provider, model, usage) of every billed call behind this error (a tool loop's rounds,
+    #: structured output's attempts); empty: only ``response`` counts
+    billed: Tuple[Any, ...] = ()
+
+    @property
+    def cost(self) -> Any:
+        """What the calls behind this error cost (:class:`~llmunified.Cost`), when something was
+        billed: the rounds of a tool loop that hit ``max_rounds``, every attempt of a structured
+        output that never validated, the partial reply of a broken stream. ``None`` when nothing
+        was billed or a needed price is unknown."""
+        if self.billed:
+            from ._cost import sum_parts
+
+            return sum_parts(self.billed)
+        response = self.response
+        return response.cost if response is not None and hasattr(response, "usage") else None
+
     def __str__(self) -> str:
         parts = []
         if self.provider:

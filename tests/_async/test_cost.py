@@ -118,6 +118,34 @@ async def test_extract_re_asks_are_billed(emulator, provider):
     assert reply.cost.total == pytest.approx((250 * 2 + 15 * 10) / 1e6, rel=1e-12)
 
 
+async def test_errors_carry_what_was_billed(emulator, provider):
+    def answer(value, usage):
+        if expect(provider).structured_by_tool:
+            return Reply(tool_calls=[ToolCallSpec("Answer", value)], usage=usage)
+        return Reply(text=json.dumps(value), usage=usage)
+
+    emulator.reply(tool_calls=[ToolCallSpec("echo", {"city": "Paris"})], usage=(100, 10))
+    emulator.reply(tool_calls=[ToolCallSpec("echo", {"city": "Rome"})], usage=(200, 20))
+    emulator.queue(answer({"value": "many"}, (100, 10)))
+    emulator.queue(answer({"value": "lots"}, (150, 5)))
+    emulator.reply(text="Hello there", usage=(500, 50), break_after=2)
+    async with llm.Client(model(provider), **settings(emulator, provider)) as client:
+        with pytest.raises(llm.errors.ToolLoopError) as loop:
+            await client.run("Cities?", tools=[ECHO], max_rounds=2)
+        with pytest.raises(llm.errors.StructuredOutputError) as structured:
+            await client.extract(Answer, "How many?", retries=1)
+        with pytest.raises(llm.errors.StreamError) as broken:
+            async with client.stream("Hi") as stream:
+                async for _ in stream:
+                    pass
+    # the rounds and the attempts, each billed
+    assert loop.value.cost.total == pytest.approx((300 * 2 + 30 * 10) / 1e6, rel=1e-12)
+    assert structured.value.cost.total == pytest.approx((250 * 2 + 15 * 10) / 1e6, rel=1e-12)
+    # a broken stream: whatever usage arrived before the break (none here), never a made-up figure
+    partial = broken.value.response
+    assert broken.value.cost == (partial.cost if partial is not None else None)
+
+
 async def test_chat_session_cost(emulator, provider):
     emulator.reply(text="One", usage=(100, 10))
     emulator.reply(text="Two", usage=(200, 20))
