@@ -9,7 +9,6 @@ import inspect
 import logging
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, TypeVar
 
 import requests
@@ -206,6 +205,8 @@ def run_all(thunks: Sequence[Callable[[], _T]], limit: int) -> List[_T]:
     """
     if limit <= 1 or len(thunks) <= 1:
         return [thunk() for thunk in thunks]
+    from concurrent.futures import ThreadPoolExecutor  # only for a round with several tools
+
     pool = ThreadPoolExecutor(max_workers=min(limit, len(thunks)), thread_name_prefix="llmunified-tool")
     try:
         futures = [pool.submit(contextvars.copy_context().run, thunk) for thunk in thunks]
