@@ -17,20 +17,13 @@ import time
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 sys.path.insert(0, ROOT)
 
+from _benchutil import median_us  # noqa: E402
 from llmunified import _models  # noqa: E402
 from llmunified._types import Response, Usage, assistant  # noqa: E402
 
 BUDGETS = {"lookup_us": 5.0, "first_load_ms": 30.0, "cost_us": 10.0}
 
 
-def median_us(fn, n: int) -> float:
-    timings = []
-    clock = time.perf_counter
-    for _ in range(n):
-        t0 = clock()
-        fn()
-        timings.append(clock() - t0)
-    return statistics.median(timings) * 1e6
 
 
 def first_load_ms(repeats: int = 15) -> float:

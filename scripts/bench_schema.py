@@ -10,12 +10,11 @@ budget (a benchmark to run by hand, not a timed test).
 """
 import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+from _benchutil import median_us  # noqa: E402
 from llmunified._schema import validate, validate_arguments, validator_for  # noqa: E402
 
 BUDGET_US = 50.0
@@ -34,14 +33,6 @@ VALID = {"city": "Paris", "days": 3, "unit": "C"}
 INVALID = {"city": "Paris", "days": "two"}
 
 
-def median_us(fn, n: int) -> float:
-    timings = []
-    clock = time.perf_counter
-    for _ in range(n):
-        t0 = clock()
-        fn()
-        timings.append(clock() - t0)
-    return statistics.median(timings) * 1e6
 
 
 def main() -> int:

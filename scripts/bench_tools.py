@@ -12,14 +12,13 @@ when the step's median is over budget (a benchmark to run by hand, not a timed t
 import argparse
 import dataclasses
 import os
-import statistics
 import sys
-import time
 from typing import List, Literal, Optional
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import llmunified as llm  # noqa: E402
+from _benchutil import median_us  # noqa: E402
 from llmunified._schema import ArgumentsCheck, validate_arguments  # noqa: E402
 from llmunified._toolloop import ToolLoop  # noqa: E402
 from llmunified._types import ToolCall  # noqa: E402
@@ -80,14 +79,6 @@ ARGUMENTS = {"title": "Spring in Paris", "days": 3, "unit": "C",
              "note": None, "budget": 1200.0}
 
 
-def median_us(fn, n: int) -> float:
-    timings = []
-    clock = time.perf_counter
-    for _ in range(n):
-        t0 = clock()
-        fn()
-        timings.append(clock() - t0)
-    return statistics.median(timings) * 1e6
 
 
 def main() -> int:
