@@ -112,6 +112,14 @@ class Client:
         return self._endpoint.model_name
 
     @property
+    def capabilities(self) -> Any:
+        """The capability flags this client's calls are checked against (provider defaults, the
+        model registry, ``profile=``, ``capabilities=``, later ones winning): a
+        ``Capabilities`` whose ``None`` fields are unknown (never a refusal);
+        ``client.capabilities.known()`` lists the known ones."""
+        return self._endpoint.capabilities()
+
+    @property
     def model_info(self) -> "ModelFacts":
         """What the model registry knows about this client's model (``llm.model_info``): for a
         deployment whose name says nothing (Azure), pass ``base_model="gpt-4o"`` to the Client."""

@@ -339,3 +339,14 @@ async def test_one_shot_complete_takes_a_profile():
         await llm.complete("openai/test-model", [llm.Message("developer", "Rules."), llm.user("Hi")],
                      **compatible(emu, "openai"), profile="basic")
         assert emu.last_request.violations == []
+
+
+async def test_a_client_shows_the_flags_its_calls_are_checked_against(emulator):
+    base = dict(base_url=emulator.url_for("openai"), api_key="sk-test", max_retries=0)
+    async with llm.Client("openai/gpt-4o", **base) as client:
+        caps = client.capabilities
+        assert caps.model == "openai/gpt-4o" and caps.tools is True and caps.json_schema is True
+        assert caps.known()["developer_role"] is True
+    async with llm.Client("openai/gpt-4o", profile="basic", capabilities={"json_schema": False}, **base) as client:
+        assert client.capabilities.json_schema is False
+    assert emulator.requests == []  # worked out without a call
