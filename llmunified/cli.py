@@ -967,7 +967,9 @@ def providers(out: Optional[TextIO] = None) -> int:
 
     for p in PROVIDERS.values():
         envs = " or ".join(p.api_key_envs)
-        key = envs + (" (required)" if p.key_required else " (optional)") if envs else "-"
+        token = " or a token" if p.token_auth is not None else ""  # Azure: an Entra ID token
+        key = envs + (f" (required{token})" if p.key_required else " (optional)") if envs else (
+            "api_key= (a key or a token)" if p.token_auth is not None else "-")
         print(f"{p.name:<11} {p.description:<34} key: {key:<32} url: {p.base_url_env} / {p.base_url or '(required)'}", file=out)
         for s in p.settings:
             source = " or ".join(s.envs) or "argument only"
