@@ -31,5 +31,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._tooldef import tool
     from ._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from ._sync._session import ChatSession, SessionStream
-    from ._types import (Citation, ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall, ToolResult,
-                         Usage, assistant, system, tool_result, user)
+    from ._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool, ToolCall,
+                         ToolResult, Usage, assistant, system, tool_result, user)

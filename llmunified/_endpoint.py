@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ._http import HTTPRequest
 from ._options import MessagesInput, make_options, to_messages
 from ._registry import KeySource, resolve_config, setting_names, split_model
-from ._types import Response
+from ._types import ModelInfo, Response
 from .errors import APIError, ConfigurationError, ValidationError
 from .providers import codec_for
 from .providers._base import Codec, StreamDecoderBase
@@ -141,7 +141,16 @@ class Endpoint:
         request = self.codec.chat_request(msgs, opts, stream)
         return Call(request, opts.timeout, opts.response_format)
 
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        """The request for one page of the provider's model list (the first when ``page_token``
+        is None); ConfigurationError for a provider without a listing."""
+        return self.codec.models_request(page_token)
+
     # -- replies -------------------------------------------------------------------------------
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        """(the models of one 2xx listing page, the next page's token or None)."""
+        return self.codec.parse_models(body, headers)
+
     def parse(self, body: bytes, headers: Mapping[str, str]) -> Response:
         """The Response for a 2xx non-streaming reply (typed errors for a malformed one)."""
         return self.codec.parse_chat(body, headers)

@@ -12,7 +12,7 @@ CORE_EXPORTS: Dict[str, str] = {
     "tool_result": "llmunified._types",
     # tools, responses
     "Tool": "llmunified._types", "Usage": "llmunified._types", "Response": "llmunified._types",
-    "Citation": "llmunified._types",
+    "Citation": "llmunified._types", "ModelInfo": "llmunified._types",
     "tool": "llmunified._tooldef",
     # stream events
     "TextDelta": "llmunified._events", "ThinkingDelta": "llmunified._events",

@@ -28,6 +28,7 @@ __all__ = [
     "Usage",
     "Citation",
     "Response",
+    "ModelInfo",
     "ROLES",
     "FINISH_REASONS",
 ]
@@ -391,3 +392,46 @@ class Response:
         from ._cost import response_cost
 
         return response_cost(self)
+
+
+@dataclass
+class ModelInfo:
+    """One model a provider offers, as ``Client.list_models()`` reports it.
+
+    ``id`` is the name to put after ``provider/`` in a Client (Gemini's without its ``models/``
+    prefix, Ollama's with its tag). The other fields are what the provider's listing says, or
+    ``None`` where it says nothing: ``context_window`` (input tokens: Gemini's
+    ``inputTokenLimit``, Cohere's ``context_length``, a compatible server's ``context_length`` /
+    ``max_model_len``), ``max_output`` (Gemini's ``outputTokenLimit``), ``created`` (Unix
+    seconds), ``owned_by``, ``display_name``, ``size`` in bytes and ``details`` (Ollama),
+    ``modified_at`` (Ollama, as sent), ``methods`` (Gemini's ``supportedGenerationMethods``,
+    Cohere's ``endpoints``). ``raw`` is the provider's entry, unchanged.
+
+    This is what the server says; the bundled registry's facts about the model (limits,
+    capabilities, prices) are :meth:`facts` (``llm.model_info``, a :class:`~llmunified.ModelFacts`).
+    """
+
+    id: str
+    provider: str
+    display_name: Optional[str] = None
+    context_window: Optional[int] = None
+    max_output: Optional[int] = None
+    created: Optional[int] = None
+    owned_by: Optional[str] = None
+    size: Optional[int] = None
+    modified_at: Optional[str] = None
+    details: Optional[Dict[str, Any]] = field(default=None, repr=False)
+    methods: Optional[List[str]] = field(default=None, repr=False)
+    raw: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        """``provider/id``: what ``llm.Client(...)`` and ``llm.model_info(...)`` take."""
+        return f"{self.provider}/{self.id}"
+
+    def facts(self) -> Any:
+        """The bundled registry's :class:`~llmunified.ModelFacts` for this model
+        (``llm.model_info(self.name)``; ``known=False`` when the registry has no entry)."""
+        from ._models import model_info
+
+        return model_info(self.name)

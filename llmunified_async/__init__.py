@@ -20,5 +20,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified_async import errors, testing
     from llmunified_async._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from llmunified_async._session import ChatSession, SessionStream
-    from llmunified._types import (Citation, ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
-                                   ToolResult, Usage, assistant, system, tool_result, user)
+    from llmunified._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool,
+                                   ToolCall, ToolResult, Usage, assistant, system, tool_result, user)

@@ -19,8 +19,9 @@ from llmunified._options import MessagesInput, to_messages
 from llmunified._registry import KeySource, Secret, provider_settings
 from llmunified._retry import RetryPolicy, has_content, record_attempts, retryable_before_content
 from llmunified._twin import io
-from llmunified._types import Response
-from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, ValidationError, interrupted_stream
+from llmunified._types import ModelInfo, Response
+from llmunified.errors import (ConnectionError, LLMError, MalformedResponseError, StreamError, TimeoutError,
+                               ValidationError, interrupted_stream)
 
 if TYPE_CHECKING:  # pragma: no cover - the tool loop's module loads with the first run()
     from llmunified._models import ModelFacts
@@ -197,6 +198,36 @@ class Client:
     async def _call(self, call: Call) -> Response:
         response, policy = await self._send(call.request, call.timeout, self.retry)
         return record_attempts(self._endpoint.parse(response.body or b"", response.headers), policy)
+
+    @io
+    async def list_models(self) -> List[ModelInfo]:
+        """The models the provider (or the server at ``base_url``) offers, every page followed:
+        a list of :class:`~llmunified.ModelInfo` (``id``, ``provider``, and what the provider
+        says: context window, output limit, created, owner, size and details for Ollama...).
+
+        OpenAI and compatible servers ``GET /models``; Azure the resource's base models; Anthropic
+        and Gemini page by page; Ollama ``/api/tags`` (the models pulled to the server); Cohere
+        ``/v1/models``. Vertex AI has no listing here: ConfigurationError. Errors are typed and
+        retried as for :meth:`complete`. The bundled registry's facts about a listed model are
+        ``info.facts()`` (``llm.model_info``).
+        """
+        endpoint = self._endpoint
+        models: List[ModelInfo] = []
+        token: Optional[str] = None
+        seen: List[str] = []
+        while True:
+            if self._secret is not None:
+                await self._refresh_credentials()
+            response, _ = await self._send(endpoint.models_request(token), None, self.retry)
+            page, token = endpoint.parse_models(response.body or b"", response.headers)
+            models.extend(page)
+            if token is None:
+                return models
+            if token in seen:
+                raise MalformedResponseError(
+                    f"{self.provider} sent the page token {token!r} of its model list twice; stopped to avoid a loop",
+                    provider=self.provider, headers=response.headers)
+            seen.append(token)
 
     @io
     async def _refresh_credentials(self) -> None:

@@ -19,5 +19,5 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._sync import errors, testing
     from llmunified._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
     from llmunified._sync._session import ChatSession, SessionStream
-    from llmunified._types import (Citation, ImagePart, Message, Response, TextPart, ThinkingPart, Tool, ToolCall,
-                                   ToolResult, Usage, assistant, system, tool_result, user)
+    from llmunified._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool,
+                                   ToolCall, ToolResult, Usage, assistant, system, tool_result, user)

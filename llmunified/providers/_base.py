@@ -3,7 +3,7 @@ lost, error construction, and the stream-decoder skeleton. Sans-IO."""
 import abc
 import functools
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
@@ -12,12 +12,12 @@ from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
 from .._sse import NDJSONDecoder, SSEDecoder, SSEEvent
-from .._types import Message, Response
-from ..errors import (APIError, ContextWindowExceededError, LLMError, MalformedResponseError, StreamError,
-                      error_for_status)
+from .._types import Message, ModelInfo, Response
+from ..errors import (APIError, ConfigurationError, ContextWindowExceededError, LLMError, MalformedResponseError,
+                      StreamError, error_for_status)
 
 __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
-           "body_text", "malformed", "shape_guard", "emit"]
+           "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
 
@@ -172,17 +172,53 @@ class Codec(abc.ABC):
         return self.config.info.details.get(name, default)
 
     def request(self, method: str, path: str, headers: Dict[str, str], body: Any = None,
-                stream: bool = False) -> HTTPRequest:
-        """An HTTP request to ``base_url + path`` carrying the credential (per the entry's auth
-        scheme) and the caller's extra headers (which win). A ``body`` that is not bytes is sent
-        as compact JSON."""
+                stream: bool = False, base: Optional[str] = None) -> HTTPRequest:
+        """An HTTP request to ``base_url + path`` (``base + path`` when given) carrying the
+        credential (per the entry's auth scheme) and the caller's extra headers (which win). A
+        ``body`` that is not bytes is sent as compact JSON."""
         config = self.config
-        url = config.authorize(headers, config.base_url + path)
+        url = config.authorize(headers, (config.base_url if base is None else base) + path)
         if config.headers:
             headers.update(config.headers)
         if body is not None and not isinstance(body, bytes):
             body = encode_body(body)
         return HTTPRequest(method, url, headers, body, stream)
+
+    # -- model listing (Client.list_models) ---------------------------------------------------
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        """The GET request for one page of the provider's model list: the first page when
+        ``page_token`` is None, else the page that token (from :meth:`parse_models`) names.
+        By default the provider has no listing: ConfigurationError."""
+        raise self.unsupported("listing models (Client.list_models)")
+
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        """(the :class:`~llmunified.ModelInfo` of one 2xx listing page, the next page's token or
+        None when it was the last). Decorate with ``shape_guard``."""
+        raise self.unsupported("listing models (Client.list_models)")
+
+    def unsupported(self, what: str, why: str = "") -> ConfigurationError:
+        """The error for an operation this provider (or this codec's host) does not offer."""
+        return ConfigurationError(f"{self.provider} does not support {what}" + (f": {why}" if why else ""),
+                                  provider=self.provider)
+
+    def listing(self, body: bytes, headers: Mapping[str, str], key: str) -> Tuple[Dict[str, Any], List[Any]]:
+        """(the decoded object, its entries under ``key``) of a model-list reply. A top-level JSON
+        list is taken as the entries themselves (some compatible servers send one); a missing or
+        null ``key`` is no entries (proto3 JSON leaves empty lists out); anything else is
+        MalformedResponseError."""
+        data = decode_json(self.provider, body, headers=headers, what="model list")
+        page: Dict[str, Any] = {}
+        items: Any = None
+        if isinstance(data, list):
+            items = data
+        elif isinstance(data, dict):
+            page = data
+            items = data.get(key)
+            if items is None:
+                items = []
+        if not isinstance(items, list):
+            raise malformed(self.provider, f"expected a JSON object with a {key!r} list", body, headers)
+        return page, [item for item in items if isinstance(item, dict)]
 
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
         """The typed error for a non-2xx reply."""
@@ -407,12 +443,16 @@ class NDJSONStreamDecoder(StreamDecoderBase):
         raise self.broken("the connection closed before the final line")
 
 
-def shape_guard(parse: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a codec's ``parse_chat``: a reply of an unexpected shape that slipped past the
-    codec's own checks becomes MalformedResponseError with the raw body, never a KeyError."""
+_R = TypeVar("_R")
+
+
+def shape_guard(parse: Callable[..., _R]) -> Callable[..., _R]:
+    """Wrap a codec's ``parse_chat`` (or ``parse_models``): a reply of an unexpected shape that
+    slipped past the codec's own checks becomes MalformedResponseError with the raw body, never
+    a KeyError."""
 
     @functools.wraps(parse)
-    def guarded(self: "Codec", body: bytes, headers: Mapping[str, str]) -> Response:
+    def guarded(self: "Codec", body: bytes, headers: Mapping[str, str]) -> _R:
         try:
             return parse(self, body, headers)
         except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
@@ -427,3 +467,36 @@ def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:
     if ev is not None:
         out.append(ev)
 
+
+
+def int_or_none(value: Any) -> Optional[int]:
+    """``value`` when it is a whole number (not a bool), else None: a listing's optional counts."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def epoch_seconds(value: Any) -> Optional[int]:
+    """Unix seconds from an epoch number or an RFC 3339 timestamp (``2025-02-19T00:00:00Z``),
+    else None."""
+    number = int_or_none(value)
+    if number is not None:
+        return number
+    if not isinstance(value, str) or not value:
+        return None
+    import datetime
+    import re
+
+    # Python 3.9's fromisoformat takes neither "Z" nor other than 3 or 6 fraction digits.
+    text = re.sub(r"(\.\d+)", lambda m: (m.group(1) + "000000")[:7], value.strip().replace("Z", "+00:00"), count=1)
+    try:
+        stamp = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=datetime.timezone.utc)
+    return int(stamp.timestamp())

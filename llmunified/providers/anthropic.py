@@ -8,11 +8,12 @@ from .._options import Options, deep_merge
 from .._reasoning import CacheSpec, budget_for
 from .._sse import SSEEvent
 from .. import _wirecache
-from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, ValidationError, error_for_status
 from .._http import HTTPRequest
 from .._registry import Auth, ProviderInfo
-from ._base import Codec, SSEStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
+from ._base import (Codec, SSEStreamDecoder, body_text, decode_json, emit, epoch_seconds, int_or_none, malformed,
+                    shape_guard)
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
            "STATUS_BY_ERROR_TYPE", "MIN_THINKING_BUDGET", "MAX_CACHE_BREAKPOINTS"]
@@ -358,6 +359,38 @@ class AnthropicCodec(Codec):
         """The request body as this host takes it, before the caller's ``extra`` is merged in
         (the Messages API: as built)."""
         return body
+
+    # -- model listing -----------------------------------------------------------------------
+    #: models asked for per page of GET /v1/models (the API's maximum; its default is 20)
+    models_page_size = 1000
+
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        # GET /v1/models?limit=&after_id= (docs/wire.md §3 Other endpoints)
+        from urllib.parse import quote
+
+        path = self._path[:-len("/messages")] + f"/models?limit={self.models_page_size}"
+        if page_token is not None:
+            path += "&after_id=" + quote(page_token, safe="")
+        headers = {"accept": "application/json"}
+        if self.version_header:
+            headers["anthropic-version"] = self.version_header
+        return self.request("GET", path, headers)
+
+    @shape_guard
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        data, items = self.listing(body, headers, "data")
+        models = []
+        for item in items:
+            ident = item["id"]
+            if not isinstance(ident, str):
+                raise TypeError(f"a model id is not a string: {ident!r}")
+            name = item.get("display_name")
+            models.append(ModelInfo(ident, self.provider, display_name=name if isinstance(name, str) else None,
+                                    context_window=int_or_none(item.get("max_input_tokens")),
+                                    max_output=int_or_none(item.get("max_tokens")),
+                                    created=epoch_seconds(item.get("created_at")), raw=item))
+        last = data.get("last_id") or (models[-1].id if models else None)
+        return models, (last if data.get("has_more") is True and isinstance(last, str) else None)
 
     @staticmethod
     def _tool_choice(options: Options) -> Optional[Dict[str, Any]]:

@@ -100,6 +100,14 @@ class AzureCodec(OpenAICodec):
     def path(self, endpoint: str) -> str:
         return f"{self._prefix}/{endpoint}{self._query}"
 
+    def models_path(self) -> str:
+        # The resource's base models (docs/wire.md §2 Models): /openai/models?api-version= on the
+        # deployments API, /openai/v1/models on the v1 API; deployments are ARM's, not listed here.
+        if self._v1:
+            return f"{self._prefix}/models"
+        root = "" if self.config.base_url.lower().endswith("/openai") else "/openai"
+        return f"{root}/models{self._query}"
+
     def api_error(self, status: int, headers: Mapping[str, str], body: bytes) -> APIError:
         err = super().api_error(status, headers, body)
         verdicts = _blocked_prompt(err)

@@ -10,10 +10,10 @@ from .._registry import ProviderInfo
 from .._retry import parse_should_retry
 from .._sse import SSEEvent
 from .. import _wirecache
-from .._types import (Citation, ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult,
-                      Usage)
+from .._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall,
+                      ToolResult, Usage)
 from ..errors import APIError, AuthenticationError, ValidationError
-from ._base import Codec, SSEStreamDecoder, decode_json, emit, loads, malformed, shape_guard
+from ._base import Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, shape_guard
 
 __all__ = ["CohereCodec", "CohereStream", "map_finish_reason", "map_usage", "encode_messages"]
 
@@ -234,6 +234,35 @@ class CohereCodec(Codec):
             body = deep_merge(body, options.extra)
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         return self.request("POST", self._path, headers, body, stream)
+
+    # -- model listing -----------------------------------------------------------------------
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        # GET /v1/models?page_token= (docs/wire.md §8 Models), with the SDK's X-Client-Name.
+        # A base URL ending in /v2 (chat's version) is the host with that version: v1 is beside it.
+        from urllib.parse import quote
+
+        base = self.config.base_url.rstrip("/")
+        if base.endswith("/v2"):
+            base = base[:-len("/v2")]
+        path = "/v1/models"
+        if page_token is not None:
+            path += "?page_token=" + quote(page_token, safe="")
+        return self.request("GET", path, {"Accept": "application/json", "X-Client-Name": "llmunified"}, base=base)
+
+    @shape_guard
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        data, items = self.listing(body, headers, "models")
+        models = []
+        for item in items:
+            name = item["name"]
+            if not isinstance(name, str):
+                raise TypeError(f"a model name is not a string: {name!r}")
+            endpoints = item.get("endpoints")
+            models.append(ModelInfo(name, self.provider, context_window=int_or_none(item.get("context_length")),
+                                    methods=[e for e in endpoints if isinstance(e, str)]
+                                    if isinstance(endpoints, list) else None, raw=item))
+        token = data.get("next_page_token")
+        return models, (token if isinstance(token, str) and token else None)
 
     # -- errors ------------------------------------------------------------------------------
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:

@@ -64,9 +64,10 @@ from .._options import Options, deep_merge
 from .._reasoning import EFFORT_BUDGETS, Reasoning
 from .._registry import Auth, ProviderInfo
 from .._sse import SSEDecoder, SSEEvent
-from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
-from ._base import Codec, StreamDecoderBase, body_text, decode_json, emit, loads, malformed, shape_guard
+from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
+                    shape_guard)
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
            "takes_json_schema", "thinking_config", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
@@ -388,6 +389,39 @@ class GeminiCodec(Codec):
         version = "" if re.search(r"/v1(?:alpha|beta)?\d*$", self.config.base_url) else "/v1beta"
         name = model if model.startswith(("models/", "tunedModels/")) else "models/" + model
         return f"{version}/{name}"
+
+    # -- model listing -----------------------------------------------------------------------
+    #: models asked for per page of GET models (the API's maximum; its default is 50)
+    models_page_size = 1000
+
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        # GET /v1beta/models?pageSize=&pageToken= (docs/wire.md §5)
+        from urllib.parse import quote
+
+        version = "" if re.search(r"/v1(?:alpha|beta)?\d*$", self.config.base_url) else "/v1beta"
+        path = f"{version}/models?pageSize={self.models_page_size}"
+        if page_token is not None:
+            path += "&pageToken=" + quote(page_token, safe="")
+        return self.request("GET", path, {"Accept": "application/json"})
+
+    @shape_guard
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        data, items = self.listing(body, headers, "models")
+        models = []
+        for item in items:
+            name = item["name"]
+            if not isinstance(name, str):
+                raise TypeError(f"a model name is not a string: {name!r}")
+            display = item.get("displayName")
+            methods = item.get("supportedGenerationMethods")
+            models.append(ModelInfo(
+                name[len("models/"):] if name.startswith("models/") else name, self.provider,
+                display_name=display if isinstance(display, str) else None,
+                context_window=int_or_none(item.get("inputTokenLimit")),
+                max_output=int_or_none(item.get("outputTokenLimit")),
+                methods=[m for m in methods if isinstance(m, str)] if isinstance(methods, list) else None, raw=item))
+        token = data.get("nextPageToken")
+        return models, (token if isinstance(token, str) and token else None)
 
     # -- requests ----------------------------------------------------------------------------
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:

@@ -18,11 +18,11 @@ from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .. import _wirecache
-from .._types import ImagePart, Message, Response, ThinkingPart, ToolCall, ToolResult, Usage
+from .._types import ImagePart, Message, ModelInfo, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import ValidationError
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ._base import Codec, NDJSONStreamDecoder, body_text, decode_json, emit, malformed, shape_guard
+from ._base import Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, shape_guard
 
 __all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
 
@@ -274,6 +274,26 @@ class OllamaCodec(Codec):
                    "Accept": "application/x-ndjson" if stream else "application/json"}
         # A key (Ollama Cloud) goes as a bearer token; a local server needs none.
         return self.request("POST", "/api/chat", headers, body, stream)
+
+    # -- model listing -----------------------------------------------------------------------
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        # GET /api/tags: the models pulled to this server, in one page (docs/wire.md §7)
+        return self.request("GET", "/api/tags", {"Accept": "application/json"})
+
+    @shape_guard
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        _, items = self.listing(body, headers, "models")
+        models = []
+        for item in items:
+            name = item.get("name") or item["model"]
+            if not isinstance(name, str):
+                raise TypeError(f"a model name is not a string: {name!r}")
+            details = item.get("details")
+            modified = item.get("modified_at")
+            models.append(ModelInfo(name, self.provider, size=int_or_none(item.get("size")),
+                                    modified_at=modified if isinstance(modified, str) else None,
+                                    details=details if isinstance(details, dict) else None, raw=item))
+        return models, None
 
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         if not isinstance(data, dict):

@@ -10,11 +10,12 @@ from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .._sse import SSEEvent
 from .. import _wirecache
-from .._types import ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ..errors import APIError
-from ._base import Codec, SSEStreamDecoder, decode_json, emit, loads, malformed, shape_guard
+from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
+                    shape_guard)
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage", "REASONING_STYLES"]
 
@@ -357,6 +358,48 @@ class OpenAICodec(Codec):
         """The URL path (after ``base_url``) of an endpoint such as ``chat/completions``; hosts
         that address it otherwise (Azure's deployments) override this."""
         return "/" + endpoint
+
+    # -- model listing ---------------------------------------------------------------------
+    def models_path(self) -> str:
+        """The model list's path after ``base_url`` (Azure overrides it)."""
+        return self.path("models")
+
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        # GET /v1/models: one page (docs/wire.md §1 Models); a compatible host that pages it with
+        # OpenAI's list cursor (has_more, last_id) is followed with ?after=
+        path = self.models_path()
+        if page_token is not None:
+            from urllib.parse import quote
+
+            path += ("&" if "?" in path else "?") + "after=" + quote(page_token, safe="")
+        return self.request("GET", path, {"Accept": "application/json"})
+
+    @shape_guard
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        data, items = self.listing(body, headers, "data")
+        models = [self.model_entry(item) for item in items]
+        last = data.get("last_id") or (models[-1].id if models else None)
+        return models, (last if data.get("has_more") is True and isinstance(last, str) else None)
+
+    def model_entry(self, item: Dict[str, Any]) -> ModelInfo:
+        """One ``data`` entry: OpenAI's ``id``, ``created``, ``owned_by``, and the context length
+        compatible servers add (OpenRouter ``context_length``, vLLM ``max_model_len``, Groq
+        ``context_window``; OpenRouter's ``top_provider.max_completion_tokens``)."""
+        ident = item["id"]
+        if not isinstance(ident, str):
+            raise TypeError(f"a model id is not a string: {ident!r}")
+        context = None
+        for key in ("context_length", "max_model_len", "context_window", "max_context_length"):
+            context = int_or_none(item.get(key))
+            if context is not None:
+                break
+        top = item.get("top_provider")
+        output = int_or_none(top.get("max_completion_tokens")) if isinstance(top, dict) else None
+        owner = item.get("owned_by")
+        name = item.get("name") if isinstance(item.get("name"), str) else None
+        return ModelInfo(ident, self.provider, display_name=name, context_window=context, max_output=output,
+                         created=epoch_seconds(item.get("created", item.get("created_at"))),
+                         owned_by=owner if isinstance(owner, str) else None, raw=item)
 
     _STRICT = ("object-root", "openai-strict")
 

@@ -44,10 +44,12 @@ Decisions this module makes (the behaviour tests hold it to them):
 """
 import dataclasses
 import re
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._registry import Auth, ProviderConfig, ProviderInfo, Setting
 from ..errors import ConfigurationError
+from .._http import HTTPRequest
+from .._types import ModelInfo
 from ._base import Codec
 from .anthropic import AnthropicCodec
 from .gemini import GeminiCodec
@@ -129,7 +131,23 @@ def _resource(config: ProviderConfig, publisher: str, model: str) -> str:
     return f"{version}/projects/{project}/locations/{location}/publishers/{publisher}/models/{model}"
 
 
-class VertexGeminiCodec(GeminiCodec):
+#: why Vertex AI has no ``list_models``
+_NO_LISTING = ("the publisher model catalogue (Model Garden) has no listing endpoint in the wire facts this library "
+               "is built on; see the Vertex AI console, or name the model directly (vertex/gemini-2.5-flash, "
+               "vertex/claude-sonnet-4-5@20250929)")
+
+
+class _NoListing(Codec):
+    """Vertex AI hosts: no model listing (ConfigurationError before any request)."""
+
+    def models_request(self, page_token: Optional[str] = None) -> HTTPRequest:
+        raise self.unsupported("listing models (Client.list_models)", _NO_LISTING)
+
+    def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:
+        raise self.unsupported("listing models (Client.list_models)", _NO_LISTING)
+
+
+class VertexGeminiCodec(_NoListing, GeminiCodec):
     """Gemini on Vertex AI (docs/wire.md §6): the Gemini codec with Vertex's resource path."""
 
     def __init__(self, config: ProviderConfig, model: str) -> None:
@@ -140,7 +158,7 @@ class VertexGeminiCodec(GeminiCodec):
         return self._resource
 
 
-class VertexAnthropicCodec(AnthropicCodec):
+class VertexAnthropicCodec(_NoListing, AnthropicCodec):
     """Claude on Vertex AI (docs/wire.md §4): the Anthropic codec with Vertex's URL, the API
     version in the body instead of a header, and the model only in the URL."""
 

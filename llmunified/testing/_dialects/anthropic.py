@@ -1,7 +1,9 @@
 """Anthropic Messages.
 
 ``POST /v1/messages`` and ``GET /v1/models`` (sent with an ``anthropic-version`` or
-``x-api-key`` header); ``url_for("anthropic")`` is the base URL.
+``x-api-key`` header; paged as the API pages it: ``limit`` 1-1000, default 20, ``after_id`` /
+``before_id``, and ``has_more``, ``first_id``, ``last_id`` in the reply); ``url_for("anthropic")``
+is the base URL.
 """
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
@@ -18,7 +20,8 @@ from .._render import (
     tool_arguments_object,
 )
 from .._reply import Reply
-from ._base import Dialect, Route
+from .._request import RecordedRequest
+from ._base import Answer, Dialect, Route
 
 _FINISH = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
            "content_filter": "refusal"}
@@ -86,6 +89,33 @@ class Anthropic(Dialect):
                    request_id: str = "") -> bytes:
         return dumps({"type": "error", "error": self.error_object(status, message, type_),
                       "request_id": request_id})
+
+    def serve(self, endpoint: str, request: RecordedRequest, models: Sequence[str]) -> Answer:
+        if endpoint != "models":
+            return super().serve(endpoint, request, models)
+        query = request.query_params
+        limit_text = query.get("limit") or "20"
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            return Answer(400, self.error_body(400, "limit: Input should be between 1 and 1000"),
+                          self.json_content_type)
+        limit, listed = int(limit_text), list(models)
+        start, end = 0, len(listed)
+        for key in ("after_id", "before_id"):
+            ident = query.get(key)
+            if ident is None:
+                continue
+            if ident not in listed:
+                return Answer(404, self.error_body(404, "model: %s" % ident), self.json_content_type)
+            if key == "after_id":
+                start = listed.index(ident) + 1
+            else:
+                end = listed.index(ident)
+        if "before_id" in query and "after_id" not in query:
+            start = max(0, end - limit)  # the page just before before_id
+        page = listed[start:min(end, start + limit)]
+        body = self.models_body(page)
+        body["has_more"] = start + limit < end if "before_id" not in query or "after_id" in query else start > 0
+        return Answer(200, dumps(body), self.json_content_type)
 
     def models_body(self, models: Sequence[str]) -> Dict[str, Any]:
         data = [{"type": "model", "id": m, "display_name": m,
