@@ -463,6 +463,22 @@ def shape_guard(parse: Callable[..., _R]) -> Callable[..., _R]:
     return guarded
 
 
+def put_sampling(target: Dict[str, Any], options: Options, temperature: str, top_p: str, max_tokens: str,
+                 stop: str, seed: str) -> None:
+    """Copy the sampling options that are set into ``target`` under this wire's names
+    (``top_p`` is Cohere's ``p``, Gemini's ``topP``, ...)."""
+    if options.temperature is not None:
+        target[temperature] = options.temperature
+    if options.top_p is not None:
+        target[top_p] = options.top_p
+    if options.max_tokens is not None:
+        target[max_tokens] = options.max_tokens
+    if options.stop:
+        target[stop] = list(options.stop)
+    if options.seed is not None:
+        target[seed] = options.seed
+
+
 def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:
     if ev is not None:
         out.append(ev)

@@ -13,7 +13,8 @@ from .. import _wirecache
 from .._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall,
                       ToolResult, Usage)
 from ..errors import APIError, AuthenticationError, ValidationError
-from ._base import Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, shape_guard
+from ._base import (Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, put_sampling,
+                    shape_guard)
 
 __all__ = ["CohereCodec", "CohereStream", "map_finish_reason", "map_usage", "encode_messages"]
 
@@ -187,16 +188,7 @@ class CohereCodec(Codec):
 
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
         body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages)}
-        if options.temperature is not None:
-            body["temperature"] = options.temperature
-        if options.top_p is not None:
-            body["p"] = options.top_p
-        if options.max_tokens is not None:
-            body["max_tokens"] = options.max_tokens
-        if options.stop:
-            body["stop_sequences"] = list(options.stop)
-        if options.seed is not None:
-            body["seed"] = options.seed
+        put_sampling(body, options, "temperature", "p", "max_tokens", "stop_sequences", "seed")
         tools = list(options.tools or ())
         choice = options.tool_choice
         if choice is not None and choice not in ("auto", "none", "required"):

@@ -67,7 +67,7 @@ from .._sse import SSEDecoder, SSEEvent
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
-                    shape_guard)
+                    put_sampling, shape_guard)
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
            "takes_json_schema", "thinking_config", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
@@ -430,16 +430,7 @@ class GeminiCodec(Codec):
         if system:
             body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
         config: Dict[str, Any] = {}
-        if options.temperature is not None:
-            config["temperature"] = options.temperature
-        if options.top_p is not None:
-            config["topP"] = options.top_p
-        if options.max_tokens is not None:
-            config["maxOutputTokens"] = options.max_tokens
-        if options.stop:
-            config["stopSequences"] = list(options.stop)
-        if options.seed is not None:
-            config["seed"] = options.seed
+        put_sampling(config, options, "temperature", "topP", "maxOutputTokens", "stopSequences", "seed")
         if options.tools:
             body["tools"] = [{"functionDeclarations": [self._declaration(t) for t in options.tools]}]
             mode = self._calling_config(options.tool_choice)

@@ -22,7 +22,8 @@ from .._types import ImagePart, Message, ModelInfo, Response, ThinkingPart, Tool
 from ..errors import ValidationError
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ._base import Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, shape_guard
+from ._base import (Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, put_sampling,
+                    shape_guard)
 
 __all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
 
@@ -235,16 +236,7 @@ class OllamaCodec(Codec):
         body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages),
                                 "stream": bool(stream)}  # always explicit: the server streams by default
         opts: Dict[str, Any] = {}
-        if options.temperature is not None:
-            opts["temperature"] = options.temperature
-        if options.top_p is not None:
-            opts["top_p"] = options.top_p
-        if options.seed is not None:
-            opts["seed"] = options.seed
-        if options.stop:
-            opts["stop"] = list(options.stop)
-        if options.max_tokens is not None:
-            opts["num_predict"] = options.max_tokens
+        put_sampling(opts, options, "temperature", "top_p", "num_predict", "stop", "seed")
         if opts:
             body["options"] = opts
         tools = list(options.tools or ())

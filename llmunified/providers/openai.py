@@ -15,7 +15,7 @@ from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ..errors import APIError
 from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
-                    shape_guard)
+                    put_sampling, shape_guard)
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage", "REASONING_STYLES"]
 
@@ -274,16 +274,7 @@ class OpenAICodec(Codec):
 
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
         body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages, self._details)}
-        if options.temperature is not None:
-            body["temperature"] = options.temperature
-        if options.top_p is not None:
-            body["top_p"] = options.top_p
-        if options.max_tokens is not None:
-            body[self._max_tokens_field] = options.max_tokens
-        if options.stop:
-            body["stop"] = options.stop
-        if options.seed is not None:
-            body["seed"] = options.seed
+        put_sampling(body, options, "temperature", "top_p", self._max_tokens_field, "stop", "seed")
         if options.tools:
             body["tools"] = [self._tool(t) for t in options.tools]
             if options.parallel_tool_calls is not None:
