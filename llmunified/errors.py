@@ -17,6 +17,7 @@ Which class is raised::
 
     LLMError
     |-- ConfigurationError          unknown provider, missing API key, bad option
+    |   `-- UnsupportedOperationError  the provider has no such operation (embeddings on Anthropic)
     |-- ValidationError             an invalid message, tool or option of ours (also ValueError)
     |   |-- UnsupportedParameterError  an option or input the model cannot take (its capabilities)
     |   `-- SessionFileError        a chat session file is corrupt (SessionVersionError: newer)
@@ -57,6 +58,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 __all__ = [
     "LLMError",
     "ConfigurationError",
+    "UnsupportedOperationError",
     "ValidationError",
     "APIError",
     "BadRequestError",
@@ -159,6 +161,12 @@ class LLMError(Exception):
 
 class ConfigurationError(LLMError):
     """The call cannot be made as configured: unknown provider, missing API key, bad option."""
+
+
+class UnsupportedOperationError(ConfigurationError):
+    """The provider (or this host of its protocol) does not offer the operation asked for:
+    embeddings on Anthropic, a model listing on Vertex AI, token counting without an endpoint.
+    The message names the operation and, where there is one, what to use instead."""
 
 
 class ValidationError(LLMError, ValueError):

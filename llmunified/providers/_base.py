@@ -14,7 +14,7 @@ from .._retry import parse_retry_after, parse_should_retry
 from .._sse import NDJSONDecoder, SSEDecoder, SSEEvent
 from .._types import Message, ModelInfo, Response
 from ..errors import (APIError, ConfigurationError, ContextWindowExceededError, LLMError, MalformedResponseError,
-                      StreamError, error_for_status)
+                      StreamError, UnsupportedOperationError, error_for_status)
 
 __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
            "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
@@ -196,9 +196,9 @@ class Codec(abc.ABC):
         None when it was the last). Decorate with ``shape_guard``."""
         raise self.unsupported("listing models (Client.list_models)")
 
-    def unsupported(self, what: str, why: str = "") -> ConfigurationError:
+    def unsupported(self, what: str, why: str = "") -> UnsupportedOperationError:
         """The error for an operation this provider (or this codec's host) does not offer."""
-        return ConfigurationError(f"{self.provider} does not support {what}" + (f": {why}" if why else ""),
+        return UnsupportedOperationError(f"{self.provider} does not support {what}" + (f": {why}" if why else ""),
                                   provider=self.provider)
 
     def listing(self, body: bytes, headers: Mapping[str, str], key: str) -> Tuple[Dict[str, Any], List[Any]]:
