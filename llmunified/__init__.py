@@ -22,14 +22,28 @@ __all__, __getattr__, __dir__ = namespace(
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors, testing
+    from ._admin import ModelDetails, PullProgress
     from ._cost import Cost
+    from ._trace import (FailoverEvent, LLMCallEvent, LLMErrorEvent, LLMResponseEvent, RetryEvent, ToolCallEvent,
+                         TraceEvent, Tracer)
+    from ._totals import UsageTotals
     from ._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
-                          ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
+                          ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd, ToolCallsPending)
+    from ._toolloop import ToolDecision, allow, deny, edit
     from ._models import ModelFacts, model_info, register_model
     from ._registry import PROVIDERS
     from ._retry import RetryPolicy
     from ._tooldef import tool
-    from ._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
+    from ._tokens import count_tokens
+    from ._types import TokenCount
+    from ._bulkplan import BulkResult
+    from ._sync._admin import PullStream
+    from ._sync._bulk import BulkRun
+    from ._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete, embed
     from ._sync._session import ChatSession, SessionStream
-    from ._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool, ToolCall,
-                         ToolResult, Usage, assistant, system, tool_result, user)
+    from ._sync._batch import BatchJob
+    from ._batch import BatchCounts, BatchResult
+    from ._sync._router import Router, RouterStream
+    from ._types import Choice
+    from ._types import (Citation, Embeddings, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool,
+                         ToolCall, ToolResult, Usage, assistant, system, tool_result, user)

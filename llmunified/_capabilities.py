@@ -47,7 +47,8 @@ flag                            when it is ``False``
                                 :data:`FIRST_TURN_TEXT` (``"."``) before it
 ``last_assistant``              a conversation ending with an assistant turn (a prefill) is refused;
                                 dropped: a user turn :data:`LAST_TURN_TEXT` (``"Continue."``) is added
-``multiple_choices``            (``n`` > 1: recorded, not checked yet)
+``multiple_choices``            ``n`` > 1 is refused (dropped: n); always so on a protocol without
+                                the field (``Codec.choices_field`` None: Anthropic, Cohere, Ollama)
 ==============================  ========================================================================
 
 and, for the OpenAI-compatible wire: ``json_schema`` (``response_format`` json_schema is
@@ -313,7 +314,9 @@ def prepare(caps: Capabilities, codec: Any, options: Options, steps: Sequence["S
             or (o.temperature is not None and caps.temperature is False)
             or (o.max_tokens is not None and caps.max_output is not None and o.max_tokens > caps.max_output)
             or (o.reasoning and (caps.reasoning is False or (
-                o.temperature is not None and caps.temperature_with_reasoning is False)))):
+                o.temperature is not None and caps.temperature_with_reasoning is False)))
+            or (o.n is not None and o.n > 1 and (caps.multiple_choices is False
+                                                  or getattr(codec, "choices_field", None) is None))):
         options = _checked(caps, codec, options)
     drop = options.drop_unsupported is True
     if options.response_format is not None and codec.structured_prompt:
@@ -360,6 +363,15 @@ def _checked(caps: Capabilities, codec: Any, options: Options) -> Options:
     if options.max_tokens is not None and caps.max_output is not None and options.max_tokens > caps.max_output:
         unsupported(f"max_tokens={options.max_tokens}", f"the model writes at most {caps.max_output} tokens "
                     "(max_output)", {"max_tokens": caps.max_output}, f"lowered to {caps.max_output}")
+    n = options.n
+    if n is not None and n > 1:
+        if getattr(codec, "choices_field", None) is None:
+            api = getattr(codec, "protocol", provider)
+            unsupported(f"n={n}", f"the {api} API returns one answer per call (no n); for several answers "
+                        f"make several calls (client.map([prompt] * {n}) runs them concurrently)", {"n": None})
+        elif caps.multiple_choices is False:
+            unsupported(f"n={n}", "the model returns one answer per call (multiple_choices is False); make "
+                        "several calls instead (client.map)", {"n": None})
     reasoning = options.reasoning
     if reasoning is not None and reasoning is not False and caps.reasoning is False:
         unsupported(f"reasoning={reasoning!r}", "the model does not reason (reasoning is False)", {"reasoning": None})

@@ -110,7 +110,7 @@ def compute(prices: "Prices", usage: "Usage", model: Optional[str] = None, reque
                 usage.estimated)
 
 
-def _price(provider: Optional[str], model: Optional[str], usage: "Usage") -> Optional[Cost]:
+def price_usage(provider: Optional[str], model: Optional[str], usage: "Usage") -> Optional[Cost]:
     if not provider or not model:
         return None
     from ._models import prices_for
@@ -126,7 +126,7 @@ def sum_parts(parts: Iterable[Part]) -> Optional[Cost]:
     """The summed cost of several billed calls (None when any is unknown, or currencies differ)."""
     total: Optional[Cost] = None
     for provider, model, usage in parts:
-        cost = _price(provider, model, usage)
+        cost = price_usage(provider, model, usage)
         if cost is None:
             return None
         if total is None:
@@ -156,4 +156,4 @@ def response_cost(response: "Response") -> Optional[Cost]:
     billed = response.__dict__.get("_billed")
     if billed is not None:
         return sum_parts(billed)
-    return _price(response.provider, response.model, response.usage)
+    return price_usage(response.provider, response.model, response.usage)

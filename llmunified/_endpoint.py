@@ -134,6 +134,11 @@ class Endpoint:
         """The call for a chat completion (``options`` over the client's defaults), checked
         against the model's capabilities and its conversation reshaped by them."""
         plan = self.plan(options) if options else (self._plan or self.plan(options))
+        return self.planned_chat(messages, plan, stream)
+
+    def planned_chat(self, messages: MessagesInput, plan: Any, stream: bool) -> Call:
+        """:meth:`chat` with its options already checked (a :class:`Plan` from :meth:`plan`): many
+        calls with the same options (a batch's requests) check them once."""
         msgs = to_messages(messages)
         if plan.reshape is not None:
             msgs = plan.reshape(msgs)
@@ -145,6 +150,50 @@ class Endpoint:
         """The request for one page of the provider's model list (the first when ``page_token``
         is None); ConfigurationError for a provider without a listing."""
         return self.codec.models_request(page_token)
+
+    def token_count(self, messages: MessagesInput, tools: Any, options: Mapping[str, Any]) -> Any:
+        """``Client.count_tokens``: the :class:`Call` asking the provider's token-counting endpoint,
+        or, for a provider without one, the local :class:`~llmunified.TokenCount` (never exact).
+        The messages and options (over the client's defaults, ``tools`` included) are checked and
+        reshaped as for a chat call, and the request is built from the chat request, so tools,
+        system prompts and images count as they would be sent. ``cache`` is left out: it changes
+        what is billed, not what is counted."""
+        opts = {k: v for k, v in options.items() if k != "cache"}
+        if tools is not None:
+            opts["tools"] = tools
+        plan = self.plan(opts) if opts else (self._plan or self.plan(opts))
+        msgs = to_messages(messages)
+        if plan.reshape is not None:
+            msgs = plan.reshape(msgs)
+        request = self.codec.count_tokens_request(msgs, plan.options)
+        if request is None:
+            from ._tokens import local_count
+
+            return local_count(self.provider, self.model_name, msgs, plan.options.tools or (), self.model)
+        return Call(request, plan.options.timeout, None)
+
+    def parse_token_count(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The exact :class:`~llmunified.TokenCount` of a 2xx token-counting reply."""
+        from ._types import TokenCount
+
+        tokens, raw = self.codec.parse_token_count(body, headers)
+        return TokenCount(tokens, True, "provider", self.model, raw)
+
+    def embedding(self, inputs: Any, options: Mapping[str, Any]) -> Any:
+        """An :class:`~llmunified._embed.EmbedJob` for ``Client.embed(inputs, **options)``:
+        inputs and options checked (ValidationError, before any request), batches planned. The
+        client's default options are chat options and do not apply."""
+        from ._embed import EmbedJob
+
+        return EmbedJob(self.codec, inputs, options)
+
+    def admin(self) -> Any:
+        """The sans-IO half of model management (:class:`~llmunified._admin.ModelAdmin`:
+        ``Client.pull``, ``show``, ``delete_model`` ...; UnsupportedOperationError where the
+        provider has none)."""
+        from ._admin import ModelAdmin
+
+        return ModelAdmin(self.codec)
 
     # -- replies -------------------------------------------------------------------------------
     def parse_models(self, body: bytes, headers: Mapping[str, str]) -> Tuple[List[ModelInfo], Optional[str]]:

@@ -7,7 +7,7 @@ response and a non-streamed one for the same content are equal by construction.
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Literal, Optional, Union
 
-from ._types import Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
+from ._types import Choice, Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
 
 __all__ = [
     "TextDelta",
@@ -19,6 +19,7 @@ __all__ = [
     "Finish",
     "ToolResultEvent",
     "RoundEnd",
+    "ToolCallsPending",
     "StreamEvent",
     "Accumulator",
 ]
@@ -26,9 +27,11 @@ __all__ = [
 
 @dataclass
 class TextDelta:
-    """A piece of the answer's text."""
+    """A piece of the answer's text. ``choice``: which answer it belongs to (0 but with ``n`` > 1;
+    the content events and ``Finish`` all carry it)."""
 
     text: str
+    choice: int = 0
     type: Literal["text"] = field(default="text", init=False)
 
 
@@ -38,16 +41,19 @@ class ThinkingDelta:
 
     text: str
     signature: Optional[str] = None
+    choice: int = 0
     type: Literal["thinking"] = field(default="thinking", init=False)
 
 
 @dataclass
 class ToolCallStart:
-    """The model began a tool call. ``index`` counts tool calls in this response from 0."""
+    """The model began a tool call. ``index`` counts tool calls in this response (in its
+    ``choice``) from 0."""
 
     index: int
     id: str
     name: str
+    choice: int = 0
     type: Literal["tool_call_start"] = field(default="tool_call_start", init=False)
 
 
@@ -57,6 +63,7 @@ class ToolCallDelta:
 
     index: int
     arguments: str
+    choice: int = 0
     type: Literal["tool_call_delta"] = field(default="tool_call_delta", init=False)
 
 
@@ -66,6 +73,7 @@ class ToolCallEnd:
 
     index: int
     tool_call: ToolCall
+    choice: int = 0
     type: Literal["tool_call_end"] = field(default="tool_call_end", init=False)
 
 
@@ -79,9 +87,11 @@ class UsageEvent:
 
 @dataclass
 class Finish:
-    """The response is complete. Always the last event of a successful stream."""
+    """The response is complete. Always the last event of a successful stream. With ``n`` > 1
+    each answer ends with its own (``choice`` > 0 first; the last is choice 0's)."""
 
     finish_reason: str
+    choice: int = 0
     type: Literal["finish"] = field(default="finish", init=False)
 
 
@@ -104,8 +114,21 @@ class RoundEnd:
     type: Literal["round_end"] = field(default="round_end", init=False)
 
 
+@dataclass
+class ToolCallsPending:
+    """(``run_stream`` with ``caller_tools=``) The loop waits for you: run these calls (their
+    arguments validated) and answer each with ``run.submit(call.id, result)`` (or
+    ``run.submit_all({id: result})``; an error with ``submit(call.id, error="...")``) before
+    iterating on. The round's function tools have already run (their ``ToolResultEvent`` came
+    first); ``round`` counts from 1."""
+
+    tool_calls: List[ToolCall]
+    round: int
+    type: Literal["tool_calls_pending"] = field(default="tool_calls_pending", init=False)
+
+
 StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallStart, ToolCallDelta, ToolCallEnd, UsageEvent, Finish,
-                    ToolResultEvent, RoundEnd]
+                    ToolResultEvent, RoundEnd, ToolCallsPending]
 
 
 class _OpenCall:
@@ -127,12 +150,19 @@ class Accumulator:
     returns the event to hand to the caller (or None when there is nothing to report).
     Consecutive text pieces merge into one TextPart; a new thinking block must be opened with
     ``new_thinking_block()`` (Anthropic sends several, each with its own signature).
+
+    With ``n`` > 1 the accumulator is choice 0's, and ``choice(i)`` is the accumulator of answer
+    ``i`` (made on first use; its events carry ``choice=i``); :meth:`response` puts them in
+    ``Response.other_choices``. Usage, id and model are the whole reply's, on this one.
     """
 
     __slots__ = ("provider", "model", "id", "parts", "_text", "_calls", "_ncalls", "usage",
-                 "finish_reason", "raw", "finished", "headers", "citations")
+                 "finish_reason", "raw", "finished", "headers", "citations", "choice_index", "_choices")
 
-    def __init__(self, provider: str, model: Optional[str] = None, headers: Any = None) -> None:
+    def __init__(self, provider: str, model: Optional[str] = None, headers: Any = None,
+                 choice_index: int = 0) -> None:
+        self.choice_index = choice_index
+        self._choices: Optional[Dict[int, "Accumulator"]] = None  # answers 1.. of an n > 1 reply
         self.provider = provider
         self.model = model
         self.id: Optional[str] = None
@@ -161,7 +191,7 @@ class Accumulator:
             self.parts.append(None)  # type: ignore[arg-type]  # filled by _close_text
         else:
             self._text.append(piece)
-        return TextDelta(piece)
+        return TextDelta(piece, self.choice_index)
 
     def new_thinking_block(self) -> None:
         self._open_thinking_block()
@@ -179,7 +209,7 @@ class Accumulator:
         if not isinstance(last, ThinkingPart) or last.redacted or self._text is not None:
             last = self._open_thinking_block()
         last.text += piece
-        return ThinkingDelta(piece)
+        return ThinkingDelta(piece, None, self.choice_index)
 
     def thinking_signature(self, signature: str) -> Optional[ThinkingDelta]:
         if not signature:
@@ -188,7 +218,7 @@ class Accumulator:
         if not isinstance(last, ThinkingPart) or self._text is not None:
             last = self._open_thinking_block()
         last.signature = (last.signature or "") + signature
-        return ThinkingDelta("", signature=signature)
+        return ThinkingDelta("", signature, self.choice_index)
 
     def redacted_thinking(self, data: str) -> None:
         self._close_text()
@@ -204,7 +234,7 @@ class Accumulator:
         call_id = id or f"call_{index}"
         self._calls[key] = _OpenCall(len(self.parts), index, call_id, name)
         self.parts.append(None)  # type: ignore[arg-type]  # filled at tool_end
-        return ToolCallStart(index, call_id, name)
+        return ToolCallStart(index, call_id, name, self.choice_index)
 
     def has_tool(self, key: Any) -> bool:
         return key in self._calls
@@ -214,7 +244,7 @@ class Accumulator:
             return None
         call = self._calls[key]
         call.args.append(fragment)
-        return ToolCallDelta(call.index, fragment)
+        return ToolCallDelta(call.index, fragment, self.choice_index)
 
     def tool_end(self, key: Any, arguments: Optional[Dict[str, Any]] = None) -> Optional[ToolCallEnd]:
         """Close a call; ``arguments`` given as an object (Anthropic/Ollama non-stream) wins."""
@@ -228,7 +258,7 @@ class Accumulator:
             raw = "".join(call.args)
             tc = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
         self.parts[call.position] = tc
-        return ToolCallEnd(call.index, tc)
+        return ToolCallEnd(call.index, tc, self.choice_index)
 
     def end_open_tools(self) -> List[ToolCallEnd]:
         events = []
@@ -265,14 +295,29 @@ class Accumulator:
         if self.finish_reason is None:
             self.finish_reason = "tool_calls" if self._ncalls else "stop"
         self.finished = True
-        return Finish(self.finish_reason)
+        return Finish(self.finish_reason, self.choice_index)
+
+    # -- several answers (n > 1) ---------------------------------------------------------------
+    def choice(self, index: int) -> "Accumulator":
+        """The accumulator of answer ``index`` (this one for 0)."""
+        if index == 0:
+            return self
+        choices = self._choices
+        if choices is None:
+            choices = self._choices = {}
+        acc = choices.get(index)
+        if acc is None:
+            acc = choices[index] = Accumulator(self.provider, self.model, self.headers, index)
+        return acc
+
+    @property
+    def other_choices(self) -> List["Accumulator"]:
+        """The accumulators of answers 1.. seen so far, in index order."""
+        choices = self._choices
+        return [choices[i] for i in sorted(choices)] if choices else []
 
     # -- result ------------------------------------------------------------------------------
-    def response(self) -> Response:
-        """The Response so far (complete after ``finish()``; partial before it).
-
-        Reading it changes nothing: the stream can go on, and the parts returned are copies.
-        """
+    def _message(self) -> Message:
         open_calls = {c.position: c for c in self._calls.values() if not c.ended}
         last = len(self.parts) - 1
         parts: List[Part] = []
@@ -293,9 +338,19 @@ class Accumulator:
             content = ""
         else:
             content = parts
-        return Response(
-            message=Message("assistant", content),
-            finish_reason=self.finish_reason or ("tool_calls" if self._ncalls else "stop"),
+        return Message("assistant", content)
+
+    def _reason(self) -> str:
+        return self.finish_reason or ("tool_calls" if self._ncalls else "stop")
+
+    def response(self) -> Response:
+        """The Response so far (complete after ``finish()``; partial before it).
+
+        Reading it changes nothing: the stream can go on, and the parts returned are copies.
+        """
+        response = Response(
+            message=self._message(),
+            finish_reason=self._reason(),
             usage=self.usage if self.usage is not None else Usage(),
             model=self.model,
             provider=self.provider,
@@ -304,3 +359,6 @@ class Accumulator:
             headers=self.headers,
             citations=list(self.citations),
         )
+        if self._choices:
+            response.other_choices = [Choice(a.choice_index, a._message(), a._reason()) for a in self.other_choices]
+        return response

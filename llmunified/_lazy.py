@@ -12,26 +12,41 @@ CORE_EXPORTS: Dict[str, str] = {
     "tool_result": "llmunified._types",
     # tools, responses
     "Tool": "llmunified._types", "Usage": "llmunified._types", "Response": "llmunified._types",
-    "Citation": "llmunified._types", "ModelInfo": "llmunified._types",
+    "Citation": "llmunified._types", "Choice": "llmunified._types", "BulkResult": "llmunified._bulkplan",
+    "ModelInfo": "llmunified._types", "Embeddings": "llmunified._types",
+    "PullProgress": "llmunified._admin", "ModelDetails": "llmunified._admin",
+    "BatchResult": "llmunified._batch", "BatchCounts": "llmunified._batch",
+    # token counting (the local count; Client.count_tokens asks the provider)
+    "TokenCount": "llmunified._types", "count_tokens": "llmunified._tokens",
     "tool": "llmunified._tooldef",
     # stream events
     "TextDelta": "llmunified._events", "ThinkingDelta": "llmunified._events",
     "ToolCallStart": "llmunified._events", "ToolCallDelta": "llmunified._events",
     "ToolCallEnd": "llmunified._events", "UsageEvent": "llmunified._events", "Finish": "llmunified._events",
     "ToolResultEvent": "llmunified._events", "RoundEnd": "llmunified._events",
-    "StreamEvent": "llmunified._events",
+    "ToolCallsPending": "llmunified._events", "StreamEvent": "llmunified._events",
+    # steering the tool loop: an approver's decisions
+    "allow": "llmunified._toolloop", "deny": "llmunified._toolloop", "edit": "llmunified._toolloop",
+    "ToolDecision": "llmunified._toolloop",
     # configuration
     "RetryPolicy": "llmunified._retry", "PROVIDERS": "llmunified._registry",
     # the model registry and cost
     "model_info": "llmunified._models", "register_model": "llmunified._models", "ModelFacts": "llmunified._models",
     "Cost": "llmunified._cost",
+    # tracing and usage totals
+    "Tracer": "llmunified._trace", "TraceEvent": "llmunified._trace", "LLMCallEvent": "llmunified._trace",
+    "LLMResponseEvent": "llmunified._trace", "LLMErrorEvent": "llmunified._trace", "RetryEvent": "llmunified._trace",
+    "ToolCallEvent": "llmunified._trace", "FailoverEvent": "llmunified._trace", "UsageTotals": "llmunified._totals",
 }
 
 #: names that differ between the twins (the I/O layer)
-IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "ChatSession", "SessionStream",
-                               "HTTPTransport", "Transport")
+IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "embed", "ChatSession", "SessionStream",
+                               "BulkRun", "HTTPTransport", "Transport", "Router", "RouterStream", "PullStream",
+                               "BatchJob")
 #: the module of each I/O name, relative to the I/O package
-IO_MODULES: Dict[str, str] = {"ChatSession": "_session", "SessionStream": "_session"}
+IO_MODULES: Dict[str, str] = {"ChatSession": "_session", "SessionStream": "_session", "Router": "_router",
+                              "RouterStream": "_router", "PullStream": "_admin", "BulkRun": "_bulk",
+                              "BatchJob": "_batch"}
 
 
 def namespace(package: str, io_module: str, submodules: Dict[str, str]

@@ -38,10 +38,16 @@ class Options:
     #: an option or input the model cannot take (``llmunified._capabilities``) is dropped, with a
     #: warning on the ``llmunified`` logger, instead of raising UnsupportedParameterError
     drop_unsupported: Optional[bool] = None
+    #: how many answers to generate (``Response.choices``): OpenAI and compatible ``n``, Gemini's
+    #: ``candidateCount``; a provider without it refuses n > 1 (UnsupportedParameterError)
+    n: Optional[int] = None
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
 OPTION_NAMES: Tuple[str, ...] = tuple(f.name for f in fields(Options))
+#: options of a call that the client itself takes (``llmunified._trace``), never sent: a path
+#: that hands them on to the request builder leaves them out here
+CALL_ONLY = frozenset(("correlation_id",))
 
 
 def _number(name: str, value: Any, lo: float, hi: float) -> float:
@@ -56,6 +62,8 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
     """Merge client defaults with per-call options (call wins) and validate them."""
     merged: Dict[str, Any] = dict(defaults)
     for k, v in call.items():
+        if k in CALL_ONLY:  # the I/O layer's (a call's correlation id): never part of a request
+            continue
         if k == "extra" and isinstance(v, Mapping) and isinstance(merged.get("extra"), Mapping):
             merged["extra"] = deep_merge(merged["extra"], v)
         else:
@@ -73,6 +81,8 @@ def make_options(defaults: Mapping[str, Any], call: Mapping[str, Any]) -> Option
     if o.max_tokens is not None and (isinstance(o.max_tokens, bool) or not isinstance(o.max_tokens, int)
                                      or o.max_tokens < 1):
         raise ValidationError(f"max_tokens must be a positive int, got {o.max_tokens!r}")
+    if o.n is not None and (isinstance(o.n, bool) or not isinstance(o.n, int) or o.n < 1):
+        raise ValidationError(f"n (how many answers) must be a positive int, got {o.n!r}")
     if o.seed is not None and (isinstance(o.seed, bool) or not isinstance(o.seed, int)):
         raise ValidationError(f"seed must be an int, got {o.seed!r}")
     if o.timeout is not None:

@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ._types import Citation, ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from ._types import Choice, Citation, ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ._version import __version__
 from .errors import SessionFileError, SessionVersionError, ValidationError
 
@@ -139,7 +139,9 @@ _MESSAGE_KEYS = {"role": (_STR, True), "content": (_ANY, False), "name": (_OSTR,
 _RESPONSE_KEYS = {"message": (_DICT, True), "finish_reason": (_STR, False), "usage": (_DICT, False),
                   "model": (_OSTR, False), "provider": (_OSTR, False), "id": (_OSTR, False),
                   "raw": (_ANY, False), "headers": (_DICT, False), "parsed": (_ANY, False),
-                  "messages": (_ANY, False), "citations": (_ANY, False)}
+                  "messages": (_ANY, False), "citations": (_ANY, False),
+                  "other_choices": (_ANY, False), "label": (_OSTR, False),
+                  "pending_tool_calls": (_ANY, False)}
 
 
 # _check_fields' kinds as isinstance() arguments (None: anything); int excludes bool
@@ -483,6 +485,13 @@ def response_to_dict(response: Response, *, raw: bool = False) -> Dict[str, Any]
     if response.citations:
         out["citations"] = [{"text": c.text, "start": c.start, "end": c.end, "sources": _plain(c.sources),
                              "type": c.type} for c in response.citations]
+    if response.other_choices:  # n > 1: the answers after the first (message / finish_reason)
+        out["other_choices"] = [{"index": c.index, "message": message_to_dict(c.message),
+                                 "finish_reason": c.finish_reason} for c in response.other_choices]
+    if response.label is not None:
+        out["label"] = response.label
+    if response.pending_tool_calls:  # caller-run tool calls the run stopped at
+        out["pending_tool_calls"] = [part_to_dict(call) for call in response.pending_tool_calls]
     if raw:
         out["raw"] = response.raw
         out["headers"] = dict(response.headers or {})
@@ -501,7 +510,41 @@ def _response_from(data: Any, where: str) -> Response:
     return Response(message, data.get("finish_reason", "stop"), usage, data.get("model"), data.get("provider"),
                     data.get("id"), raw=data.get("raw"), headers=dict(data.get("headers") or {}),
                     parsed=data.get("parsed"), messages=messages,
-                    citations=_citations_from(data.get("citations"), where))
+                    citations=_citations_from(data.get("citations"), where),
+                    other_choices=_choices_from(data.get("other_choices"), where), label=data.get("label"),
+                    pending_tool_calls=_pending_from(data.get("pending_tool_calls"), where))
+
+
+def _pending_from(value: Any, where: str) -> List[ToolCall]:
+    """``Response.pending_tool_calls`` from their saved list of tool-call parts."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(where, f"response field 'pending_tool_calls' must be a list, got {_describe(value)}")
+    calls = [_part_from(item, f"{where}.pending_tool_calls[{i}]") for i, item in enumerate(value)]
+    for i, call in enumerate(calls):
+        if not isinstance(call, ToolCall):
+            raise _Bad(f"{where}.pending_tool_calls[{i}]", f"expected a tool_call part, got {type(call).__name__}")
+    return calls
+
+
+def _choices_from(value: Any, where: str) -> List[Choice]:
+    """``Response.other_choices`` (n > 1: the answers after the first) from their saved list."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Bad(where, f"response field 'other_choices' must be a list, got {_describe(value)}")
+    out = []
+    for i, item in enumerate(value):
+        at = f"{where}.other_choices[{i}]"
+        if not isinstance(item, dict) or "message" not in item or set(item) - {"index", "message", "finish_reason"}:
+            raise _Bad(at, f"a choice is an object with 'message' and only index, message, finish_reason, "
+                       f"got {_describe(item)}")
+        index, reason = item.get("index", i + 1), item.get("finish_reason", "stop")
+        if isinstance(index, bool) or not isinstance(index, int) or not isinstance(reason, str):
+            raise _Bad(at, "a choice's index must be an int and its finish_reason a string")
+        out.append(Choice(index, _message_from(item["message"], f"{at}.message"), reason))
+    return out
 
 
 _CITATION_KEYS = ("text", "start", "end", "sources", "type")

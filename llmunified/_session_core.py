@@ -1,7 +1,7 @@
 """ChatSession's decisions (sans-IO): history, truncation to the token budget, what a finished
 exchange adds, and the session file. Both twins' ChatSession hold one ``SessionState``."""
 import json
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
 from ._cost import Cost, billed_parts, sum_parts
 from ._history import History, Mark, Selection
@@ -74,6 +74,42 @@ class SessionState:
             return None
         return self.max_context_tokens - self.reserve_tokens
 
+    # -- token_counter="provider": the I/O layer asks the provider before prepare() ----------
+    def provider_plan(self, content: Any) -> Tuple[Any, Any]:
+        """(the user turn, as a Message when counting with the provider, and the
+        :class:`~llmunified._tokens.CountPlan` of what to ask it before that turn is selected,
+        or None: nothing new to count, or the counting is local)."""
+        from ._tokens import ProviderCounter
+
+        counter = self.counter
+        if not isinstance(counter, ProviderCounter) or counter.available is False:
+            return content, None
+        message = user_message(content)
+        return message, counter.plan(self.history.messages + [message], self.tools)
+
+    def needs_provider_count(self, content: Any) -> bool:
+        """Whether a turn with ``content`` must wait for the provider's count (a stream then
+        counts when it is entered)."""
+        from ._tokens import ProviderCounter
+
+        counter = self.counter
+        if not isinstance(counter, ProviderCounter) or counter.available is False:
+            return False
+        return not isinstance(content, Message) or self.provider_plan(content)[1] is not None
+
+    def provider_counted(self, plan: Any, results: Sequence[Any]) -> None:
+        """Take the provider's counts for ``plan``: per-message figures replace the local
+        stand-ins the history holds, and the tool definitions' measured cost the overhead."""
+        history = self.history
+        stale = cast(Any, self.counter).record(plan, results)
+        if stale:
+            where = {id(m): i for i, m in enumerate(history.messages)}
+            for message in stale:
+                index = where.get(id(message))
+                if index is not None:
+                    history.invalidate(index)
+        self.overhead = prompt_overhead(self.counter, self.tools or ())
+
     # -- one exchange ------------------------------------------------------------------------
     def prepare(self, content: Any) -> Tuple[Mark, Selection]:
         """Append the user turn and choose what to send; raises before any network call when
@@ -102,6 +138,71 @@ class SessionState:
         # The provider's input count covers exactly the selection only for a single call.
         if len(added) == 1 and response.usage.input_tokens:
             self.history.correct(selection, response.usage.input_tokens)
+
+        # a tool loop that stopped at calls the caller runs: they wait for ChatSession.submit_tool_results
+        self.pending = {call.id: call for call in response.pending_tool_calls}
+
+    # -- caller-run tools and cancelled loops ----------------------------------------------------
+    pending: Dict[str, Any] = {}
+
+    def check_no_pending(self) -> None:
+        if self.pending:
+            from .errors import ToolSubmissionError
+
+            raise ToolSubmissionError(
+                f"tool call(s) {', '.join(self.pending)} wait for your results: answer them with "
+                "chat.submit_tool_results({call_id: result, ...}) before sending a new message",
+                pending=list(self.pending))
+
+    def prepare_results(self, results: Any) -> Tuple[Mark, Selection]:
+        """``submit_tool_results``: the tool messages answering every pending call, appended;
+        then what to send."""
+        from ._toolloop import result_content
+        from ._types import ToolResult
+        from .errors import ToolSubmissionError
+
+        waiting = list(self.pending)
+        if not waiting:
+            raise ToolSubmissionError("no tool call waits for a result: submit_tool_results() answers the "
+                                      "pending_tool_calls of the last reply", pending=[])
+        if not isinstance(results, Mapping):
+            raise ToolSubmissionError(f"submit_tool_results() takes {{call_id: result}}, got "
+                                      f"{type(results).__name__}", pending=waiting)
+        unknown = [cid for cid in results if cid not in self.pending]
+        if unknown:
+            raise ToolSubmissionError(f"no tool call {', '.join(map(repr, unknown))} waits for a result; "
+                                      f"waiting: {', '.join(waiting)}", pending=waiting)
+        missing = [cid for cid in waiting if cid not in results]
+        if missing:
+            raise ToolSubmissionError(f"answer every pending tool call at once; missing: {', '.join(missing)}",
+                                      pending=waiting)
+        messages = []
+        for cid, call in self.pending.items():
+            value = results[cid]
+            if isinstance(value, BaseException):
+                part = ToolResult(cid, f"Error: {type(value).__name__}: {value}", name=call.name, is_error=True)
+            else:
+                part = ToolResult(cid, result_content(value), name=call.name)
+            messages.append(Message("tool", [part]))
+        mark = self.history.mark()
+        self.history.extend(messages)
+        try:
+            selection = self.history.select(self.budget, overhead=self.overhead)
+        except BaseException:
+            self.history.rollback(mark)
+            raise
+        self.pending = {}
+        self.last_selection = selection
+        return mark, selection
+
+    def keep_partial(self, mark: Mark, messages: Sequence[Message], billed: Sequence[Any]) -> None:
+        """A tool loop cancelled mid-turn: keep its whole rounds (``messages``, every tool call
+        answered); with none, the turn is undone as a failed one is."""
+        self.billed.extend(billed)
+        if messages:
+            self.history.extend(messages)
+        else:
+            self.history.rollback(mark)
 
     @property
     def cost(self) -> Optional[Cost]:

@@ -4,17 +4,25 @@ A counter turns one :class:`~llmunified.Message` into a number of prompt tokens.
 asks it once per message (the History caches the answer), so a counter may be slow-ish but must
 be deterministic for a given message.
 
-Three kinds:
+Four kinds:
 
 ``EstimateCounter(family)``  no dependency; characters-per-token ratios per provider family.
                              Always labelled ``estimated = True``.
 ``TiktokenCounter(model)``   OpenAI's real tokenizer when ``tiktoken`` is installed (extra
                              ``llmunified[tiktoken]``); falls back to the OpenAI estimate when it
-                             is not, or when its encoding files cannot be loaded.
+                             is not, or when its encoding files cannot be loaded. tiktoken fetches
+                             those files on first use; a failure to load them (offline) is said
+                             once per process on the ``llmunified`` logger, with the fix
+                             (``TIKTOKEN_CACHE_DIR``), and not tried again with the same module.
 ``FunctionCounter(fn)``      wraps a plain ``fn(message) -> int`` supplied by the user.
+``ProviderCounter(local)``   ``token_counter="provider"``: figures from the provider's
+                             token-counting endpoint, which ChatSession's I/O layer asks before
+                             each turn (see the class; the difference method).
 
 ``counter_for(provider, model)`` picks one; ``as_counter(x, provider, model)`` turns whatever a
-user passed as ``token_counter=`` (None, a counter, or a function) into a counter.
+user passed as ``token_counter=`` (None, ``"local"``, ``"provider"``, a counter, or a function)
+into a counter. ``count_tokens(model, messages, tools)`` (public as ``llm.count_tokens``) and
+``local_count`` count a whole request locally: a :class:`~llmunified.TokenCount`, never exact.
 
 Where the estimate's constants come from (rough published figures, not measurements of ours):
 
@@ -49,13 +57,17 @@ for Ollama. Anthropic leaves thinking of earlier turns out of the context, so co
 errs high; the History's correction from reported usage absorbs that.
 """
 import json
+import logging
 import math
 import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, Optional, Protocol, Union, cast, runtime_checkable
+from typing import (Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union, cast,
+                    runtime_checkable)
 
-from ._types import ImagePart, Message, TextPart, ThinkingPart, ToolCall, ToolResult
+from ._types import ImagePart, Message, TextPart, ThinkingPart, TokenCount, ToolCall, ToolResult
 from .errors import ConfigurationError, ValidationError
+
+_log = logging.getLogger("llmunified")
 
 __all__ = [
     "TokenCounter",
@@ -71,6 +83,10 @@ __all__ = [
     "tiktoken_available",
     "tools_tokens",
     "prompt_overhead",
+    "count_tokens",
+    "local_count",
+    "ProviderCounter",
+    "CountPlan",
 ]
 
 
@@ -285,6 +301,29 @@ def tiktoken_available() -> bool:
         return False
 
 
+#: encodings tiktoken failed to load in this process (name -> (the tiktoken module, why)): not
+#: tried again with the same module
+_ENCODING_FAILURES: Dict[str, Tuple[Any, str]] = {}
+_warned_offline = False
+
+
+def _warn_tiktoken_offline(encoding: str, error: str) -> None:
+    """Say once per process that tiktoken could not load its encoding files, and how to fix it."""
+    global _warned_offline
+    if _warned_offline:
+        return
+    _warned_offline = True
+    _log.warning(
+        "tiktoken is installed but could not load its %r encoding (%s); OpenAI token counts are estimates "
+        "(source='estimate') until it can. tiktoken downloads its encoding files on first use: on a machine "
+        "without network access set TIKTOKEN_CACHE_DIR to a directory pre-seeded with them (see 'Counting "
+        "tokens' in the llmunified README).", encoding, _short(error, 300))
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 class TiktokenCounter(_PartCounter):
     """OpenAI's tokenizer (``tiktoken``) for the text; OpenAI's documented framing around it.
 
@@ -311,6 +350,12 @@ class TiktokenCounter(_PartCounter):
     def _load(self) -> None:
         try:
             import tiktoken  # noqa: PLC0415 - optional dependency, imported on first use
+            failed = _ENCODING_FAILURES.get(self.encoding_name)
+            if failed is not None and failed[0] is tiktoken:
+                # tried before in this process: do not wait on the network again
+                self.error = failed[1]
+                self._fallback = EstimateCounter("openai", thinking=self.thinking)
+                return
             enc = None
             if self.model and self.encoding_name == encoding_for(self.model):
                 try:
@@ -324,6 +369,9 @@ class TiktokenCounter(_PartCounter):
         except Exception as exc:  # noqa: BLE001 - ImportError, download failures, bad files
             self.error = f"{type(exc).__name__}: {exc}"
             self._fallback = EstimateCounter("openai", thinking=self.thinking)
+            if not isinstance(exc, ImportError):
+                _ENCODING_FAILURES[self.encoding_name] = (sys.modules.get("tiktoken"), self.error)
+                _warn_tiktoken_offline(self.encoding_name, self.error)
 
     @property
     def estimated(self) -> bool:
@@ -457,6 +505,15 @@ def as_counter(value: Union[None, "TokenCounter", Callable[[Message], int]] = No
     """
     if value is None:
         return counter_for(provider, model)
+    if isinstance(value, str):
+        if value == "local":
+            return counter_for(provider, model)
+        if value == "provider":
+            return ProviderCounter(counter_for(provider, model))
+        raise ValidationError(
+            f"token_counter={value!r} is not a counter: pass 'provider' (the provider's token-counting endpoint "
+            "where it has one), 'local' (the default: tiktoken or the estimate), a function message -> int, "
+            "or an object with count(message) and estimated")
     if callable(getattr(value, "count", None)) and hasattr(value, "estimated"):
         return cast("TokenCounter", value)  # duck-typed, as documented: count() and estimated suffice
     if callable(value):
@@ -483,4 +540,196 @@ def prompt_overhead(counter: "TokenCounter", tools: Iterable[Any] = ()) -> int:
 
     Pass it as ``History.select(budget, overhead=...)``; compute it once per tool set.
     """
+    if isinstance(counter, ProviderCounter):
+        return counter.overhead(tools)
     return int(getattr(counter, "per_request", 0) or 0) + tools_tokens(counter, tools)
+
+
+# -- counting a whole request locally (llm.count_tokens, Client.count_tokens without an endpoint) --
+
+def local_count(provider: Optional[str], model: Optional[str], messages: Iterable[Message],
+                tools: Iterable[Any] = (), label: str = "") -> TokenCount:
+    """The local count of a request: the default counter's figure for every message, plus reply
+    priming and tool definitions. Never exact: ``source`` is ``"tiktoken"`` when OpenAI's
+    tokenizer counted the text, else ``"estimate"``."""
+    counter = counter_for(provider, model)
+    total = sum(counter.count(m) for m in messages) + prompt_overhead(counter, tools)
+    return TokenCount(total, False, "estimate" if counter.estimated else "tiktoken", label)
+
+
+def count_tokens(model: str, messages: Any, tools: Any = None) -> TokenCount:
+    """Count the prompt tokens of ``messages`` (and ``tools``) for ``model``, locally: no network.
+
+    ``model`` is ``provider/model`` (a bare model name works too: the name alone picks the
+    estimate's family); ``messages`` whatever ``complete()`` takes; ``tools`` tools or tool dicts.
+    OpenAI models are counted with tiktoken when it is installed and its encoding files can be
+    loaded, everything else with the estimate calibrated per provider family. The result is
+    never ``exact``: for the provider's own figure use ``Client.count_tokens``.
+    """
+    from ._options import to_messages, to_tool
+    from ._registry import PROVIDERS
+
+    if not isinstance(model, str) or not model.strip():
+        raise ValidationError(f"count_tokens needs a model name such as 'openai/gpt-4o-mini', got {model!r}")
+    prefix, sep, name = model.strip().partition("/")
+    provider: Optional[str] = prefix.lower() if sep and prefix.lower() in PROVIDERS else None
+    if provider is None:
+        name = model.strip()
+    msgs = to_messages(messages)
+    tool_list = [to_tool(t) for t in (tools or ())]
+    return local_count(provider, name, msgs, tool_list, model.strip())
+
+
+# -- ChatSession(token_counter="provider") -------------------------------------------------------
+
+#: the one-message request that measures what tool definitions cost (with and without the tools)
+_PROBE = Message("user", "Hi")
+
+
+class CountPlan:
+    """What ChatSession asks the provider before selecting a turn (see :class:`ProviderCounter`):
+    ``requests`` are ``(messages, tools)`` pairs for ``Client.count_tokens``, answered in order."""
+
+    __slots__ = ("live", "tools", "requests", "measure")
+
+    def __init__(self, live: List[Message], tools: Optional[List[Any]], measure: bool) -> None:
+        self.live = live
+        self.tools = tools
+        self.measure = measure
+        self.requests: List[Tuple[List[Message], Optional[List[Any]]]] = [(live, tools)]
+        if measure:
+            self.requests += [([_PROBE], tools), ([_PROBE], None)]
+
+    def __repr__(self) -> str:
+        return f"CountPlan({len(self.live)} messages, {len(self.requests)} requests)"
+
+
+def _tools_key(tools: Optional[Sequence[Any]]) -> Any:
+    return tuple(id(t) for t in tools) if tools else None
+
+
+class ProviderCounter:
+    """A token counter fed by the provider's token-counting endpoint (``token_counter="provider"``).
+
+    Counting is I/O, and a :class:`~llmunified._history.History` asks its counter synchronously,
+    so the session's I/O layer asks first: before each turn is selected it calls :meth:`plan`
+    with the live history plus the new user message; when some message has no provider figure
+    yet, the plan's first request counts that whole conversation (``Client.count_tokens``) and
+    :meth:`record` turns the answer into per-message figures by difference: the new total minus
+    the figures already known (and minus the tool definitions) is what the new messages cost,
+    shared between them in proportion to their local estimates, so the figures of the kept
+    messages always add up to what the provider counted for the conversation. Each message is
+    counted once, cached by identity: an unchanged history makes no request at all, and a
+    conversation growing by one exchange makes one. Tool definitions are measured once per tool
+    set, with a one-message probe counted with and without them (two small extra requests).
+
+    Between turns a message the provider has not seen (the assistant's reply, until the next
+    turn) counts with the local counter and :attr:`estimated` is True. When the provider has no
+    endpoint (OpenAI, Ollama, Cohere: ``count_tokens`` answers with a local figure) the counter
+    says so once in the log and behaves as the local counter from then on.
+    """
+
+    per_request = 0
+    tools_overhead = 0
+
+    def __init__(self, local: Any) -> None:
+        self.local = local
+        #: None until the provider first answered; False when it has no endpoint
+        self.available: Optional[bool] = None
+        #: requests made to the provider's endpoint
+        self.calls = 0
+        self._figures: Dict[int, Tuple[Message, int]] = {}
+        self._handed: Dict[int, Message] = {}  # messages given a local stand-in figure
+        self._tools_key: Any = None
+        self._tools_tokens: Optional[int] = None
+
+    @property
+    def name(self) -> str:
+        if self.available is False:
+            return f"{getattr(self.local, 'name', 'local')} (the provider has no token-counting endpoint)"
+        return "provider"
+
+    @property
+    def estimated(self) -> bool:
+        if self.available is not True:
+            return bool(getattr(self.local, "estimated", True))
+        return bool(self._handed)
+
+    def count(self, message: Message) -> int:
+        got = self._figures.get(id(message))
+        if got is not None and got[0] is message:
+            return got[1]
+        if self.available is not False:
+            self._handed[id(message)] = message
+        return int(self.local.count(message))
+
+    def overhead(self, tools: Iterable[Any] = ()) -> int:
+        """Tokens the tool definitions cost: measured by the provider, else the local estimate."""
+        tools = list(tools or ())
+        if self.available is True and self._tools_tokens is not None and self._tools_key == _tools_key(tools):
+            return self._tools_tokens
+        if self.available is True and not tools:
+            return 0
+        return prompt_overhead(self.local, tools)
+
+    def plan(self, live: List[Message], tools: Optional[Sequence[Any]] = None) -> Optional[CountPlan]:
+        """The requests to make before selecting ``live`` (the history plus the new user turn),
+        or None when the provider already counted every message (and the tools)."""
+        if self.available is False:
+            return None
+        tool_list = list(tools) if tools else None
+        measure = bool(tool_list) and self._tools_key != _tools_key(tool_list)
+        if not measure and all(self._known(m) for m in live):
+            return None
+        return CountPlan(list(live), tool_list, measure)
+
+    def _known(self, message: Message) -> bool:
+        got = self._figures.get(id(message))
+        return got is not None and got[0] is message
+
+    def record(self, plan: CountPlan, results: Sequence[TokenCount]) -> List[Message]:
+        """Take the answers to ``plan.requests``; returns the messages of ``plan.live`` that had a
+        local stand-in figure, whose counts the History must refresh (``History.invalidate``)."""
+        if len(results) != len(plan.requests):
+            raise ValidationError(f"expected {len(plan.requests)} token counts, got {len(results)}")
+        if not all(r.exact for r in results):
+            self.available = False
+            self._handed.clear()
+            self._figures.clear()
+            _log.info("token_counter='provider': %s has no token-counting endpoint; counting locally (%s)",
+                      results[0].model or "this provider", results[0].source)
+            return []
+        self.calls += len(results)
+        self.available = True
+        if plan.measure:
+            self._tools_key = _tools_key(plan.tools)
+            self._tools_tokens = max(0, results[1].tokens - results[2].tokens)
+        overhead = self._tools_tokens or 0 if plan.tools else 0
+        live = plan.live
+        new = [m for m in live if not self._known(m)]
+        known = sum(self._figures[id(m)][1] for m in live if self._known(m))
+        for message, share in zip(new, _shares(results[0].tokens - overhead - known,
+                                               [max(1, int(self.local.count(m))) for m in new])):
+            self._figures[id(message)] = (message, share)
+        # Figures stay for every message counted (a fork of the session shares this counter and
+        # its messages); only the stand-ins of this conversation are replaced now.
+        stale = [m for m in live if id(m) in self._handed]
+        for message in stale:
+            del self._handed[id(message)]
+        return stale
+
+
+def _shares(total: int, weights: List[int]) -> List[int]:
+    """``total`` split in proportion to ``weights`` (integers summing to ``total``; 0s when it is
+    not positive)."""
+    if not weights:
+        return []
+    if total <= 0:
+        return [0] * len(weights)
+    whole = sum(weights)
+    shares = [total * w // whole for w in weights]
+    left = total - sum(shares)
+    order = sorted(range(len(weights)), key=lambda i: -(total * weights[i] % whole))
+    for i in order[:left]:
+        shares[i] += 1
+    return shares

@@ -27,8 +27,11 @@ __all__ = [
     "Tool",
     "Usage",
     "Citation",
+    "Choice",
     "Response",
     "ModelInfo",
+    "TokenCount",
+    "Embeddings",
     "ROLES",
     "FINISH_REASONS",
 ]
@@ -335,6 +338,28 @@ class Citation:
 
 
 @dataclass
+class Choice:
+    """One of the answers of a call made with ``n`` > 1 (:attr:`Response.choices`): its
+    ``index`` (0 is the response's own ``message``), ``message`` and ``finish_reason``."""
+
+    index: int
+    message: Message
+    finish_reason: str = "stop"
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def tool_calls(self) -> List[ToolCall]:
+        return self.message.tool_calls
+
+    @property
+    def thinking(self) -> str:
+        return self.message.thinking
+
+
+@dataclass
 class Response:
     """What a completion returned.
 
@@ -356,12 +381,27 @@ class Response:
     messages: Optional[List[Message]] = field(default=None, compare=False, repr=False)
     #: the answer's grounding, when the provider cites sources (:class:`Citation`)
     citations: List[Citation] = field(default_factory=list, repr=False)
+    #: after ``Client.run`` with ``caller_tools=``: the calls of this round the caller must run
+    #: and answer (their arguments validated); ``messages`` then holds the transcript so far,
+    #: including the results of the round's function tools. Continue with
+    #: ``client.run(history + response.messages + [llm.tool_result(call.id, value), ...], ...)``
+    pending_tool_calls: List[ToolCall] = field(default_factory=list, compare=False, repr=False)
+    #: with ``n`` > 1, the answers after the first (``choices[1:]``); read :attr:`choices`
+    other_choices: List[Choice] = field(default_factory=list, repr=False)
+    #: the label of the Client that returned it (``Client(label=...)``, by default its model
+    #: name): behind a Router, the entry that served the call
+    label: Optional[str] = field(default=None, compare=False, repr=False)
     # Not fields (unannotated on purpose): how the reply was obtained, not what it says, so
     # equality, repr and saved files leave them out. The retry loop sets them when it retried.
     #: HTTP requests this reply took (1: no retry; a stream retried before content counts each)
     attempts = 1
     #: the seconds waited before each retry (see :class:`~llmunified.RetryPolicy`)
     waits = cast(Tuple[float, ...], ())
+    #: the call's correlation id (with a tracer, or when the call was given ``correlation_id=``)
+    correlation_id = cast(Optional[str], None)
+    #: behind a Router: ``(label, error)`` of each entry tried before the one that served it
+    #: (empty when the first entry tried answered)
+    failovers = cast(Tuple[Tuple[str, BaseException], ...], ())
 
     @property
     def text(self) -> str:
@@ -374,6 +414,14 @@ class Response:
     @property
     def thinking(self) -> str:
         return self.message.thinking
+
+    @property
+    def choices(self) -> List[Choice]:
+        """Every answer of the call, in index order: one for a plain call, ``n`` for a call made
+        with ``n=...`` (``client.complete(q, n=3).choices``). The first is this response's own
+        ``message`` and ``finish_reason`` (what ``text``, ``tool_calls`` ... read); ``usage``
+        covers them all."""
+        return [Choice(0, self.message, self.finish_reason)] + self.other_choices
 
     @property
     def request_id(self) -> Optional[str]:
@@ -435,3 +483,76 @@ class ModelInfo:
         from ._models import model_info
 
         return model_info(self.name)
+
+
+@dataclass(frozen=True)
+class TokenCount:
+    """How many prompt tokens some messages (and tools) take: what ``Client.count_tokens()`` and
+    ``llm.count_tokens()`` return.
+
+    ``tokens`` the count; ``exact`` True only when the provider's own token-counting endpoint
+    answered (Anthropic, Gemini, Vertex AI), never for a local count; ``source`` where the figure
+    comes from: ``"provider"``, ``"tiktoken"`` (OpenAI's tokenizer, with the documented framing
+    around it: close, not exact) or ``"estimate"`` (characters per token, calibrated per provider
+    family); ``model`` the ``provider/model`` counted for; ``raw`` the provider's reply (None for
+    a local count). ``int(count)`` is ``count.tokens``.
+    """
+
+    tokens: int
+    exact: bool
+    source: str
+    model: str = ""
+    raw: Optional[Dict[str, Any]] = field(default=None, compare=False, repr=False)
+
+    def __int__(self) -> int:
+        return self.tokens
+
+    def __index__(self) -> int:
+        return self.tokens
+
+
+@dataclass(repr=False)
+class Embeddings:
+    """What ``Client.embed()`` returns: one vector per input, in the inputs' order.
+
+    ``vectors`` is a list of float lists (base64 replies are decoded to the same floats);
+    ``usage.input_tokens`` sums what the provider billed over every batch (``usage.estimated``
+    when a provider tells nothing, as Gemini's API, and the figure is the library's estimate);
+    ``model`` is the model the provider says answered (else the one asked for). ``raw`` holds,
+    per request sent (in input order), the provider's reply without its vectors: ids, metadata,
+    Vertex's per-input statistics, any other embedding types asked for through ``extra=``.
+
+    It behaves as a sequence of vectors: ``len(e)``, ``e[0]``, ``for vector in e``.
+    """
+
+    vectors: List[List[float]]
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    provider: str = ""
+    raw: List[Dict[str, Any]] = field(default_factory=list, compare=False)
+
+    @property
+    def dimensions(self) -> Optional[int]:
+        """The length of the vectors (None when there are none)."""
+        return len(self.vectors[0]) if self.vectors else None
+
+    @property
+    def cost(self) -> Optional["Cost"]:
+        """What the embeddings cost (:class:`~llmunified.Cost`, the model's input price from the
+        bundled registry), or None when the price is unknown: never a made-up 0."""
+        from ._cost import price_usage
+
+        return price_usage(self.provider, self.model, self.usage)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def __iter__(self) -> Any:
+        return iter(self.vectors)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.vectors[index]
+
+    def __repr__(self) -> str:
+        return (f"Embeddings({len(self.vectors)} vectors of {self.dimensions} dimensions, model={self.model!r}, "
+                f"provider={self.provider!r}, usage={self.usage!r})")

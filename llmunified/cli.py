@@ -5,6 +5,12 @@
     llmunified chat -m MODEL              interactive chat keeping history (also -i)
     llmunified chat --emulator            chat with the built-in emulator (no key, no network)
     llmunified providers                  the known providers and their environment variables
+    llmunified models [-m PROVIDER]       the provider's models (id, context, size); --json
+    llmunified models info MODEL          what the bundled registry knows about a model
+    llmunified pull NAME                  download a model to the Ollama server, with a progress bar
+    llmunified embed -m MODEL "text"...   embed texts: one JSON line {index, embedding} per input
+    llmunified tokens -m MODEL "text"     count its prompt tokens, and say whether exactly (--json)
+    llmunified batch submit FILE -m MODEL a provider batch job of a JSONL file of requests (status, results)
     llmunified emulator [--port N]        serve the emulator until Ctrl-C
 
 Exit codes (scripts can rely on them; ``EXIT_CODES`` below):
@@ -597,7 +603,8 @@ class Chat:
     """One chat: a ChatSession, the terminal, and the display settings."""
 
     def __init__(self, model: str, client_args: Dict[str, Any], system: Optional[str], out: Term, err: Term,
-                 show_thinking: bool, show_usage: bool, usage_to: Optional[Term] = None) -> None:
+                 show_thinking: bool, show_usage: bool, usage_to: Optional[Term] = None, tools: Any = None,
+                 auto_approve: bool = False, answers: Any = None) -> None:
         self.model = model
         self.client_args = client_args
         self.out = out
@@ -607,9 +614,31 @@ class Chat:
         self.usage_to = usage_to or out
         self.totals = Totals()
         self.client = self._client(model, client_args)
+        # --tool: the session runs them, asking y/n first (on ``answers``, the chat's input)
+        # unless --yes
+        self.tools = list(tools) if tools else None
+        self.auto_approve = auto_approve
+        self.answers = answers
+        self._spinner: Optional[Spinner] = None
         import llmunified as llm
 
-        self.session = llm.ChatSession(self.client, system=system)
+        self.session = llm.ChatSession(self.client, system=system, tools=self.tools)
+
+    def approve(self, call: Any) -> Any:
+        """``--tool`` without ``--yes``: ask before a tool runs (no answer, e.g. end of input: no)."""
+        import llmunified as llm
+
+        if self._spinner is not None:
+            self._spinner.stop()
+        arguments = json.dumps(call.arguments, ensure_ascii=False)
+        self.err.write(self.err.style(f"run {call.name}({arguments})? [y/N] ", Term.YELLOW))
+        stream = self.answers if self.answers is not None else sys.stdin
+        line = input() if stream is sys.stdin and _isatty(stream) else stream.readline()
+        if not _isatty(stream):
+            self.err.write((line.strip() or "(no answer)") + "\n")  # not echoed: show what was read
+        if not line.strip().lower().startswith("y"):
+            return llm.deny("the user declined to run this tool")
+        return True
 
     @staticmethod
     def _client(model: str, client_args: Dict[str, Any]) -> Any:
@@ -637,11 +666,23 @@ class Chat:
                 state["last"] = "\n"
 
         finished = False
+        self._spinner = spinner
+        steering = {"approve": None if self.auto_approve else self.approve} if self.tools else {}
         try:
-            with self.session.stream(text) as stream:
+            with self.session.stream(text, **steering) as stream:
                 spinner.start()
                 for event in stream:
                     kind = event.type
+                    if kind == "tool_result":
+                        spinner.stop()
+                        end_thinking()
+                        shown = event.content if isinstance(event.content, str) else json.dumps(event.content)
+                        if self.usage_to is out and state["last"] != "\n":
+                            out.write("\n")
+                            state["last"] = "\n"
+                        flag = "[error] " if event.is_error else ""
+                        self.usage_to.line(f"{flag}{event.tool_call.name} -> {shown[:200]}", Term.DIM)
+                        continue
                     if kind == "thinking" and event.text:
                         if not self.show_thinking:
                             continue
@@ -753,7 +794,7 @@ class Chat:
                     raise UsageError("/load needs a path: /load chat.json")
                 import llmunified as llm
 
-                self.session = llm.ChatSession.load(os.path.expanduser(arg), self.client)
+                self.session = llm.ChatSession.load(os.path.expanduser(arg), self.client, tools=self.tools)
                 out.line(f"loaded {len(self.session.messages)} messages from {arg}", Term.DIM)
             elif name == "/clear":
                 self.session.clear()
@@ -788,7 +829,7 @@ class Chat:
         data = self.session.to_dict()
         if system is not ...:
             data["system"] = system
-        self.session = llm.ChatSession.from_dict(data, client)
+        self.session = llm.ChatSession.from_dict(data, client, tools=self.tools)
 
     def _switch(self, model: str) -> None:
         from ._registry import split_model
@@ -920,10 +961,11 @@ def chat_command(args: argparse.Namespace, stdin: Any = None, stdout: Any = None
             if not prompt or not prompt.strip():
                 raise UsageError("nothing to send: give a prompt, pipe text on standard input, or use -i")
         client_args = _client_args(args)
+        tools = [load_tool(spec) for spec in args.tool or []]
         chat = Chat(model, client_args, system, out, err,
                     show_thinking=args.thinking if args.thinking is not None else out.tty,
                     show_usage=args.usage if args.usage is not None else interactive,
-                    usage_to=out if interactive else err)
+                    usage_to=out if interactive else err, tools=tools, auto_approve=args.yes, answers=stdin)
         try:
             if interactive:
                 return chat.interactive(prompt, stdin, banner=_isatty(stdin), builtin_emulator=emulator is not None)
@@ -938,6 +980,44 @@ def chat_command(args: argparse.Namespace, stdin: Any = None, stdout: Any = None
             else:
                 os.environ["LLMUNIFIED_EMULATOR"] = saved
             emulator.stop()
+
+
+def load_tool(spec: str) -> Any:
+    """``--tool MODULE:NAME`` (or ``path/to/file.py:NAME``): that function as a tool (``@llm.tool``
+    unless it is one already, or an ``llm.Tool``)."""
+    import importlib
+    import importlib.util
+
+    import llmunified as llm
+
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name:
+        raise UsageError(f"--tool takes MODULE:NAME or FILE.py:NAME, e.g. mytools:get_weather; got {spec!r}")
+    try:
+        if where.endswith(".py"):
+            found = importlib.util.spec_from_file_location(f"_llmunified_tools_{abs(hash(where))}", where)
+            if found is None or found.loader is None or not os.path.isfile(where):
+                raise UsageError(f"--tool {spec}: no such file {where!r}")
+            module = importlib.util.module_from_spec(found)
+            found.loader.exec_module(module)
+        else:
+            sys.path.insert(0, os.getcwd())  # a module beside the user, as python -m would find it
+            try:
+                module = importlib.import_module(where)
+            finally:
+                sys.path.remove(os.getcwd())
+    except UsageError:
+        raise
+    except Exception as exc:  # the user's module failed to import: say so in one line
+        raise UsageError(f"--tool {spec}: cannot load {where!r}: {type(exc).__name__}: {exc}") from None
+    value = getattr(module, name, None)
+    if value is None:
+        raise UsageError(f"--tool {spec}: {where!r} has no {name!r}")
+    if isinstance(value, llm.Tool):
+        return value
+    if not callable(value):
+        raise UsageError(f"--tool {spec}: {name!r} is not a function")
+    return llm.tool(value)
 
 
 def _client_args(args: argparse.Namespace) -> Dict[str, Any]:
@@ -957,6 +1037,372 @@ def _client_args(args: argparse.Namespace) -> Dict[str, Any]:
     for name, value in args.option or []:
         client_args[name] = value  # provider settings (project=...) and call options (top_p=...)
     return client_args
+
+
+# -- embed -----------------------------------------------------------------------------------------
+
+EMBED_EMULATOR_MODEL = "openai/text-embedding-3-small"  # embed --emulator without -m
+
+
+def embed_command(args: argparse.Namespace, stdin: Any = None, stdout: Any = None) -> int:
+    """``llmunified embed -m provider/model TEXT...``: one JSON line per input,
+    ``{"index": i, "embedding": [...]}``, in input order. Without TEXT, each non-empty line piped
+    on standard input is one input."""
+    from ._embed import EMBED_OPTIONS
+
+    stdin = sys.stdin if stdin is None else stdin
+    out = sys.stdout if stdout is None else stdout
+    emulator = None
+    saved = os.environ.get("LLMUNIFIED_EMULATOR")
+    model = args.model or os.environ.get("LLMUNIFIED_EMBED_MODEL")
+    if args.emulator:
+        from .testing import Emulator
+
+        emulator = Emulator().start()
+        os.environ["LLMUNIFIED_EMULATOR"] = emulator.base_url
+        model = model or EMBED_EMULATOR_MODEL
+    try:
+        if not model:
+            raise UsageError("no model: pass -m provider/model (e.g. -m openai/text-embedding-3-small), set "
+                             "LLMUNIFIED_EMBED_MODEL, or use --emulator")
+        texts = [read_at_file(t, "text") for t in args.text]
+        if not texts:
+            piped = piped_stdin(stdin)
+            texts = [line for line in (piped or "").splitlines() if line.strip()]
+        if not texts:
+            raise UsageError("nothing to embed: give one or more texts, or pipe lines on standard input")
+        client_args: Dict[str, Any] = {}
+        options: Dict[str, Any] = {}
+        if args.api_key is not None:
+            client_args["api_key"] = read_at_file(args.api_key, "--api-key").strip()
+        for name, value in (("base_url", args.base_url), ("max_retries", args.max_retries),
+                            ("timeout", args.timeout)):
+            if value is not None:
+                client_args[name] = value
+        for name, value in (("dimensions", args.dimensions), ("input_type", args.input_type),
+                            ("batch_size", args.batch_size)):
+            if value is not None:
+                options[name] = value
+        from ._registry import provider_settings
+        from ._sync._client import CLIENT_ARGS, Client
+
+        settings = CLIENT_ARGS + provider_settings(model)
+        for name, value in args.option or []:
+            # a Client setting (project=...) goes to the Client, anything else is Client.embed's
+            (client_args if name in settings and name not in EMBED_OPTIONS else options)[name] = value
+
+        with Client(model, **client_args) as client:
+            result = client.embed(texts, **options)
+        for index, vector in enumerate(result.vectors):
+            out.write(json.dumps({"index": index, "embedding": vector}, separators=(",", ":")) + "\n")
+        return EXIT_OK
+    finally:
+        if emulator is not None:
+            if saved is None:
+                os.environ.pop("LLMUNIFIED_EMULATOR", None)
+            else:
+                os.environ["LLMUNIFIED_EMULATOR"] = saved
+            emulator.stop()
+
+
+# -- models, pull ---------------------------------------------------------------------------------
+
+PULL_DEFAULT_PROVIDER = "ollama"  # pull without -m: the local Ollama server (OLLAMA_HOST)
+
+
+def _admin_model(value: Optional[str], fallback: Optional[str]) -> str:
+    """A Client model for a call that names no model (a listing, a pull): ``-m provider`` or
+    ``-m provider/anything``; the part after the ``/`` plays no part."""
+    value = value or os.environ.get("LLMUNIFIED_MODEL") or fallback
+    if not value:
+        raise UsageError("no provider: pass -m provider (e.g. -m ollama or -m openai), set LLMUNIFIED_MODEL, "
+                         "or use --emulator ('llmunified models info MODEL' says what the registry knows of a model)")
+    return value if "/" in value else value + "/_"
+
+
+def _admin_client_args(args: argparse.Namespace) -> Dict[str, Any]:
+    client_args: Dict[str, Any] = {}
+    if args.api_key is not None:
+        key = read_at_file(args.api_key, "--api-key").strip()
+        if not key:
+            raise UsageError("--api-key is empty")
+        client_args["api_key"] = key
+    for name, value in (("base_url", args.base_url), ("timeout", args.timeout)):
+        if value is not None:
+            client_args[name] = value
+    for name, value in args.option or []:
+        client_args[name] = value  # provider settings (project=..., api_version=...)
+    return client_args
+
+
+class WithEmulator:
+    """``--emulator``: a built-in emulator that every client of this process talks to, for the
+    time of one command."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+        self.emulator: Any = None
+        self.saved: Optional[str] = None
+
+    def __enter__(self) -> "WithEmulator":
+        if self.on:
+            from .testing import Emulator
+
+            self.saved = os.environ.get("LLMUNIFIED_EMULATOR")
+            self.emulator = Emulator().start()
+            os.environ["LLMUNIFIED_EMULATOR"] = self.emulator.base_url
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.emulator is not None:
+            if self.saved is None:
+                os.environ.pop("LLMUNIFIED_EMULATOR", None)
+            else:
+                os.environ["LLMUNIFIED_EMULATOR"] = self.saved
+            self.emulator.stop()
+
+
+def human_bytes(n: Optional[float]) -> str:
+    """``1536`` -> ``1.5 KB`` (decimal units, as Ollama shows them)."""
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"  # pragma: no cover - the loop returns
+
+
+def _eta(seconds: Optional[float]) -> str:
+    if seconds is None or seconds != seconds or seconds < 0 or seconds > 99 * 3600:
+        return "--:--"
+    seconds = int(seconds + 0.5)
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60:d}:{rest % 60:02d}"
+
+
+def models_command(args: argparse.Namespace, stdout: Any = None) -> int:
+    """``llmunified models [-m provider]``: the provider's models (``Client.list_models``) as a
+    table (id, context window, size; for Ollama whether it is loaded) or JSON."""
+    from ._sync._client import Client
+
+    out = sys.stdout if stdout is None else stdout
+    with WithEmulator(args.emulator):
+        model = _admin_model(args.list_model, "ollama" if args.emulator else None)
+        with Client(model, **_admin_client_args(args)) as client:
+            models = client.list_models()
+    if args.json:
+        rows = [{"id": m.id, "provider": m.provider, "context_window": m.context_window, "max_output": m.max_output,
+                 "created": m.created, "owned_by": m.owned_by, "size": m.size, "modified_at": m.modified_at,
+                 "details": m.details} for m in models]
+        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return EXIT_OK
+    if not models:
+        out.write(f"{model.split('/', 1)[0]}: no models\n")
+        return EXIT_OK
+    loaded = any((m.details or {}).get("loaded") is not None for m in models)
+    table = [("ID", "CONTEXT", "SIZE") + (("LOADED",) if loaded else ())]
+    for m in models:
+        row: Tuple[str, ...] = (m.id, f"{m.context_window:,}" if m.context_window else "-", human_bytes(m.size))
+        if loaded:
+            row += ("yes" if (m.details or {}).get("loaded") else "",)
+        table.append(row)
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for r in table:
+        out.write("  ".join(c.ljust(w) if i == 0 else c.rjust(w) if i < 3 else c
+                            for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n")
+    return EXIT_OK
+
+
+class PullBar:
+    """What ``llmunified pull`` shows: on a terminal one line redrawn in place per layer (bytes
+    done / total, rate, ETA, a bar); elsewhere one plain line per status (a layer's when it is
+    complete, with its size). ``clock`` is for tests."""
+
+    WIDTH = 24
+
+    def __init__(self, term: Term, clock: Any = time.monotonic) -> None:
+        self.term = term
+        self.clock = clock
+        self.status: Optional[str] = None
+        self.samples: List[Tuple[float, int]] = []  # (time, completed bytes of every layer)
+        self.drawn = False  # a bar is on the terminal's current line
+        self.printed: Optional[str] = None  # not a terminal: the layer whose line was printed
+
+    def rate(self, completed: int) -> Optional[float]:
+        now = self.clock()
+        self.samples.append((now, completed))
+        while len(self.samples) > 2 and now - self.samples[0][0] > 5.0:  # the last few seconds
+            self.samples.pop(0)
+        t0, b0 = self.samples[0]
+        return (completed - b0) / (now - t0) if now - t0 > 0.2 else None
+
+    def show(self, progress: Any, completed: int) -> None:
+        new = progress.status != self.status
+        if new and self.drawn:
+            self.term.write("\n")
+            self.drawn = False
+        self.status = progress.status
+        rate = self.rate(completed)
+        if progress.total is None or progress.digest is None:
+            if new:
+                self.term.line(progress.status)
+            return
+        done = progress.completed or 0
+        if not self.term.tty:
+            if done >= progress.total and self.printed != progress.digest:
+                self.term.line(f"{progress.status}: {human_bytes(progress.total)}")
+                self.printed = progress.digest
+            return
+        fraction = progress.fraction or 0.0
+        filled = int(fraction * self.WIDTH)
+        bar = "=" * filled + (">" if filled < self.WIDTH else "") + " " * max(0, self.WIDTH - filled - 1)
+        speed = f"{human_bytes(rate)}/s" if rate else "-- B/s"
+        eta = _eta((progress.total - done) / rate if rate else None)
+        self.term.write(f"\r{progress.status} {fraction * 100:3.0f}% [{bar}] {human_bytes(done)}/"
+                        f"{human_bytes(progress.total)}  {speed}  ETA {eta}\x1b[K")
+        self.drawn = True
+
+    def end(self) -> None:
+        if self.drawn:
+            self.term.write("\n")
+            self.drawn = False
+
+
+def pull_command(args: argparse.Namespace, stdout: Any = None) -> int:
+    """``llmunified pull NAME``: download a model to the Ollama server, showing its progress."""
+    from ._sync._client import Client
+
+    out = Term(sys.stdout if stdout is None else stdout, args.no_color)
+    with WithEmulator(args.emulator):
+        model = _admin_model(args.pull_model, PULL_DEFAULT_PROVIDER)
+        with Client(model, **_admin_client_args(args)) as client:
+            bar = PullBar(out)
+            try:
+                with client.pull(args.name, insecure=args.insecure) as pull:
+                    for progress in pull:
+                        bar.show(progress, pull.completed_bytes)
+            finally:
+                bar.end()
+    return EXIT_OK
+
+
+# -- tokens ----------------------------------------------------------------------------------------
+
+#: ``tokens --emulator`` without ``-m``: a provider whose count the emulator answers exactly
+TOKENS_EMULATOR_MODEL = "anthropic/claude-sonnet-4-5"
+
+
+def _add_tokens_parser(sub: Any, epilog: str) -> None:
+    """The ``tokens`` subcommand's arguments (``sub``: the main parser's subparsers)."""
+    t = sub.add_parser(
+        "tokens", help="count the prompt tokens of a text (exact where the provider counts)",
+        description="Print how many prompt tokens TEXT (text piped on standard input comes before it) takes "
+                    "for the model, and whether the figure is exact: the provider's own count (Anthropic, "
+                    "Gemini, Vertex AI), else a local count (tiktoken for OpenAI models when installed, "
+                    "else an estimate). Arguments starting with @ are read from that file.",
+        epilog=epilog)
+    t.add_argument("text", nargs="*", help="the text (words are joined; @file reads a file)")
+    t.add_argument("-m", "--model", help="provider/model, e.g. anthropic/claude-sonnet-4-5 (default: $LLMUNIFIED_MODEL)")
+    t.add_argument("-s", "--system", help="a system prompt counted with the text (TEXT or @file)")
+    t.add_argument("--local", action="store_true", help="count locally, without asking the provider (never exact)")
+    t.add_argument("--json", action="store_true",
+                   help='one JSON object: {"tokens", "exact", "source", "model"}')
+    t.add_argument("--api-key", help="the provider's API key (or @file); by default its environment variable")
+    t.add_argument("--base-url", help="API root, e.g. https://api.anthropic.com")
+    t.add_argument("--emulator", action="store_true", help="count with the built-in emulator: no key, no network")
+    t.add_argument("-o", "--option", type=parse_option, action="append", metavar="NAME=VALUE",
+                   help="a provider setting or call option (-o project=my-project); repeatable")
+    t.add_argument("--max-retries", type=_count, help="retries on rate limits and server errors (default 2)")
+    t.add_argument("--timeout", type=parse_seconds, help="seconds to wait for the server (default 600)")
+
+
+def tokens_command(args: argparse.Namespace, stdin: Any = None, stdout: Any = None) -> int:
+    """Count, print ``N tokens (exact: ...)`` or the JSON object; the exit codes are the CLI's."""
+    stdin = sys.stdin if stdin is None else stdin
+    out = sys.stdout if stdout is None else stdout
+    emulator = None
+    saved = os.environ.get("LLMUNIFIED_EMULATOR")
+    model = args.model or os.environ.get("LLMUNIFIED_MODEL")
+    if args.emulator:
+        from .testing import Emulator
+
+        emulator = Emulator().start()
+        os.environ["LLMUNIFIED_EMULATOR"] = emulator.base_url  # every client of this process goes there
+        model = model or TOKENS_EMULATOR_MODEL
+    try:
+        if not model:
+            raise UsageError("no model: pass -m provider/model (e.g. -m anthropic/claude-sonnet-4-5), set "
+                             "LLMUNIFIED_MODEL, or use --emulator")
+        text = " ".join(read_at_file(t, "text") for t in args.text) if args.text else ""
+        piped = piped_stdin(stdin)
+        if piped is not None and piped.strip():
+            text = piped.rstrip("\n") + ("\n\n" + text if text else "")
+        if not text.strip():
+            raise UsageError("nothing to count: give a text (or @file), or pipe text on standard input")
+        from ._types import Message
+
+        messages = [Message("user", text)]
+        if args.system is not None:
+            messages.insert(0, Message("system", read_at_file(args.system, "--system")))
+        count = _count_tokens(model, messages, args)
+        if args.json:
+            out.write(json.dumps({"tokens": count.tokens, "exact": count.exact, "source": count.source,
+                                  "model": count.model}) + "\n")
+        else:
+            out.write(f"{count.tokens} tokens ({_describe(count)})\n")
+        return EXIT_OK
+    finally:
+        if emulator is not None:
+            if saved is None:
+                os.environ.pop("LLMUNIFIED_EMULATOR", None)
+            else:
+                os.environ["LLMUNIFIED_EMULATOR"] = saved
+            emulator.stop()
+
+
+def _describe(count: Any) -> str:
+    if count.exact:
+        return f"exact: counted by {count.model.partition('/')[0] or 'the provider'}"
+    if count.source == "tiktoken":
+        return "not exact: tiktoken, with OpenAI's documented message framing"
+    return "not exact: an estimate; this provider has no token-counting endpoint" if count.source == "estimate" \
+        else f"not exact: {count.source}"
+
+
+def _count_tokens(model: str, messages: Any, args: argparse.Namespace) -> Any:
+    if args.local or not _has_endpoint(model):
+        # a provider without a counting endpoint is counted locally anyway (no client: no key needed)
+        from ._tokens import count_tokens
+
+        return count_tokens(model, messages)
+    client_args: Dict[str, Any] = {}
+    options: Dict[str, Any] = {}
+    if args.api_key is not None:
+        key = read_at_file(args.api_key, "--api-key").strip()
+        if not key:
+            raise UsageError("--api-key is empty")
+        client_args["api_key"] = key
+    for name, value in (("base_url", args.base_url), ("max_retries", args.max_retries), ("timeout", args.timeout)):
+        if value is not None:
+            client_args[name] = value
+    from ._registry import provider_settings
+    from ._sync._client import CLIENT_ARGS, Client
+
+    settings = CLIENT_ARGS + provider_settings(model)
+    for name, value in args.option or []:
+        (client_args if name in settings else options)[name] = value
+    with Client(model, **client_args) as client:
+        return client.count_tokens(messages, **options)
+
+
+def _has_endpoint(model: str) -> bool:
+    """Whether the provider may count with an endpoint (an unknown provider: let the Client say)."""
+    from ._registry import PROVIDERS
+
+    info = PROVIDERS.get(model.partition("/")[0].lower())
+    return info is None or bool(info.codec.token_endpoint)
 
 
 # -- providers, emulator ---------------------------------------------------------------------------
@@ -1072,7 +1518,7 @@ def _count(text: str) -> int:
     return _whole(text, 0)
 
 
-def _seconds(text: str) -> float:
+def parse_seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -1103,7 +1549,7 @@ def _reasoning(text: str) -> Any:
     raise argparse.ArgumentTypeError(f"{text!r}: use minimal, low, medium, high, a token budget or off")
 
 
-def _option(text: str) -> Tuple[str, Any]:
+def parse_option(text: str) -> Tuple[str, Any]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip().isidentifier():
         raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE (e.g. -o top_p=0.9 or -o project=my-project)")
@@ -1112,6 +1558,16 @@ def _option(text: str) -> Tuple[str, Any]:
     except ValueError:
         parsed = value
     return name.strip(), parsed
+
+
+def _admin_arguments(p: argparse.ArgumentParser) -> None:
+    """The connection options of ``models`` and ``pull``."""
+    p.add_argument("--api-key", help="the provider's API key (or @file); by default its environment variable")
+    p.add_argument("--base-url", help="API root, e.g. http://localhost:11434")
+    p.add_argument("--emulator", action="store_true", help="use the built-in emulator: no key, no network")
+    p.add_argument("-o", "--option", type=parse_option, action="append", metavar="NAME=VALUE",
+                   help="a provider setting (-o project=my-project); repeatable")
+    p.add_argument("--timeout", type=parse_seconds, help="seconds to wait for the server (default 600)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1140,22 +1596,68 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-t", "--temperature", type=_temperature, help="0 to 2")
     c.add_argument("--max-tokens", type=_positive_int, help="longest reply, in tokens")
     c.add_argument("-r", "--reasoning", type=_reasoning, help="minimal, low, medium, high, a token budget, or off")
-    c.add_argument("-o", "--option", type=_option, action="append", metavar="NAME=VALUE",
+    c.add_argument("-o", "--option", type=parse_option, action="append", metavar="NAME=VALUE",
                    help="any other option or provider setting (-o top_p=0.9 -o project=my-project); repeatable")
     c.add_argument("--max-retries", type=_count, help="retries on rate limits and server errors (default 2)")
-    c.add_argument("--timeout", type=_seconds, help="seconds to wait for the server (default 600)")
+    c.add_argument("--timeout", type=parse_seconds, help="seconds to wait for the server (default 600)")
     c.add_argument("--thinking", action=argparse.BooleanOptionalAction, default=None,
                    help="show the model's thinking, dimmed (default: on a terminal)")
     c.add_argument("--usage", action=argparse.BooleanOptionalAction, default=None,
                    help="tokens and cost after each reply (default: interactive only; on stderr otherwise)")
     c.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR=1)")
+    c.add_argument("--tool", action="append", metavar="MODULE:NAME",
+                   help="a tool the model may call: a function (or llm.Tool) in an importable module or a "
+                        ".py file (pkg.tools:get_weather, ./tools.py:get_weather); repeatable. Each call is "
+                        "shown and asked y/n first")
+    c.add_argument("-y", "--yes", "--auto-approve", dest="yes", action="store_true",
+                   help="run the --tool calls without asking")
     sub.add_parser("providers", help="list known providers and their environment variables")
-    m = sub.add_parser("models", help="what the bundled registry knows about models")
+    m = sub.add_parser("models", help="list a provider's models; 'models info' for what the registry knows",
+                       description="Without a subcommand: the models the provider offers (id, context window, "
+                                   "size; for Ollama whether each is loaded), from its API.", epilog=epilog)
+    m.add_argument("-m", "--model", dest="list_model", metavar="PROVIDER",
+                   help="provider or provider/model, e.g. ollama or openai (default: $LLMUNIFIED_MODEL)")
+    _admin_arguments(m)
+    m.add_argument("--json", action="store_true", help="the models as JSON")
     msub = m.add_subparsers(dest="models_command", parser_class=_Parser)
     info = msub.add_parser("info", help="limits, capabilities and prices of one model")
     info.add_argument("model", help="provider/model, e.g. anthropic/claude-sonnet-4-5")
     info.add_argument("--base-model", help="the model behind a deployment (Azure), e.g. gpt-4o")
     info.add_argument("--json", action="store_true", help="the facts as JSON")
+    em = sub.add_parser("embed", help="embed texts: one JSON line {index, embedding} per input",
+                        description="Print one JSON line per input, {\"index\": i, \"embedding\": [...]}, in input "
+                                    "order. Without TEXT, each non-empty line on standard input is one input.",
+                        epilog=epilog)
+    em.add_argument("text", nargs="*", help="texts to embed (@file reads a file as one text)")
+    em.add_argument("-m", "--model", help="provider/model, e.g. openai/text-embedding-3-small "
+                                          "(default: $LLMUNIFIED_EMBED_MODEL)")
+    em.add_argument("--dimensions", type=_positive_int, help="vector size, where the model can change it")
+    em.add_argument("--input-type", help="search_document (default on Cohere), search_query, classification, "
+                                         "clustering, or Gemini's task type")
+    em.add_argument("--batch-size", type=_positive_int, help="inputs per request (default: the provider's limit)")
+    em.add_argument("--api-key", help="the provider's API key (or @file); by default its environment variable")
+    em.add_argument("--base-url", help="API root, e.g. http://localhost:11434")
+    em.add_argument("--emulator", action="store_true", help="embed with the built-in emulator: no key, no network")
+    em.add_argument("-o", "--option", type=parse_option, action="append", metavar="NAME=VALUE",
+                    help="another embed option or provider setting (-o truncate=true -o project=p); repeatable")
+    em.add_argument("--max-retries", type=_count, help="retries on rate limits and server errors (default 2)")
+    em.add_argument("--timeout", type=parse_seconds, help="seconds to wait for the server (default 600)")
+    _add_tokens_parser(sub, epilog)
+    from ._cli_map import add_parser as add_map_parser
+
+    add_map_parser(sub, epilog)
+    from ._cli_batch import add_parser as add_batch_parser
+
+    add_batch_parser(sub, epilog)
+    pl = sub.add_parser("pull", help="download a model to the Ollama server, with a progress bar",
+                        description="Download NAME to the Ollama server (OLLAMA_HOST, --base-url, or -m with a "
+                                    "provider speaking Ollama's API): a progress bar on a terminal (bytes, rate, "
+                                    "ETA), one line per step otherwise.", epilog=epilog)
+    pl.add_argument("name", help="the model, e.g. llama3.2 or qwen3:4b")
+    pl.add_argument("-m", "--model", dest="pull_model", metavar="PROVIDER", help="the provider (default: ollama)")
+    pl.add_argument("--insecure", action="store_true", help="allow a registry without TLS")
+    pl.add_argument("--no-color", action="store_true", help="no colour (also NO_COLOR=1)")
+    _admin_arguments(pl)
     e = sub.add_parser("emulator", help="serve the emulator on 127.0.0.1 until Ctrl-C")
     e.add_argument("--port", type=_count, default=0, help="TCP port (default: a free one)")
     return parser
@@ -1187,11 +1689,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             elif args.command == "providers":
                 code = providers()
             elif args.command == "models":
-                if args.models_command != "info":
-                    raise UsageError("models: say what to do, e.g. `llmunified models info anthropic/claude-sonnet-4-5`")
-                code = models_info(args.model, args.base_model, args.json)
+                if args.models_command is None:
+                    code = models_command(args)
+                else:
+                    code = models_info(args.model, args.base_model, args.json)
+            elif args.command == "pull":
+                code = pull_command(args)
+            elif args.command == "embed":
+                code = embed_command(args)
             elif args.command == "emulator":
                 code = serve_emulator(args.port)
+            elif args.command == "tokens":
+                code = tokens_command(args)
+            elif args.command == "map":
+                from ._cli_map import map_command
+
+                code = map_command(args)
+            elif args.command == "batch":
+                from ._cli_batch import batch_command
+
+                code = batch_command(args)
             else:
                 parser.print_help()
                 code = EXIT_USAGE

@@ -12,6 +12,7 @@ Every error derives from :class:`LLMError` and carries what is known about the f
 ``code`` / ``error_type``   the provider's machine-readable error code and type
 ``attempts``      how many HTTP requests the call made before giving up (1: no retry)
 ``waits``         the seconds waited before each retry (a tuple, empty without retries)
+``correlation_id``  the failed call's correlation id (with a tracer, or when the call was given one)
 
 Which class is raised::
 
@@ -41,7 +42,12 @@ Which class is raised::
     |   |-- StreamTimeoutError      no data within the read timeout mid-stream (also TimeoutError)
     |   `-- StreamConnectionError   the connection broke mid-stream (also ConnectionError)
     |-- StructuredOutputError       structured output failed validation on every attempt
-    `-- ToolLoopError               the tool loop reached max_rounds (transcript on .messages)
+    |-- ToolLoopError               the tool loop reached max_rounds (transcript on .messages)
+    |   |-- ToolApprovalError       an approver raised, returned nonsense or edited arguments
+    |   |                           that fail the tool's schema: nothing was sent
+    |   `-- ToolLoopCancelledError  the loop was cancelled (transcript so far on .messages)
+    |-- RouterError                 every entry of a Router is open or failed (.errors, .entries)
+    `-- (ValidationError) ToolSubmissionError  a caller-run tool's result submitted wrongly
 
 Catching the way Python taught you: ``except TimeoutError:`` (the builtin) catches every
 timeout of ours, and ``except ConnectionError:`` every connection failure, streaming or not.
@@ -79,10 +85,14 @@ __all__ = [
     "StreamConnectionError",
     "StructuredOutputError",
     "ToolLoopError",
+    "ToolApprovalError",
+    "ToolLoopCancelledError",
+    "ToolSubmissionError",
     "ContextBudgetExceededError",
     "UnsupportedParameterError",
     "SessionFileError",
     "SessionVersionError",
+    "RouterError",
     "error_for_status",
 ]
 
@@ -96,6 +106,8 @@ class LLMError(Exception):
     attempts: int = 1
     #: seconds waited before each retry of the failed call
     waits: Tuple[float, ...] = ()
+    #: the failed call's correlation id (with a tracer, or when the call was given one)
+    correlation_id: Optional[str] = None
 
     def __init__(
         self,
@@ -322,6 +334,40 @@ class ToolLoopError(LLMError):
         self.usage = usage
 
 
+class ToolApprovalError(ToolLoopError):
+    """The tool loop's ``approve=`` callable raised (the original exception is ``__cause__``),
+    returned something that is not a decision, or edited arguments that fail the tool's schema
+    (``errors`` lists why). Nothing of that round was run or sent; ``messages`` holds the
+    transcript so far (ending with the model's tool-call turn), ``tool_call`` the call concerned.
+    """
+
+    def __init__(self, message: str, *, tool_call: Any = None, errors: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.tool_call = tool_call
+        self.errors = list(errors or [])
+
+
+class ToolLoopCancelledError(ToolLoopError):
+    """A streaming tool loop was cancelled (``cancel()``, or its ``with`` block was left) before
+    its final answer. ``messages`` holds the transcript so far (nothing is lost),
+    ``partial_response`` what had arrived of the round cut short (None between rounds)."""
+
+    def __init__(self, message: str, *, partial_response: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.partial_response = partial_response
+
+
+class ToolSubmissionError(ValidationError):
+    """A result for a caller-run tool was submitted wrongly: an unknown call id, a second
+    result for the same call, a submission after the loop ended, or the loop iterated before
+    every pending call was answered. The loop is unchanged: fix the call and go on.
+    ``pending`` lists the ids still waiting for a result."""
+
+    def __init__(self, message: str, *, pending: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.pending = list(pending or [])
+
+
 class ContextBudgetExceededError(ContextWindowExceededError, ValidationError):
     """The newest turn, with the system prompt and pinned messages, does not fit the budget.
 
@@ -388,6 +434,28 @@ class SessionVersionError(SessionFileError):
         super().__init__(message, path=path)
         self.version = version
         self.supported = supported
+
+
+
+class RouterError(LLMError):
+    """A Router call found no entry to serve it: every entry is open (its circuit breaker is
+    cooling down) or failed with an error worth failing over on.
+
+    ``errors``: ``(label, error)`` of each entry this call tried, in order. ``entries``:
+    ``(label, state, last_error)`` of every entry of the router (``state``: ``"closed"``,
+    ``"open"`` or ``"half_open"``; ``last_error``: the entry's latest failure, from this call or
+    an earlier one, or None). ``attempts``: the HTTP requests this call made across the entries
+    (each entry's own retries included). ``retry_after``: seconds until the first open entry
+    lets a call through again (None when one is available now). The last error is the
+    ``__cause__``.
+    """
+
+    default_retryable = True
+
+    def __init__(self, message: str, *, errors: Any = None, entries: Any = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.errors: List[Tuple[str, BaseException]] = list(errors or [])
+        self.entries: List[Tuple[str, str, Optional[BaseException]]] = list(entries or [])
 
 
 _STATUS_CLASSES = {

@@ -11,14 +11,28 @@ __all__, __getattr__, __dir__ = namespace(
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._events import (Finish, StreamEvent, TextDelta, ThinkingDelta, ToolCallDelta, ToolCallEnd,
-                                    ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd)
+                                    ToolCallStart, UsageEvent, ToolResultEvent, RoundEnd, ToolCallsPending)
+    from llmunified._toolloop import ToolDecision, allow, deny, edit
+    from llmunified._admin import ModelDetails, PullProgress
     from llmunified._cost import Cost
+    from llmunified._trace import (FailoverEvent, LLMCallEvent, LLMErrorEvent, LLMResponseEvent, RetryEvent,
+                                   ToolCallEvent, TraceEvent, Tracer)
+    from llmunified._totals import UsageTotals
     from llmunified._models import ModelFacts, model_info, register_model
     from llmunified._registry import PROVIDERS
     from llmunified._retry import RetryPolicy
     from llmunified._tooldef import tool
+    from llmunified._tokens import count_tokens
+    from llmunified._types import Choice, TokenCount
     from llmunified_async import errors, testing
-    from llmunified_async._client import Client, HTTPTransport, RunStream, Stream, Transport, complete
+    from llmunified._bulkplan import BulkResult
+    from llmunified_async._admin import PullStream
+    from llmunified_async._bulk import BulkRun
+    from llmunified_async._client import Client, HTTPTransport, RunStream, Stream, Transport, complete, embed
     from llmunified_async._session import ChatSession, SessionStream
-    from llmunified._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, Tool,
-                                   ToolCall, ToolResult, Usage, assistant, system, tool_result, user)
+    from llmunified_async._batch import BatchJob
+    from llmunified._batch import BatchCounts, BatchResult
+    from llmunified_async._router import Router, RouterStream
+    from llmunified._types import (Citation, Embeddings, ImagePart, Message, ModelInfo, Response, TextPart,
+                                   ThinkingPart, Tool, ToolCall, ToolResult, Usage, assistant, system, tool_result,
+                                   user)

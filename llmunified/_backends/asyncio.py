@@ -19,7 +19,7 @@ from .base import (EnvironmentSettings, StreamingResponse, connect_failure, conn
                    stream_timeout_message)
 
 __all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
-           "run_blocking"]
+           "run_blocking", "WorkerPool"]
 
 #: a connect timeout (aiohttp 3.10+ names it; older versions say "Connection timeout" in the text)
 _CONNECT_TIMEOUT = getattr(aiohttp, "ConnectionTimeoutError", ())
@@ -211,3 +211,62 @@ async def run_blocking(fn: Callable[..., _T], *args: Any) -> _T:
     executor, with the caller's context variables, so the loop goes on serving other tasks."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, fn, *args))
+
+
+class WorkerPool:
+    """Runs coroutines as tasks on the event loop and hands back each one's outcome as it
+    finishes: the twin of ``sync.WorkerPool`` (``Client.map``). ``size`` is the caller's
+    bound (the driver never spawns more); ``stop_all()`` cancels the tasks still running and
+    waits for them to end."""
+
+    def __init__(self, size: int, name: str = "llmunified-map") -> None:
+        self.size = size
+        self.name = name
+        self._tasks: Dict[Any, Any] = {}  # the running tasks -> their keys
+        self._done: List[Any] = []
+        self._wake: Optional[asyncio.Event] = None  # made on the running loop
+
+    @property
+    def running(self) -> int:
+        """Calls started and not harvested yet."""
+        return len(self._tasks)
+
+    def spawn(self, key: Any, thunk: Callable[[], Awaitable[Any]]) -> None:
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        task = asyncio.ensure_future(thunk())
+        self._tasks[task] = key
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: Any) -> None:
+        self._done.append(task)
+        if self._wake is not None:
+            self._wake.set()
+
+    async def harvest(self, timeout: Optional[float] = None) -> List[Any]:
+        if not self._tasks:
+            if timeout:
+                await asyncio.sleep(timeout)
+            return []
+        if not self._done and self._wake is not None:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except asyncio.TimeoutError:
+                return []
+        finished, self._done = self._done, []
+        out = []
+        for task in finished:
+            key = self._tasks.pop(task)
+            error: Optional[BaseException] = asyncio.CancelledError() if task.cancelled() else task.exception()
+            out.append((key, None if error is not None else task.result(), error))
+        return out
+
+    async def stop_all(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._done.clear()

@@ -23,7 +23,7 @@ from .base import (EnvironmentSettings, StreamingResponse, Transport, causes, co
                    response_headers, shown_url, stream_timeout_message)
 
 __all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
-           "run_blocking"]
+           "run_blocking", "WorkerPool"]
 
 
 #: what a read that ran out of time raises, somewhere in the chain of requests' wrappers (not
@@ -220,3 +220,73 @@ def run_blocking(fn: Callable[..., _T], *args: Any) -> _T:
     """Run a blocking function (a credential refresh): here simply a call. The async twin runs
     it in the event loop's default executor so the loop is not held up."""
     return fn(*args)
+
+
+class WorkerPool:
+    """Runs calls on at most ``size`` worker threads and hands back each one's outcome as it
+    finishes (``Client.map``; the async twin's is tasks on the event loop).
+
+    ``spawn(key, thunk)`` starts ``thunk()`` (in a copy of the caller's context variables);
+    ``harvest(timeout)`` waits until at least one has finished (or ``timeout`` seconds passed:
+    then ``[]``) and returns ``(key, value, exception)`` for every one finished since the last
+    harvest; ``stop_all()`` cancels what has not started and waits for what has (threads
+    cannot be stopped). One thread drives a pool (spawn, harvest and stop_all).
+    """
+
+    def __init__(self, size: int, name: str = "llmunified-map") -> None:
+        import queue
+
+        self.size = size
+        self.name = name
+        self._pool: Any = None
+        self._futures: Dict[Any, Any] = {}  # the running futures -> their keys
+        self._done: "queue.SimpleQueue[Any]" = queue.SimpleQueue()
+
+    @property
+    def running(self) -> int:
+        """Calls started and not harvested yet."""
+        return len(self._futures)
+
+    def spawn(self, key: Any, thunk: Callable[[], Any]) -> None:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix=self.name)
+        future = self._pool.submit(contextvars.copy_context().run, thunk)
+        self._futures[future] = key
+        future.add_done_callback(self._done.put)
+
+    @io
+    def harvest(self, timeout: Optional[float] = None) -> List[Any]:
+        import queue
+
+        if not self._futures:
+            if timeout:
+                time.sleep(timeout)
+            return []
+        try:
+            finished = [self._done.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while True:
+            try:
+                finished.append(self._done.get_nowait())
+            except queue.Empty:
+                break
+        out = []
+        for future in finished:
+            key = self._futures.pop(future)
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled():
+                from concurrent.futures import CancelledError
+
+                error = CancelledError()
+            out.append((key, None if error is not None else future.result(), error))
+        return out
+
+    @io
+    def stop_all(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._futures.clear()

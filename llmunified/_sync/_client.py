@@ -6,32 +6,43 @@ every function that does I/O carries ``@io``; decisions live in the sans-IO core
 import dataclasses
 import functools
 import logging
+import sys
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Iterator, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from llmunified._backends.sync import HTTPTransport, Transport, as_transport, call_function, run_all, run_blocking
 from llmunified._endpoint import Call, Endpoint
-from llmunified._events import RoundEnd, StreamEvent, ToolResultEvent
+from llmunified._events import RoundEnd, StreamEvent, ToolCallsPending, ToolResultEvent
 from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._options import MessagesInput, to_messages
+from llmunified._pickling import client_args, key_callable, reduce_client
 from llmunified._registry import KeySource, Secret, provider_settings
 from llmunified._retry import RetryPolicy, has_content, record_attempts, retryable_before_content
 from llmunified._twin import io
-from llmunified._types import ModelInfo, Response
+from llmunified._usage import UsageCounter
+from llmunified._types import Embeddings, ModelInfo, Response
 from llmunified.errors import (ConnectionError, LLMError, MalformedResponseError, StreamError, TimeoutError,
                                ValidationError, interrupted_stream)
 
 if TYPE_CHECKING:  # pragma: no cover - the tool loop's module loads with the first run()
+    from llmunified._admin import ModelDetails
     from llmunified._models import ModelFacts
+    from llmunified._totals import UsageTotals
+    from llmunified._sync._bulk import BulkRun
+    from llmunified._sync._admin import ModelManager, PullStream
+    from llmunified._sync._batch import BatchIO, BatchJob
+    from llmunified._trace import Hooks, Tracer
     from llmunified._toolloop import ToolLoop
+    from llmunified._types import TokenCount
 
-__all__ = ["Client", "Stream", "RunStream", "complete", "HTTPTransport", "Transport"]
+__all__ = ["Client", "Stream", "RunStream", "complete", "embed", "HTTPTransport", "Transport"]
 
 log = logging.getLogger("llmunified")
 
-_CLIENT_ARGS = ("api_key", "base_url", "headers", "timeout", "connect_timeout", "retry", "max_retries",
-                "transport", "pool_size", "base_model", "max_parallel_tools", "capabilities", "profile")
+CLIENT_ARGS = ("api_key", "base_url", "headers", "timeout", "connect_timeout", "retry", "max_retries",
+                "transport", "pool_size", "base_model", "max_parallel_tools", "capabilities", "profile", "tracer",
+                "otel", "label")
 
 
 class Client:
@@ -64,6 +75,20 @@ class Client:
         8; 1 runs them one by one, in the model's order, on the calling thread). See :meth:`run`.
     :param base_model: the model behind a deployment whose name says nothing (Azure's
         ``azure/prod-chat``), for :attr:`model_info`: ``base_model="gpt-4o"``.
+    :param tracer: an :class:`~llmunified.Tracer` recording this client's calls, retries and
+        tool calls as typed events, each with its call's correlation id.
+    :param otel: OpenTelemetry spans (gen_ai semantic conventions; needs ``opentelemetry-api``):
+        True on, False off, a ``TracerProvider`` to use; by default on when the application
+        has configured an OpenTelemetry SDK tracer provider, or when the tracer says
+        ``Tracer(otel=True)``.
+    :param label: a name for this client (default: its ``provider/model``), set on every
+        Response it returns (``response.label``): it tells apart several clients of the same
+        model (different keys, regions, base URLs), e.g. the entries of a :class:`Router`.
+
+    Every call takes a ``correlation_id=`` option (never sent to the provider): it is carried
+    through the call's retries, tool-loop rounds and tool calls, and set on the Response and on
+    an error (``.correlation_id``); with a tracer, calls without one get a fresh id. Running
+    totals of every call's tokens and cost: :meth:`usage_totals`.
 
     One Client holds one connection pool; it is safe to share between threads. Close it (or use
     ``with``) to release the connections.
@@ -73,8 +98,16 @@ class Client:
                  headers: Optional[Mapping[str, str]] = None, timeout: float = 600.0,
                  connect_timeout: float = 5.0, retry: Optional[RetryPolicy] = None,
                  max_retries: Optional[int] = None, transport: Any = None, pool_size: Optional[int] = None,
-                 max_parallel_tools: Optional[int] = None, **defaults: Any) -> None:
+                 max_parallel_tools: Optional[int] = None, tracer: Optional["Tracer"] = None, otel: Any = None,
+                 label: Optional[str] = None, **defaults: Any) -> None:
+        # what a pickled client carries to another process (llmunified._pickling): never the key
+        self._args = client_args(locals())
+        self._key_source = key_callable(api_key)
         self._endpoint = Endpoint(model, api_key=api_key, base_url=base_url, headers=headers, defaults=defaults)
+        if label is not None and (not isinstance(label, str) or not label):
+            raise ValidationError(f"label must be a non-empty str, got {label!r}")
+        #: the name set on every Response this client returns (``response.label``)
+        self.label: str = label if label is not None else self._endpoint.model
         if max_parallel_tools is not None:
             from llmunified._toolloop import check_parallel_tools
 
@@ -95,6 +128,15 @@ class Client:
         self._transport = as_transport(transport, connect_timeout=connect_timeout, read_timeout=timeout,
                                        pool_size=pool_size)
         self._closed = False
+        self._totals = UsageCounter()  # every call adds to it once (usage_totals())
+        self.tracer = tracer
+        # the tracing hooks (llmunified._trace): None without a tracer and OpenTelemetry, so a call
+        # pays one attribute check
+        self._trace: Optional["Hooks"] = None
+        if tracer is not None or otel or (otel is None and "opentelemetry.trace" in sys.modules):
+            from llmunified._trace import hooks_for
+
+            self._trace = hooks_for(tracer, otel)
 
     @property
     def model(self) -> str:
@@ -135,8 +177,37 @@ class Client:
         """The transport this client sends with (its own, or the one you passed in)."""
         return self._transport
 
+    def _with_tracer(self, tracer: Optional["Tracer"]) -> "Client":
+        """A view of this client whose calls ``tracer`` records (a ``ChatSession``'s own tracer):
+        the same connection pool, defaults and usage totals; closing it closes nothing."""
+        from llmunified._trace import hooks_for
+
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.tracer = tracer
+        view._trace = hooks_for(tracer, None)
+        view._owns_transport = False
+        return view
+
+    def usage_totals(self, reset: bool = False) -> "UsageTotals":
+        """What this client's calls consumed so far: a :class:`~llmunified.UsageTotals` (calls,
+        errors, retries, input / output / cache read / cache write / reasoning tokens, and the
+        summed ``cost`` of the calls whose price is known, ``unpriced_calls`` counting the
+        others). Every model call counts once: each round of :meth:`run`, each attempt of
+        :meth:`extract`, each stream (when it ends, fails or is closed). Safe from any thread;
+        ``reset=True`` returns the totals and starts again from zero, atomically."""
+        return self._totals.totals(reset)
+
     def __repr__(self) -> str:
-        return f"Client({self.model!r}, base_url={self.base_url!r})"
+        label = f", label={self.label!r}" if self.label != self.model else ""
+        return f"Client({self.model!r}{label}, base_url={self.base_url!r})"
+
+    def __reduce__(self) -> Any:
+        """Pickling carries the configuration and not the key: the unpickled client (in a
+        multiprocessing, Dask, Ray or Spark worker) resolves its key from the worker's environment,
+        or calls the ``api_key`` callable it was given (when that can be pickled), and opens its
+        own connection pool. A passed-in ``transport`` and credential headers stay behind."""
+        return reduce_client(type(self), self.model, self._args, self._key_source)
 
     def __enter__(self) -> "Client":
         return self
@@ -164,8 +235,18 @@ class Client:
         """
         if self._secret is not None:
             self._refresh_credentials()
+        cid = options.pop("correlation_id", None) if options else None
+        if cid is not None or self._trace is not None:
+            cid = self._correlation_id(cid)
         call = self._endpoint.chat(messages, options, stream=False)
-        return self._endpoint.validate(call, self._call(call))
+        response = self._call(call, cid, messages, options)
+        if call.spec is None:
+            return response
+        try:
+            return self._endpoint.validate(call, response)
+        except LLMError as exc:
+            exc.correlation_id = cid
+            raise
 
     @io
     def extract(self, target: Any, messages: MessagesInput, *, retries: int = 2, return_response: bool = False,
@@ -182,21 +263,58 @@ class Client:
         """
         job = self._endpoint.extraction(target, retries)
         history = to_messages(messages)
+        cid = options.pop("correlation_id", None)
+        if cid is not None or self._trace is not None:
+            cid = self._correlation_id(cid)
         while True:
             if self._secret is not None:
                 self._refresh_credentials()
-            call = self._endpoint.chat(history + job.new, dict(options, response_format=job.spec), stream=False)
-            response = self._call(call)
+            sent = history + job.new
+            call = self._endpoint.chat(sent, dict(options, response_format=job.spec), stream=False)
+            response = self._call(call, cid, sent, options)
             if job.check(response):
+                if cid is not None:
+                    response.correlation_id = cid
                 return response if return_response else response.parsed
             if not job.can_retry():
-                raise job.error()
+                error = job.error()
+                error.correlation_id = cid
+                raise error
             job.followup()
 
+    def _correlation_id(self, cid: Optional[str]) -> str:
+        """A call's correlation id: the caller's (checked), else a new one (with tracing on)."""
+        from llmunified._trace import check_correlation_id, new_correlation_id
+
+        return new_correlation_id() if cid is None else check_correlation_id(cid)
+
     @io
-    def _call(self, call: Call) -> Response:
-        response, policy = self._send(call.request, call.timeout, self.retry)
-        return record_attempts(self._endpoint.parse(response.body or b"", response.headers), policy)
+    def _call(self, call: Call, cid: Optional[str] = None, messages: Any = None, options: Any = None) -> Response:
+        """One non-streaming model call, retried under the client's policy; counted in the
+        client's totals and, with tracing on, traced (``cid``: its correlation id, if any)."""
+        trace = self._trace
+        ctx = None
+        if trace is not None:
+            if cid is None:  # a call made without complete() (each call is traced under an id)
+                cid = self._correlation_id(None)
+            ctx = trace.call(self, cid, False, messages, options)
+        try:
+            http, policy = self._send(call.request, call.timeout, self.retry, 0.0, ctx)
+            response = record_attempts(self._endpoint.parse(http.body or b"", http.headers), policy)
+        except BaseException as exc:
+            if isinstance(exc, LLMError):
+                self._totals.failed(exc)
+                exc.correlation_id = cid
+            if ctx is not None:
+                ctx.failed(exc)
+            raise
+        self._totals.add(response.provider, response.model, response.usage, response.attempts)
+        response.label = self.label
+        if cid is not None:
+            response.correlation_id = cid
+        if ctx is not None:
+            ctx.done(response)
+        return response
 
     @io
     def list_models(self) -> List[ModelInfo]:
@@ -221,12 +339,154 @@ class Client:
             page, token = endpoint.parse_models(response.body or b"", response.headers)
             models.extend(page)
             if token is None:
-                return models
+                return self._mark_loaded(models)
             if token in seen:
                 raise MalformedResponseError(
                     f"{self.provider} sent the page token {token!r} of its model list twice; stopped to avoid a loop",
                     provider=self.provider, headers=response.headers)
             seen.append(token)
+
+    @io
+    def _mark_loaded(self, models: List[ModelInfo]) -> List[ModelInfo]:
+        """Where the provider tells which models are loaded (Ollama's ``/api/ps``), say so in
+        each listed model's ``details["loaded"]``: one more request, not retried; a failure there
+        is logged and leaves the listing as it was."""
+        admin = self._endpoint.admin()
+        request = admin.loaded_request()
+        if request is None or not models:
+            return models
+        try:
+            response, _ = self._send(request, None, RetryPolicy(max_retries=0))
+            admin.mark_loaded(models, response.body or b"", response.headers)
+        except LLMError as exc:
+            log.info("could not tell which models are loaded (%s): %s", request.url, exc)
+        return models
+
+    @io
+    def count_tokens(self, messages: MessagesInput, tools: Any = None, **options: Any) -> "TokenCount":
+        """The prompt tokens of a chat call with these ``messages`` (and ``tools``, else the
+        client's default tools), as a :class:`~llmunified.TokenCount`.
+
+        Where the provider has a token-counting endpoint it answers, ``exact=True``,
+        ``source="provider"``: Anthropic ``/v1/messages/count_tokens``, Gemini and Gemini on
+        Vertex AI ``:countTokens``, Claude on Vertex AI ``count-tokens:rawPredict``. The request
+        is built as the chat request would be (system prompt, tools, images, ``reasoning``), and
+        is retried, timed out and fails with typed errors like :meth:`complete`; it is not a model
+        call (no usage, no cost). Other providers are counted locally, without a request:
+        tiktoken for OpenAI models when it is installed and its encoding files load, else the
+        calibrated estimate; ``exact=False`` (``llm.count_tokens`` does the same for any model).
+        """
+        if options:
+            options.pop("correlation_id", None)
+        if self._secret is not None and self._endpoint.codec.token_endpoint:
+            self._refresh_credentials()  # before the request is built with the credential
+        planned = self._endpoint.token_count(messages, tools, options)
+        if not isinstance(planned, Call):
+            return planned
+        response, _ = self._send(planned.request, planned.timeout, self.retry)
+        return self._endpoint.parse_token_count(response.body or b"", response.headers)
+
+    # -- model management (Ollama) -------------------------------------------------------------
+    def _models(self) -> "ModelManager":
+        from llmunified._sync._admin import ModelManager
+
+        refresh = self._refresh_credentials if self._secret is not None else None
+        return ModelManager(self, self._endpoint.admin(), self._transport, self._send, self.retry, refresh)
+
+    def pull(self, name: str, *, insecure: bool = False) -> "PullStream":
+        """Download a model to the server (Ollama's ``/api/pull``), as a context manager and an
+        iterator of :class:`~llmunified.PullProgress` (``status``, ``digest``, ``completed`` /
+        ``total`` bytes, ``fraction``)::
+
+            with client.pull("llama3.2") as pull:
+                for progress in pull:
+                    print(progress.status, progress.fraction)
+            client.pull("llama3.2").until_done()      # or just wait: the final progress
+
+        A failure after the download started raises the typed error with the last progress on
+        ``.progress`` (NotFoundError for a name the registry does not know). ``insecure=True``
+        allows a registry without TLS. A name that cannot be a model name is a ValidationError
+        before any request; a provider other than Ollama raises UnsupportedOperationError (also
+        :meth:`show`, :meth:`delete_model`, :meth:`copy_model`, :meth:`create_model`,
+        :meth:`running_models`). The ``model`` part of the client's name plays no part here.
+        """
+        return self._models().pull(name, insecure)
+
+    @io
+    def show(self, name: str) -> "ModelDetails":
+        """What the server knows of a local model (Ollama's ``/api/show``): a
+        :class:`~llmunified.ModelDetails` (details, parameters, template, capabilities,
+        model_info, ``raw``); NotFoundError when the server does not have it."""
+        return self._models().show(name)
+
+    @io
+    def delete_model(self, name: str) -> None:
+        """Delete a local model from the server (Ollama's ``DELETE /api/delete``); NotFoundError
+        when it is not there."""
+        self._models().delete_model(name)
+
+    @io
+    def copy_model(self, source: str, destination: str) -> None:
+        """Copy a local model under a new name (Ollama's ``/api/copy``); NotFoundError when
+        ``source`` is not there."""
+        self._models().copy_model(source, destination)
+
+    def create_model(self, name: str, *, from_: Optional[str] = None, system: Optional[str] = None,
+                     parameters: Optional[Mapping[str, Any]] = None, template: Optional[str] = None,
+                     extra: Optional[Dict[str, Any]] = None) -> "PullStream":
+        """Create a model from a local one (Ollama's ``/api/create``) with its own system prompt,
+        default parameters (``{"temperature": 0.2, "num_ctx": 8192}``) or template; ``extra``
+        adds other fields (``quantize``, ``license``, ``messages``). The same progress stream as
+        :meth:`pull`: ``client.create_model("terse", from_="llama3.2", system="Be terse.").until_done()``."""
+        return self._models().create_model(name, from_, system, parameters, template, extra)
+
+    @io
+    def running_models(self) -> List[ModelInfo]:
+        """The models loaded in memory now (Ollama's ``/api/ps``): :class:`~llmunified.ModelInfo`
+        with ``size``, ``context_window`` and, in ``details``, ``size_vram`` (bytes in GPU memory)
+        and ``expires_at`` (when the server unloads it)."""
+        return self._models().running_models()
+
+    @io
+    def embed(self, inputs: Any, **options: Any) -> Embeddings:
+        """Embed a string or a list of strings: :class:`~llmunified.Embeddings` with
+        ``vectors`` in the inputs' order, ``usage`` and ``model``.
+
+        Options: ``dimensions`` (OpenAI ``dimensions``, Gemini ``outputDimensionality``, Cohere
+        ``output_dimension``, Ollama ``dimensions``), ``input_type`` (Cohere's names:
+        ``search_document`` (Cohere's required default), ``search_query``, ``classification``,
+        ``clustering``; Gemini's ``taskType``, its own names accepted too), ``truncate`` (``True``,
+        ``False``, ``"start"``, ``"end"`` where the provider has it), ``encoding_format="base64"``
+        (OpenAI and compatible: smaller replies, decoded to the same floats), ``extra`` (fields
+        merged into the body), ``timeout``, ``batch_size`` and ``max_concurrency`` (default 4).
+
+        Long lists are split into requests the provider accepts (OpenAI 2,048 inputs, Gemini 100,
+        Cohere 96, ... and a rough token cap), sent at most ``max_concurrency`` at a time, each
+        retried like :meth:`complete`. A request that fails fails the call with its typed error,
+        whose message and ``input_range`` name the inputs it carried. A provider without
+        embeddings (Anthropic) raises UnsupportedOperationError before any request.
+        """
+        if self._secret is not None:
+            self._refresh_credentials()
+        job = self._endpoint.embedding(inputs, options)
+        batches = [functools.partial(self._embed_batch, job, i) for i in range(len(job.batches))]
+        try:
+            run_all(batches, job.concurrency)
+        except LLMError as exc:
+            self._totals.failed(exc)
+            raise
+        result = job.result()
+        if job.batches:
+            self._totals.add(result.provider, result.model, result.usage)  # usage_totals(): one call
+        return result
+
+    @io
+    def _embed_batch(self, job: Any, index: int) -> None:
+        try:
+            response, _ = self._send(job.request(index), job.timeout, self.retry)
+            job.record(index, response.body or b"", response.headers)
+        except LLMError as exc:
+            raise job.failed(index, exc) from None
 
     @io
     def _refresh_credentials(self) -> None:
@@ -251,16 +511,23 @@ class Client:
         :class:`RetryPolicy`, transparently: the events are those of the attempt that succeeded.
         """
         endpoint = self._endpoint
+        cid = options.pop("correlation_id", None) if options else None
+        traced = None
+        if cid is not None or self._trace is not None:
+            traced = (self._trace, self._correlation_id(cid), messages, options)
         if self._secret is not None and self._secret.stale():
             # built on entering the stream, after the credential's refresh (which must not run
             # here: in the async twin this method is not a coroutine)
             build = functools.partial(endpoint.chat, messages, options, True)
-            return Stream(self, None, endpoint, self._transport, self._send, build, self._refresh_credentials)
-        return Stream(self, endpoint.chat(messages, options, stream=True), endpoint, self._transport, self._send)
+            return Stream(self, None, endpoint, self._transport, self._send, build, self._refresh_credentials,
+                          self._totals, traced)
+        return Stream(self, endpoint.chat(messages, options, stream=True), endpoint, self._transport, self._send,
+                      totals=self._totals, traced=traced)
 
     @io
     def run(self, messages: MessagesInput, *, tools: Any = None, max_rounds: int = 10,
-            max_parallel_tools: Optional[int] = None, **options: Any) -> Response:
+            max_parallel_tools: Optional[int] = None, caller_tools: Any = None, approve: Any = None,
+            **options: Any) -> Response:
         """The automatic tool loop: call the model, run every tool it asks for (arguments
         validated against the tool's schema first), send the results back, and repeat until it
         answers without tool calls.
@@ -279,20 +546,39 @@ class Client:
         and tool results, then the final answer), and ``usage`` summed over the rounds. After
         ``max_rounds`` model calls that still ask for tools, :class:`ToolLoopError` carries the
         transcript so far. ``tools`` defaults to the client's ``tools`` option.
+
+        ``caller_tools``: the names of tools you run yourself (True: all of them; a tool without
+        a function must be one). A round that calls one returns at once (after running the
+        round's function tools) with ``pending_tool_calls``: answer each and call ``run`` again
+        with ``history + response.messages + [llm.tool_result(call.id, value), ...]``.
+        ``approve``: a callable given each valid tool call (a :class:`ToolCall`, arguments
+        validated) before anything of its round runs, returning True / ``llm.allow()``,
+        False / ``llm.deny(reason)`` (the model gets an error result) or ``llm.edit(arguments)``
+        (validated again); an approver that raises, or edits badly, raises
+        :class:`~llmunified.errors.ToolApprovalError` and nothing is sent. ``run_stream`` does
+        the same as a stream you can also cancel and inject messages into.
         """
-        loop = self._tool_loop(tools, max_rounds, max_parallel_tools)
+        loop = self._tool_loop(tools, max_rounds, max_parallel_tools, caller_tools, approve)
         history = to_messages(messages)
+        cid, traced = self._loop_tracing(options)
         while True:
             response = self.complete(history + loop.new, tools=loop.tools, **options)
             plans = loop.record(response)
             if not plans:
-                return loop.finish(response)
+                return _tag(loop.finish(response), cid)
             if loop.exhausted():
-                raise loop.error(response)
-            _run_tools(loop, plans)
+                raise _tag(loop.error(response), cid)
+            if loop.steered:
+                plans, waiting = _steer(loop, plans, cid)
+                _run_tools(loop, plans, traced)
+                if waiting:
+                    return _tag(loop.pause(response, loop.wait_for(waiting)), cid)
+                continue
+            _run_tools(loop, plans, traced)
 
     def run_stream(self, messages: MessagesInput, *, tools: Any = None, max_rounds: int = 10,
-                   max_parallel_tools: Optional[int] = None, **options: Any) -> "RunStream":
+                   max_parallel_tools: Optional[int] = None, caller_tools: Any = None, approve: Any = None,
+                   **options: Any) -> "RunStream":
         """:meth:`run` as a stream: the events of every round, then for each tool call a
         ``ToolResultEvent`` (in the model's order, once the round's tools have all run), and a
         ``RoundEnd`` marker before the next round::
@@ -303,21 +589,114 @@ class Client:
             run.response     # as run() would have returned it
 
         Each round's stream is retried like :meth:`stream`'s while no content has reached you.
-        """
-        loop = self._tool_loop(tools, max_rounds, max_parallel_tools)
-        return RunStream(self, to_messages(messages), loop, options)
 
-    def _tool_loop(self, tools: Any, max_rounds: int, max_parallel_tools: Optional[int]) -> "ToolLoop":
+        ``caller_tools`` and ``approve`` as for :meth:`run`; a round calling a caller-run tool
+        yields a ``ToolCallsPending`` event and waits for ``run.submit(call_id, result)`` /
+        ``run.submit_all({...})``. ``run.cancel()`` (or leaving the ``with`` block) stops the
+        loop at once, ``run.inject(llm.user("..."))`` sends a message with the next round;
+        ``run.messages`` is the transcript so far. See :class:`RunStream`.
+        """
+        loop = self._tool_loop(tools, max_rounds, max_parallel_tools, caller_tools, approve)
+        return RunStream(self, to_messages(messages), loop, options, self._loop_tracing(options)[1])
+
+    def _loop_tracing(self, options: Any) -> Tuple[Optional[str], Any]:
+        """A tool loop's correlation id (put into ``options``, so every round carries it) and the
+        tracing of its tool calls (None without tracing)."""
+        cid = options.get("correlation_id")
+        if cid is None and self._trace is None:
+            return None, None
+        options["correlation_id"] = cid = self._correlation_id(cid)
+        return cid, (self._trace.tools(cid) if self._trace is not None else None)
+
+    def map(self, items: Any, *, concurrency: int = 8, rpm: Optional[float] = None, tpm: Optional[float] = None,
+            ordered: bool = True, on_progress: Any = None, results_file: Any = None,
+            max_retries: Optional[int] = None, retry_failed: bool = False, **options: Any) -> "BulkRun":
+        """Many completions: one per item, at most ``concurrency`` at once (worker threads here,
+        tasks in ``llmunified_async``), as an iterator of :class:`~llmunified.BulkResult`::
+
+            for result in client.map(prompts, concurrency=16, rpm=500):
+                print(result.index, result.text if result.ok else result.error)
+
+        An item is a prompt (string, Message, list of messages) or a request dict
+        ``{"messages": ..., "id": ..., **options}``; ``options`` apply to every item (an item's
+        own win). Results come in input order (``ordered=False``: as they finish); a failed item
+        is a result with ``.error``, never the end of the run. ``rpm`` / ``tpm`` keep under
+        requests / tokens per minute (tokens estimated before sending, corrected by the reply's
+        usage). Each item is retried under the client's :class:`RetryPolicy` (``max_retries``
+        to change the count); a 429 pauses every worker until its ``Retry-After``: one shared
+        backoff. ``on_progress(done, total, errors)`` is called as items finish.
+        ``results_file="out.jsonl"`` appends each finished item as a JSON line; a rerun with the
+        same file skips the items recorded there (failed ones too, unless ``retry_failed``) and
+        yields them from it. Use it as a context manager to stop early."""
+        from llmunified._sync._bulk import BulkRun
+
+        # The calls go through a view of this client making one attempt each (same pool, totals
+        # and tracing): the run retries them itself, so that a 429 pauses every worker at once.
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.retry, view._owns_transport = RetryPolicy(max_retries=0), False
+        return BulkRun(view, items, concurrency=concurrency, rpm=rpm, tpm=tpm, ordered=ordered,
+                       on_progress=on_progress, results_file=results_file, retry=self.retry,
+                       max_retries=max_retries, retry_failed=retry_failed, options=options,
+                       default_max_tokens=self._endpoint.defaults.get("max_tokens"))
+
+    @io
+    def submit_batch(self, requests: Any, *, custom_ids: Optional[List[str]] = None, **options: Any) -> "BatchJob":
+        """Submit ``requests`` to the provider's batch API (about half price, results within 24
+        hours) and return the :class:`~llmunified.BatchJob` (also ``client.batch(...)``)::
+
+            job = client.batch(["Capital of France?", {"messages": "Capital of Peru?", "max_tokens": 50}])
+            job.wait(poll=30)
+            for result in job.results():
+                print(result.custom_id, result.text if result.ok else result.error)
+
+        A request is what :meth:`complete` takes: a prompt, a list of messages, or a dict
+        ``{"messages": ..., "custom_id": ..., **options}`` (``temperature``, ``max_tokens``,
+        ``tools``, ``response_format`` ...); ``options`` apply to every request (a request's own
+        win). Each body is built exactly as for :meth:`complete`. Custom ids default to
+        ``request-<index>``; a duplicate is a ValidationError, as is ``stream``. OpenAI (a JSONL
+        upload and ``/v1/batches``), Azure OpenAI (a Global Batch deployment), Anthropic Message
+        Batches and Gemini Batch Mode (inline requests, up to 20 MB); other providers raise
+        UnsupportedOperationError: use :meth:`map` there. Keep ``job.id`` to resume elsewhere with
+        :meth:`batch_job`.
+        """
+        from llmunified._batch import plan_batch
+
+        options.pop("correlation_id", None)
+        return self._batches().submit_plan(plan_batch(self._endpoint, requests, custom_ids, options))
+
+    # the same method: ``batch`` is also a local name in tests the async twin's generator translates,
+    # and it adds ``await`` by name
+    batch = submit_batch
+
+    @io
+    def batch_job(self, job_id: str, *, custom_ids: Optional[List[str]] = None) -> "BatchJob":
+        """The batch job ``job_id`` (from :meth:`batch`, perhaps in another process), refreshed:
+        ``client.batch_job(job_id).wait().results()``. ``custom_ids`` (the submitted order) lets
+        :meth:`BatchJob.results` yield in input order where the provider cannot tell it (Anthropic,
+        with ids of your own). An unknown id raises NotFoundError."""
+        return self._batches().open_job(job_id, custom_ids)
+
+    def _batches(self) -> "BatchIO":
+        from llmunified._sync._batch import BatchIO
+
+        refresh = self._refresh_credentials if self._secret is not None else None
+        return BatchIO(self, self._endpoint.codec, self._transport, self._send, self.retry, refresh)
+
+    def _tool_loop(self, tools: Any, max_rounds: int, max_parallel_tools: Optional[int], caller_tools: Any = None,
+                   approve: Any = None) -> "ToolLoop":
         loop = self._endpoint.tool_loop(tools, max_rounds)
         loop.limit_parallel(max_parallel_tools if max_parallel_tools is not None else self.max_parallel_tools)
+        loop.steer(caller_tools, approve)
         return loop
 
     @io
     def _send(self, request: HTTPRequest, timeout: Optional[float], policy: RetryPolicy,
-              wait: float = 0.0) -> Tuple[TransportResponse, RetryPolicy]:
+              wait: float = 0.0, trace: Any = None) -> Tuple[TransportResponse, RetryPolicy]:
         """Send with retries: the I/O loop's one sleep. Returns a 2xx response and ``policy`` as
         the call left it (its retries and waits), or raises a typed error noting them. ``wait``:
-        seconds to sleep before the first attempt (a stream retried before its content)."""
+        seconds to sleep before the first attempt (a stream retried before its content);
+        ``trace``: the call's :class:`~llmunified._trace.CallTrace`, told of each retry."""
         if self._closed:
             raise LLMError("this Client is closed; create a new one", provider=self.provider)
         endpoint = self._endpoint
@@ -342,6 +721,8 @@ class Client:
                     raise
                 log.info("retrying %s in %.2fs (retry %d of %d): %s", request.url, delay, policy.attempt + 1,
                          policy.max_retries, exc)
+                if trace is not None:
+                    trace.retry(policy.attempt + 1, delay, exc)
                 policy = policy.increment(delay)
 
 
@@ -362,11 +743,17 @@ class Stream:
     """
 
     def __init__(self, client: Client, call: Optional[Call], endpoint: Endpoint, transport: Any, send: Any,
-                 build: Any = None, refresh: Any = None) -> None:
+                 build: Any = None, refresh: Any = None, totals: Any = None, traced: Any = None) -> None:
         # The client hands over what the stream uses (its endpoint, transport and retrying
         # send), so the stream never reaches into the client's private members. Without a
         # call, ``build`` makes it on entering, after ``refresh`` (a credential due for one).
+        # ``totals``: the client's usage counter, added to once when the stream ends; ``traced``:
+        # (the client's tracing hooks or None, the correlation id, the messages, the options).
         self._client = client
+        self._totals = totals
+        self._traced = traced
+        self._trace: Any = None  # the CallTrace, from the stream's opening
+        self._counted = False
         self._call = call
         self._build = build
         self._refresh_credentials = refresh
@@ -401,6 +788,8 @@ class Stream:
         if not self._closed:
             self._closed = True
             self._release()
+            if not self._counted and (self._decoder is not None or self._trace is not None):
+                self._ended(None, closed=True)  # left before its end: what arrived is still billed
 
     @io
     def _release(self) -> None:
@@ -416,7 +805,15 @@ class Stream:
                 self._refresh_credentials()
                 self._call = self._build()
             call = self._call
-            self._http, self._policy = self._send(call.request, call.timeout, self._policy, self._wait)
+            traced = self._traced
+            if traced is not None and self._trace is None and traced[0] is not None:
+                self._trace = traced[0].call(self._client, traced[1], True, traced[2], traced[3])
+            try:
+                self._http, self._policy = self._send(call.request, call.timeout, self._policy, self._wait,
+                                                      self._trace)
+            except LLMError as exc:
+                self._ended(exc)
+                raise
             self._wait = 0.0
             self._decoder = self._endpoint.decoder(self._http.headers)
 
@@ -476,6 +873,7 @@ class Stream:
             if self._held:  # a reply without content (only usage and the finish)
                 self._events.extend(self._held)
                 self._held.clear()
+            self._ended(None)
             self._drain()
 
     @io
@@ -493,6 +891,8 @@ class Stream:
                 log.info("retrying the stream from %s in %.2fs, before any content (retry %d of %d): %s",
                          self._call.request.url if self._call is not None else "?", delay, policy.attempt + 1,
                          policy.max_retries, error)
+                if self._trace is not None:
+                    self._trace.retry(policy.attempt + 1, delay, error)
                 self._policy = policy.increment(delay)
                 self._wait = delay  # slept by the client's send, the one place that sleeps
                 self._decoder = None
@@ -501,7 +901,39 @@ class Stream:
         self._closed = True
         if error.response is not None:
             record_attempts(error.response, policy)
-        return record_attempts(error, policy)
+        self._ended(record_attempts(error, policy))
+        return error
+
+    def _ended(self, error: Optional[LLMError], closed: bool = False) -> None:
+        """Count the stream in the client's totals, once, and end its trace: it finished
+        (``error`` None), failed with ``error``, or was ``closed`` by the caller before its end."""
+        if self._counted:
+            return
+        self._counted = True
+        trace = self._trace
+        if error is not None:
+            if self._traced is not None:
+                error.correlation_id = self._traced[1]
+            if self._totals is not None:
+                self._totals.failed(error)
+            if trace is not None:
+                trace.failed(error)
+            return
+        decoder = self._decoder
+        if decoder is None:  # closed while waiting to retry: nothing arrived
+            if self._totals is not None:
+                self._totals.add(self._client.provider, None, None, self._policy.attempt + 1)
+            if trace is not None:
+                trace.closed(self._policy.attempt + 1)
+            return
+        response = record_attempts(decoder.response(), self._policy)
+        if self._totals is not None:
+            self._totals.add(response.provider, response.model, response.usage, response.attempts)
+        if trace is not None:
+            if closed:
+                trace.closed(response.attempts)
+            else:
+                trace.done(response)
 
     @io
     def _drain(self) -> None:
@@ -532,27 +964,60 @@ class Stream:
                            "partial_response has what arrived so far", provider=self._client.provider)
         if self._final is None:  # structured output is validated once, setting .parsed
             call: Any = self._call  # made when the stream opened
-            self._final = record_attempts(self._endpoint.validate(call, self._decoder.response()), self._policy)
+            try:
+                final = self._endpoint.validate(call, self._decoder.response())
+            except LLMError as exc:
+                if self._traced is not None:
+                    exc.correlation_id = self._traced[1]
+                raise
+            self._final = record_attempts(final, self._policy)
+            self._final.label = self._client.label
+            if self._traced is not None:
+                self._final.correlation_id = self._traced[1]
         return self._final
+
+    @property
+    def correlation_id(self) -> Optional[str]:
+        """This call's correlation id (with a tracer, or when the call was given one), else None."""
+        return self._traced[1] if self._traced is not None else None
 
     @property
     def partial_response(self) -> Optional[Response]:
         """What has arrived so far (None before the stream opened)."""
-        return self._decoder.response() if self._decoder is not None else None
+        if self._decoder is None:
+            return None
+        partial = self._decoder.response()
+        partial.label = self._client.label
+        return partial
 
 
 class RunStream:
     """The streaming tool loop (see :meth:`Client.run_stream`): a context manager and an
-    iterator of events across rounds; ``response`` after the end."""
+    iterator of events across rounds; ``response`` after the end.
 
-    def __init__(self, client: Client, history: Any, loop: "ToolLoop", options: Any) -> None:
+    Steering it (the decisions live in :class:`~llmunified._toolloop.ToolLoop`):
+
+    - ``submit(call_id, result)`` / ``submit(call_id, error="...")`` / ``submit_all({id: result})``
+      answer the calls of a ``ToolCallsPending`` event (tools in ``caller_tools=``); iterating
+      on before every one is answered raises :class:`~llmunified.errors.ToolSubmissionError`,
+      as does a result for an unknown call, a second result for a call, or one after the end.
+    - ``cancel()`` (also leaving the ``with`` block) stops the loop at once, between rounds or
+      mid-stream (the connection is closed): iteration ends, ``messages`` keeps the transcript
+      so far and ``response`` raises :class:`~llmunified.errors.ToolLoopCancelledError` with it.
+    - ``inject(llm.user("..."))`` queues a message that goes out with the next round (if the
+      model answers meanwhile, one more round is made to send it).
+    """
+
+    def __init__(self, client: Client, history: Any, loop: "ToolLoop", options: Any, trace: Any = None) -> None:
         self._client = client
         self._history = history
         self._loop = loop
         self._options = options
+        self._trace = trace  # the tool calls' tracing (llmunified._trace.ToolTrace), or None
         self._stream: Optional[Stream] = None
         self._events: Deque[Any] = deque()
         self._final: Optional[Response] = None
+        self._partial: Optional[Response] = None  # the round a cancel cut short
 
     def __enter__(self) -> "RunStream":
         return self
@@ -562,17 +1027,80 @@ class RunStream:
 
     @io
     def close(self) -> None:
-        """Close the round in flight, if any."""
-        if self._stream is not None:
-            self._stream.close()
+        """Close the round in flight, if any; an unfinished loop is cancelled (see :meth:`cancel`)."""
+        self.cancel()
+
+    @io
+    def cancel(self) -> None:
+        """Stop the loop now: the round in flight (if any) has its connection closed at once,
+        nothing more is sent, iteration ends. The transcript so far stays on :attr:`messages`
+        (the cut round's partial reply on :attr:`partial_response`); :attr:`response` raises
+        :class:`~llmunified.errors.ToolLoopCancelledError` carrying both. No-op once ended."""
+        stream = self._stream
+        if self._loop.set_cancelled():
+            self._events.clear()
+            if stream is not None:
+                self._partial = stream.partial_response
+        if stream is not None:
             self._stream = None
+            stream.close()
+
+    def submit(self, call_id: str, result: Any = None, *, error: Any = None) -> None:
+        """Answer a pending caller-run tool call with ``result`` (sent as a tool result: text as
+        it is, other values as JSON), or with ``error`` (a message or an exception: an error
+        result). Once every pending call is answered, iteration goes on."""
+        self._answered(self._loop.submit(call_id, result, error))
+
+    def submit_all(self, results: Mapping[str, Any]) -> None:
+        """:meth:`submit` for each ``{call_id: result}`` (an exception as a result sends an error
+        result); all checked before any is recorded."""
+        self._answered(self._loop.submit_all(results))
+
+    def _answered(self, done: Any) -> None:
+        if done is not None:
+            for call, message in done:
+                result = message.content[0]
+                self._events.append(ToolResultEvent(call, result.content, result.is_error))
+            self._events.append(RoundEnd(self._loop.rounds))
+
+    def inject(self, message: Any) -> None:
+        """Queue ``message`` (``llm.user("...")``, a dict, or text for a user turn) to go out with
+        the next round."""
+        self._loop.inject(message)
+
+    @property
+    def pending(self) -> List[Any]:
+        """The caller-run tool calls waiting for :meth:`submit` (empty when none)."""
+        return self._loop.waiting()
+
+    @property
+    def messages(self) -> List[Any]:
+        """The transcript so far: every message this run added (assistant turns, tool results,
+        injected messages that went out). Available at any time, also after a cancel or error."""
+        return list(self._loop.new)
+
+    @property
+    def completed_messages(self) -> List[Any]:
+        """:attr:`messages` up to the end of the last whole round (every tool call with its
+        result): what can be sent on as it is (a ``ChatSession`` keeps this of a cancelled turn)."""
+        return self._loop.settled()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` (or leaving the ``with`` block) stopped an unfinished loop."""
+        return self._loop.state == "cancelled"
+
+    @property
+    def partial_response(self) -> Optional[Response]:
+        """What had arrived of the round a :meth:`cancel` cut short (else None)."""
+        return self._partial
 
     def __iter__(self) -> Iterator[Any]:
         return self
 
     def __next__(self) -> Any:
         while not self._events:
-            if self._final is not None:
+            if self._final is not None or self._loop.state in ("cancelled", "failed"):
                 raise StopIteration
             self._advance()
         return self._events.popleft()
@@ -580,10 +1108,19 @@ class RunStream:
     @io
     def _advance(self) -> None:
         loop = self._loop
+        if loop.pending:
+            raise loop.unanswered()
         if self._stream is None:
+            if loop.injected:
+                loop.next_round()
             self._stream = self._client.stream(self._history + loop.new, tools=loop.tools, **self._options)
         stream = self._stream
-        event = stream.next_event()
+        try:
+            event = stream.next_event()
+        except LLMError:
+            if loop.state == "cancelled":  # closed by cancel() from another thread or task
+                return
+            raise
         if event is not None:
             self._events.append(event)
             return
@@ -591,46 +1128,93 @@ class RunStream:
         self._stream = None
         plans = loop.record(response)
         if not plans:
-            self._final = loop.finish(response)
+            if loop.over(plans):
+                self._final = _tag(loop.finish(response), self.correlation_id)
+            else:  # a message was injected during the last round: one more round sends it
+                self._events.append(RoundEnd(loop.rounds))
             return
         if loop.exhausted():
-            raise loop.error(response)
-        for plan, message in zip(plans, _run_tools(loop, plans)):
+            raise _tag(loop.error(response), self.correlation_id)
+        waiting: List[Any] = []
+        if loop.steered:
+            plans, waiting = _steer(loop, plans, self.correlation_id)
+        for plan, message in zip(plans, _run_tools(loop, plans, self._trace)):
             result = message.content[0]
             self._events.append(ToolResultEvent(plan.call, result.content, result.is_error))
+        if waiting:
+            self._events.append(ToolCallsPending(loop.wait_for(waiting), loop.rounds))
+            return
         self._events.append(RoundEnd(loop.rounds))
 
     @property
+    def correlation_id(self) -> Optional[str]:
+        """The run's correlation id (every round and tool call carries it), or None without
+        tracing and without a ``correlation_id=`` option."""
+        return self._options.get("correlation_id")
+
+    @property
     def response(self) -> Response:
-        """The final Response (``messages``: the whole new transcript; ``usage``: all rounds)."""
+        """The final Response (``messages``: the whole new transcript; ``usage``: all rounds).
+        After :meth:`cancel`: raises :class:`~llmunified.errors.ToolLoopCancelledError` (with
+        the transcript so far and the partial round)."""
         if self._final is None:
+            if self._loop.state == "cancelled":
+                raise _tag(self._loop.cancelled_error(self._partial), self.correlation_id)
             raise LLMError("the run is not finished: iterate it to the end first", provider=self._client.provider)
         return self._final
 
 
 @io
-def _run_tools(loop: "ToolLoop", plans: List[Any]) -> List[Any]:
+def _steer(loop: "ToolLoop", plans: List[Any], cid: Optional[str] = None) -> Tuple[List[Any], List[Any]]:
+    """Ask the loop's approver about each valid call of a round (a coroutine approver is awaited
+    in the async twin, a plain one runs as a tool function does), before anything of the round
+    runs; then (the plans the loop answers itself, the calls waiting for the caller)."""
+    for plan in loop.to_approve(plans):
+        try:
+            decision = call_function(loop.approval(plan), {})
+        except Exception as exc:
+            raise _tag(loop.approver_failed(plan, exc), cid) from exc
+        try:
+            loop.decide(plan, decision)
+        except LLMError as exc:
+            raise _tag(exc, cid) from None
+    return loop.split(plans)
+
+
+@io
+def _run_tools(loop: "ToolLoop", plans: List[Any], trace: Any = None) -> List[Any]:
     """Run one round's planned tool calls, at most ``loop.parallel`` at once, and record their
-    result messages in the model's order (whatever order they finished in)."""
-    outcomes = run_all([functools.partial(_call_tool, plan) for plan in plans], loop.parallel)
+    result messages in the model's order (whatever order they finished in). ``trace``: the
+    loop's :class:`~llmunified._trace.ToolTrace`, or None."""
+    outcomes = run_all([functools.partial(_call_tool, plan, trace) for plan in plans], loop.parallel)
     return [loop.answer(plan, value, error) for plan, (value, error) in zip(plans, outcomes)]
 
 
 @io
-def _call_tool(plan: Any) -> Tuple[Any, Optional[Exception]]:
+def _call_tool(plan: Any, trace: Any = None) -> Tuple[Any, Optional[Exception]]:
     """Run one planned tool call: (its value, None), or (None, the exception it raised): a
     failing tool is reported to the model, not raised. Nothing to run for a plan that is
     already an error (unknown tool, invalid arguments)."""
-    if plan.error is not None:
-        return None, None
-    try:
-        value = call_function(plan.tool.function, plan.kwargs)
-    except ValidationError:  # a misconfigured tool (e.g. a coroutine given to the sync client)
-        raise
-    except Exception as exc:
-        log.info("tool %s raised %s: %s", plan.call.name, type(exc).__name__, exc)
-        return None, exc
-    return value, None
+    token = trace.start(plan.call) if trace is not None else None
+    value, error = None, None
+    if plan.error is None:
+        try:
+            value = call_function(plan.tool.function, plan.kwargs)
+        except ValidationError:  # a misconfigured tool (e.g. a coroutine given to the sync client)
+            raise
+        except Exception as exc:
+            log.info("tool %s raised %s: %s", plan.call.name, type(exc).__name__, exc)
+            error = exc
+    if trace is not None:
+        trace.end(token, plan.call, value, error, plan.error)
+    return value, error
+
+
+def _tag(target: Any, cid: Optional[str]) -> Any:
+    """``target`` (a Response or an error) with the call's correlation id, when there is one."""
+    if cid is not None:
+        target.correlation_id = cid
+    return target
 
 
 @io
@@ -642,6 +1226,17 @@ def complete(model: str, messages: MessagesInput, **options: Any) -> Response:
     ``max_retries``, ``transport``, ``pool_size``, and a provider's own settings such as Vertex
     AI's ``project``) may be passed here too; for many calls, keep a :class:`Client`.
     """
-    client_args = {k: options.pop(k) for k in _CLIENT_ARGS + provider_settings(model) if k in options}
+    client_args = {k: options.pop(k) for k in CLIENT_ARGS + provider_settings(model) if k in options}
     with Client(model, **client_args) as client:
         return client.complete(messages, **options)
+
+
+@io
+def embed(model: str, inputs: Any, **options: Any) -> Embeddings:
+    """One-shot embeddings: opens a Client, embeds ``inputs`` (a string or a list of strings),
+    closes it. ``embed("openai/text-embedding-3-small", ["a", "b"], dimensions=256).vectors``.
+    Options are :meth:`Client.embed`'s; Client settings (``api_key``, ``base_url``, ``timeout``,
+    ``max_retries``, a provider's own settings...) may be passed too."""
+    client_args = {k: options.pop(k) for k in CLIENT_ARGS + provider_settings(model) if k in options}
+    with Client(model, **client_args) as client:
+        return client.embed(inputs, **options)

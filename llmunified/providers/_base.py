@@ -102,6 +102,9 @@ class Codec(abc.ABC):
     #: capability flags of the protocol itself (``llmunified._capabilities``), under the host's
     #: (``ProviderInfo.details["capabilities"]``), the registry's and the caller's
     default_capabilities: Mapping[str, Any] = {}
+    #: the request field that asks for several answers (``n`` > 1: OpenAI's ``n``, Gemini's
+    #: ``candidateCount``); None: the protocol has none and ``n`` > 1 is refused before sending
+    choices_field: Optional[str] = None
     #: the codec sends ``developer`` messages under that role (else it maps them itself, as
     #: every protocol without such a role does), so ``developer_role=False`` concerns it
     passes_developer = False
@@ -195,6 +198,146 @@ class Codec(abc.ABC):
         """(the :class:`~llmunified.ModelInfo` of one 2xx listing page, the next page's token or
         None when it was the last). Decorate with ``shape_guard``."""
         raise self.unsupported("listing models (Client.list_models)")
+
+    # -- token counting (Client.count_tokens) ------------------------------------------------
+    #: the provider has a token-counting endpoint (:meth:`count_tokens_request` builds requests
+    #: for it); without one, counts are local and never exact
+    token_endpoint = False
+
+    def count_tokens_request(self, messages: List[Message], options: Options) -> Optional[HTTPRequest]:
+        """The request asking the provider's token-counting endpoint for the prompt tokens of a
+        chat request with these messages and options, or None when the provider has no such
+        endpoint (the caller then counts locally, never exact). Build it from :meth:`chat_request`
+        so that tools, system prompts and images count as they are sent."""
+        return None
+
+    def parse_token_count(self, body: bytes, headers: Mapping[str, str]) -> Tuple[int, Dict[str, Any]]:
+        """(the token count, the decoded reply) of a 2xx token-counting reply (decorate with
+        ``shape_guard``)."""
+        raise self.unsupported("token counting (Client.count_tokens)")
+
+    def chat_body(self, request: HTTPRequest) -> Dict[str, Any]:
+        """The JSON body of a request this codec built (for hooks deriving one request from another)."""
+        return json.loads(request.body or b"{}")
+
+    # -- embeddings (Client.embed; the planning is llmunified._embed's) -------------------------
+    #: the most inputs one embeddings request carries, and a rough cap on its tokens (estimated)
+    embed_max_inputs = 2048
+    embed_max_tokens = 300_000
+    #: why this provider has no embeddings, and what to use instead
+    no_embeddings = ("use a provider that has them: openai/text-embedding-3-small, gemini/gemini-embedding-001, "
+                     "cohere/embed-v4.0, ollama/nomic-embed-text ...")
+
+    def embed_limits(self) -> Tuple[int, float]:
+        """(the most inputs per embeddings request, a rough cap on its estimated tokens);
+        UnsupportedOperationError for a provider without embeddings (asked before anything else)."""
+        if type(self).embed_request is Codec.embed_request:
+            raise self.unsupported("embeddings (Client.embed)", self.no_embeddings)
+        return self.embed_max_inputs, self.embed_max_tokens
+
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        """The request embedding ``inputs`` (one batch) with the checked
+        :class:`~llmunified._embed.EmbedOptions`. By default the provider has none:
+        UnsupportedOperationError."""
+        raise self.unsupported("embeddings (Client.embed)", self.no_embeddings)
+
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The :class:`~llmunified._embed.EmbedBatch` of one 2xx embeddings reply (decorate with
+        ``shape_guard``)."""
+        raise self.unsupported("embeddings (Client.embed)", self.no_embeddings)
+
+    # -- model management (Client.pull, show, delete_model ...; llmunified._admin) ---------------
+    #: why this provider has no model management, and what has
+    no_model_admin = "only Ollama's API manages models (llm.Client('ollama/...'))"
+
+    def admin_check(self, operation: str) -> None:
+        """Raise UnsupportedOperationError unless this provider offers ``operation`` (``pull``,
+        ``show``, ``delete``, ``copy``, ``create``, ``running``: ``llmunified._admin.OPERATIONS``).
+        By default it offers none."""
+        from .._admin import OPERATIONS
+
+        raise self.unsupported(OPERATIONS.get(operation, operation), self.no_model_admin)
+
+    def admin_request(self, operation: str, body: Dict[str, Any]) -> HTTPRequest:
+        """The request of a checked model-management ``operation`` (``body``: its JSON fields)."""
+        raise self.unsupported(operation, self.no_model_admin)
+
+    def parse_admin(self, operation: str, name: Optional[str], body: bytes, headers: Mapping[str, str]) -> Any:
+        """The result of a 2xx reply to ``operation`` (``show``: a ModelDetails, ``running``: a
+        list of ModelInfo)."""
+        raise self.unsupported(operation, self.no_model_admin)
+
+    def progress_decoder(self, what: str, headers: Mapping[str, str]) -> Any:
+        """A :class:`~llmunified._admin.ProgressDecoder` for a 2xx progress stream (pull, create)."""
+        raise self.unsupported(what, self.no_model_admin)
+
+    # -- provider batch APIs (Client.batch, Client.batch_job; llmunified._batch) -------------------
+    #: why this provider has no batch API, and what to use instead
+    no_batch = ("its API has no batch jobs; run many calls concurrently with client.map(...) instead "
+                "(batch APIs: openai, azure, anthropic, gemini)")
+
+    def batch_check(self) -> None:
+        """Raise UnsupportedOperationError unless this provider (this host of the protocol: the
+        entry's ``batch`` detail) has a batch API."""
+        if not self.detail("batch", False):
+            raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def batch_line(self, custom_id: str, request: HTTPRequest) -> bytes:
+        """One batch entry (encoded JSON) wrapping the body of ``request``, which this codec built
+        for a normal non-streaming call."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def batch_upload_request(self, plan: Any) -> Optional[HTTPRequest]:
+        """The upload of the entries as a file, when the provider takes them so (OpenAI), else None."""
+        return None
+
+    def parse_batch_upload(self, body: bytes, headers: Mapping[str, str]) -> str:
+        """The file id of a 2xx upload reply."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def batch_create_request(self, plan: Any, file_id: Optional[str]) -> HTTPRequest:
+        """The request creating the job (``file_id``: the uploaded entries, if uploaded)."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def parse_batch(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The :class:`~llmunified._batch.BatchInfo` of a 2xx job object (decorate with ``shape_guard``)."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def batch_get_request(self, job_id: str) -> HTTPRequest:
+        """The request reading the job ``job_id``."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def batch_cancel_request(self, job_id: str) -> HTTPRequest:
+        """The request cancelling the job ``job_id``."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
+
+    def parse_batch_cancel(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        """The job after a 2xx cancel reply, or None when the reply does not carry it (it is read then)."""
+        return self.parse_batch(body, headers)
+
+    def batch_results_requests(self, info: Any) -> List[HTTPRequest]:
+        """The downloads of a finished job's JSONL result files, in reading order (none when the
+        results come inline with the job)."""
+        return []
+
+    def batch_inline_results(self, info: Any) -> List[Any]:
+        """The result entries that came inline with the job object (Gemini's small jobs)."""
+        return []
+
+    def batch_order_request(self, info: Any) -> Optional[HTTPRequest]:
+        """A download listing the job's requests in input order (OpenAI's input file), for a job
+        resumed without its custom ids; None when there is none."""
+        return None
+
+    def batch_order_ids(self, obj: Any) -> Optional[str]:
+        """The custom id of one entry of the :meth:`batch_order_request` download."""
+        return None
+
+    def parse_batch_result(self, obj: Any, position: Optional[int]) -> Tuple[Optional[str], Optional[bytes],
+                                                                             Optional[LLMError]]:
+        """(custom id, the response body to parse with :meth:`parse_chat`, or the typed error) of
+        one result entry; ``position`` is its place among inline results (None for a file line)."""
+        raise self.unsupported("batch jobs (Client.batch)", self.no_batch)
 
     def unsupported(self, what: str, why: str = "") -> UnsupportedOperationError:
         """The error for an operation this provider (or this codec's host) does not offer."""
@@ -494,6 +637,22 @@ def int_or_none(value: Any) -> Optional[int]:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return None
+
+
+def count_of(data: Any, key: str, default: Optional[int] = None) -> int:
+    """The non-negative whole number under ``key`` of a token-counting reply (a string of digits
+    too: proto3 JSON writes int64 so). A missing key is ``default``, when one is given (proto3 JSON
+    leaves a zero out); anything else raises TypeError (``shape_guard`` makes it
+    MalformedResponseError)."""
+    if not isinstance(data, dict):
+        raise TypeError("expected a JSON object")
+    value = data.get(key, default)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    count = int_or_none(value)
+    if count is None or count < 0:
+        raise TypeError(f"{key!r} is not a token count: {value!r}")
+    return count
 
 
 def epoch_seconds(value: Any) -> Optional[int]:

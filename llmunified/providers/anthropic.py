@@ -1,6 +1,7 @@
 """Anthropic Messages API (``POST /v1/messages``). Wire facts: docs/wire.md §3."""
 import json
 import logging
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._events import Accumulator, StreamEvent
@@ -14,11 +15,13 @@ from .._http import HTTPRequest
 from .._registry import Auth, ProviderInfo
 from ._base import (Codec, SSEStreamDecoder, body_text, decode_json, emit, epoch_seconds, int_or_none, malformed,
                     shape_guard)
+from ._base import count_of
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
            "STATUS_BY_ERROR_TYPE", "MIN_THINKING_BUDGET", "MAX_CACHE_BREAKPOINTS"]
 
 _log = logging.getLogger("llmunified")
+_CUSTOM_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # Message Batches' custom_id rule
 
 API_VERSION = "2023-06-01"
 
@@ -236,6 +239,10 @@ class AnthropicCodec(Codec):
 
     protocol = "anthropic"
     thinking_replay = "signed"  # Anthropic verifies signatures: only signed thinking goes back
+    # docs/wire.md §3 Other endpoints: no embeddings endpoint; Anthropic points to Voyage AI
+    no_embeddings = ("Anthropic has no embeddings endpoint (it recommends Voyage AI); embed with another "
+                     "provider, e.g. llm.Client('openai/text-embedding-3-small'), 'gemini/gemini-embedding-001', "
+                     "'cohere/embed-v4.0' or 'ollama/nomic-embed-text'")
     structured_mode = "tool"
     # The Messages API: the first turn must be the user's; every turn but a final assistant one
     # must have content, and text blocks non-whitespace text (docs/wire.md §3 Request body); with
@@ -359,6 +366,119 @@ class AnthropicCodec(Codec):
         """The request body as this host takes it, before the caller's ``extra`` is merged in
         (the Messages API: as built)."""
         return body
+
+    # -- batch jobs (Client.batch; llmunified._batch): Message Batches ------------------------------
+    # POST /v1/messages/batches {"requests": [{"custom_id", "params": <a Messages body>}]}; GET
+    # .../batches/{id} (processing_status in_progress | canceling | ended); results_url: JSONL of
+    # {"custom_id", "result": {"type": succeeded | errored | canceled | expired, ...}}; POST .../cancel.
+    def _batch_headers(self, content: bool = False) -> Dict[str, str]:
+        headers = {"accept": "application/json"}
+        if content:
+            headers["content-type"] = "application/json"
+        if self.version_header:
+            headers["anthropic-version"] = self.version_header
+        return headers
+
+    def batch_line(self, custom_id: str, request: HTTPRequest) -> bytes:
+        from .._batch import json_str, wrap_body
+
+        if not _CUSTOM_ID.match(custom_id):
+            raise ValidationError(f"Anthropic batch custom ids are 1 to 64 letters, digits, '-' or '_'; "
+                                  f"{custom_id!r} is not one")
+        return wrap_body(b'{"custom_id":' + json_str(custom_id) + b',"params":', request.body, b"}")
+
+    def batch_create_request(self, plan: Any, file_id: Optional[str]) -> HTTPRequest:
+        body = b'{"requests":[' + b",".join(plan.lines) + b"]}"
+        return self.request("POST", self._path + "/batches", self._batch_headers(True), body)
+
+    @shape_guard
+    def parse_batch(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._batch import BatchCounts, BatchInfo
+
+        data = decode_json(self.provider, body, headers=headers, what="message batch")
+        state = data["processing_status"]
+        counts = data.get("request_counts") or {}
+        n = {k: int_or_none(counts.get(k)) or 0 for k in ("processing", "succeeded", "errored", "canceled", "expired")}
+        if state == "in_progress":
+            status = "in_progress"
+        elif state == "canceling":
+            status = "cancelling"
+        elif state != "ended":
+            raise TypeError(f"unknown processing_status {state!r}")
+        elif data.get("cancel_initiated_at"):
+            status = "cancelled"
+        elif n["expired"] and not (n["succeeded"] or n["errored"]):
+            status = "expired"
+        else:
+            status = "completed"
+        return BatchInfo(data["id"], status, state,
+                         BatchCounts(sum(n.values()) if counts else None, n["succeeded"] if counts else None,
+                                     n["errored"] + n["canceled"] + n["expired"] if counts else None),
+                         epoch_seconds(data.get("created_at")), {"results_url": data.get("results_url")}, None, data)
+
+    def batch_get_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("GET", self._path + "/batches/" + quote(job_id, safe=""), self._batch_headers())
+
+    def batch_cancel_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("POST", self._path + "/batches/" + quote(job_id, safe="") + "/cancel",
+                            self._batch_headers())
+
+    def batch_results_requests(self, info: Any) -> List[HTTPRequest]:
+        url = info.output.get("results_url")
+        if not isinstance(url, str) or not url:
+            return []
+        headers = self._batch_headers()
+        headers["accept"] = "application/binary"
+        return [self.request("GET", "", headers, base=url, stream=True)]
+
+    def parse_batch_result(self, obj: Any, position: Optional[int]) -> Tuple[Optional[str], Optional[bytes], Any]:
+        cid = obj.get("custom_id")
+        result = obj.get("result") if isinstance(obj.get("result"), dict) else {}
+        kind = result.get("type")
+        if kind == "succeeded":
+            return cid, json.dumps(result.get("message"), ensure_ascii=False).encode("utf-8"), None
+        raw = json.dumps(obj, ensure_ascii=False)
+        if kind == "errored":
+            error = result.get("error") if isinstance(result.get("error"), dict) else {}
+            message, etype, code = self.error_details(error)
+            status = STATUS_BY_ERROR_TYPE.get(etype) if etype else None
+            return cid, None, self.make_error(status, {}, message or "the request failed", etype, code, raw)
+        why = {"canceled": "the batch was cancelled before this request ran",
+               "expired": "the batch expired (24 hours) before this request ran"}.get(
+            str(kind), f"unknown result type {kind!r}")
+        return cid, None, self.make_error(None, {}, why, kind, kind, raw)
+
+    # -- token counting (docs/wire.md §3 Other endpoints) ------------------------------------
+    #: what ``POST /v1/messages/count_tokens`` takes of a Messages body: the body minus
+    #: ``max_tokens``, ``stream`` and the sampling fields, which the endpoint refuses
+    count_fields = ("anthropic_version", "model", "messages", "system", "tools", "tool_choice", "thinking")
+    token_endpoint = True
+
+    def count_tokens_request(self, messages: List[Message], options: Options) -> Optional[HTTPRequest]:
+        body = self.chat_body(self.chat_request(messages, options, False))
+        body = self.count_body({k: v for k, v in body.items() if k in self.count_fields})
+        headers = {"content-type": "application/json", "accept": "application/json"}
+        if self.version_header:
+            headers["anthropic-version"] = self.version_header
+        return self.request("POST", self.count_path(), headers, body)
+
+    def count_path(self) -> str:
+        """The path of the token-counting endpoint (below the base URL)."""
+        return self._path + "/count_tokens"
+
+    def count_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """The token-counting body as this host takes it (the Messages API: as built)."""
+        return body
+
+    @shape_guard
+    def parse_token_count(self, body: bytes, headers: Mapping[str, str]) -> Tuple[int, Dict[str, Any]]:
+        # {"input_tokens": N} (docs/wire.md §3 Other endpoints)
+        data = decode_json(self.provider, body, headers=headers, what="token count")
+        return count_of(data, "input_tokens"), data
 
     # -- model listing -----------------------------------------------------------------------
     #: models asked for per page of GET /v1/models (the API's maximum; its default is 20)
@@ -677,5 +797,5 @@ class AnthropicStream(SSEStreamDecoder):
 PROVIDERS = [
     ProviderInfo("anthropic", AnthropicCodec, "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
                  True, "Anthropic Messages", auth=Auth.header("x-api-key"),
-                 token_family="anthropic"),
+                 token_family="anthropic", details={"batch": True}),
 ]

@@ -100,6 +100,17 @@ class AzureCodec(OpenAICodec):
     def path(self, endpoint: str) -> str:
         return f"{self._prefix}/{endpoint}{self._query}"
 
+    #: Azure's batch entries and jobs name the endpoint without the version (its batch guide)
+    batch_endpoint = "/chat/completions"
+
+    def batch_path(self, endpoint: str) -> str:
+        # Files and batches belong to the resource, not to a deployment: /openai/files?api-version=
+        # (the entries' "model" names the Global Batch deployment), or /openai/v1/files.
+        if self._v1:
+            return f"{self._prefix}/{endpoint}"
+        root = "" if self.config.base_url.lower().endswith("/openai") else "/openai"
+        return f"{root}/{endpoint}{self._query}"
+
     def models_path(self) -> str:
         # The resource's base models (docs/wire.md §2 Models): /openai/models?api-version= on the
         # deployments API, /openai/v1/models on the v1 API; deployments are ARM's, not listed here.
@@ -143,7 +154,7 @@ PROVIDERS = [
     ProviderInfo("azure", AzureCodec, "", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_ENDPOINT", True,
                  "Azure OpenAI (deployments, v1 API)",
                  auth=Auth.header("api-key"), token_auth=Auth.bearer(), token_family="openai",
-                 details={"max_tokens_field": "max_completion_tokens", "token_scope": TOKEN_SCOPE},
+                 details={"max_tokens_field": "max_completion_tokens", "token_scope": TOKEN_SCOPE, "batch": True},
                  settings=(Setting("api_version", env="OPENAI_API_VERSION", default=DEFAULT_API_VERSION,
                                    description="a date version such as '2025-04-01-preview', or 'v1'"),)),
 ]

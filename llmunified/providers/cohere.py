@@ -256,6 +256,47 @@ class CohereCodec(Codec):
         token = data.get("next_page_token")
         return models, (token if isinstance(token, str) and token else None)
 
+    # -- embeddings: POST /v2/embed (docs/wire.md §8 Embeddings) -----------------------------
+    # Up to 96 texts per request (Cohere's Embed reference). ``input_type`` is required: the
+    # default is search_document; ``embedding_types`` always asks for floats (others may be added
+    # with extra=, and are kept on Embeddings.raw).
+    embed_max_inputs = 96
+    embed_max_tokens = 100_000
+
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        from .._embed import cohere_input_type
+
+        body: Dict[str, Any] = {"model": self.model, "texts": inputs,
+                                "input_type": cohere_input_type(options.input_type), "embedding_types": ["float"]}
+        if options.dimensions is not None:
+            body["output_dimension"] = options.dimensions
+        if options.truncate is not None:
+            truncate = options.truncate
+            body["truncate"] = "END" if truncate is True else "NONE" if truncate is False else truncate.upper()
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        path = "/embed" if self._path == "/chat" else "/v2/embed"
+        return self.request("POST", path, {"Content-Type": "application/json", "Accept": "application/json",
+                                           "X-Client-Name": "llmunified"}, body)
+
+    @shape_guard
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._embed import EmbedBatch, as_vectors
+
+        data = decode_json(self.provider, body, headers=headers, what="embeddings reply")
+        kinds = data["embeddings"]
+        items = kinds.pop("float") if isinstance(kinds, dict) else None
+        if not isinstance(items, list):
+            raise TypeError("no 'embeddings.float' list (embedding_types must include 'float')")
+        if not kinds:
+            data.pop("embeddings")
+        data.pop("texts", None)  # the inputs, echoed
+        meta = data.get("meta")
+        billed = meta.get("billed_units") if isinstance(meta, dict) else None
+        count = int_or_none(billed.get("input_tokens")) if isinstance(billed, dict) else None
+        usage = Usage(count, 0, count) if count is not None else None
+        return EmbedBatch(as_vectors(items), usage, None, data)
+
     # -- errors ------------------------------------------------------------------------------
     def error_details(self, data: Any) -> Tuple[Optional[str], Optional[str], Optional[str]]:
         # An error body is {"id"?: "...", "message": "..."}: flat, with no type or code. Inside a

@@ -68,6 +68,7 @@ from .._types import ImagePart, Message, ModelInfo, Response, TextPart, Thinking
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
                     put_sampling, shape_guard)
+from ._base import count_of, epoch_seconds
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
            "takes_json_schema", "thinking_config", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
@@ -365,6 +366,7 @@ class GeminiCodec(Codec):
     """
 
     protocol = "gemini"
+    choices_field = "candidateCount"  # n > 1: every candidate is read (Response.choices)
     thinking_replay = "signed"  # signatures must go back (Gemini 3 requires them in tool loops)
     structured_mode = "text"
     # Gemini words a prompt that is too long as "The input token count (N) exceeds the maximum
@@ -431,6 +433,8 @@ class GeminiCodec(Codec):
             body["systemInstruction"] = {"parts": [{"text": "\n\n".join(system)}]}
         config: Dict[str, Any] = {}
         put_sampling(config, options, "temperature", "topP", "maxOutputTokens", "stopSequences", "seed")
+        if options.n is not None and options.n > 1:
+            config["candidateCount"] = options.n
         if options.tools:
             body["tools"] = [{"functionDeclarations": [self._declaration(t) for t in options.tools]}]
             mode = self._calling_config(options.tool_choice)
@@ -457,6 +461,122 @@ class GeminiCodec(Codec):
         path = self._path + (":streamGenerateContent?alt=sse" if stream else ":generateContent")
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         return self.request("POST", path, headers, body, stream)
+
+    # -- batch jobs (Client.batch; llmunified._batch): Batch Mode, inline requests ----------------
+    # POST models/{model}:batchGenerateContent {"batch": {"displayName", "inputConfig": {"requests":
+    # {"requests": [{"request": <a generateContent body>, "metadata": {"key": <custom id>}}]}}}} ->
+    # an Operation named batches/{id}, read with GET batches/{id}; its metadata carries the state and
+    # batchStats; when done, response.inlinedResponses.inlinedResponses, in input order. Inline
+    # requests are limited to 20 MB (the Batch Mode guide); file-based input is not built here.
+    #: the largest inline batch request body (bytes)
+    batch_inline_limit = 20_000_000
+    _BATCH_STATES = {"PENDING": "validating", "QUEUED": "validating", "RUNNING": "in_progress",
+                     "SUCCEEDED": "completed", "FAILED": "failed", "CANCELLING": "cancelling",
+                     "CANCELLED": "cancelled", "EXPIRED": "expired", "PAUSED": "in_progress",
+                     "PARTIALLY_SUCCEEDED": "completed"}
+
+    def _batch_root(self) -> str:
+        return "" if re.search(r"/v1(?:alpha|beta)?\d*$", self.config.base_url) else "/v1beta"
+
+    def batch_line(self, custom_id: str, request: HTTPRequest) -> bytes:
+        from .._batch import json_str, wrap_body
+
+        return wrap_body(b'{"request":', request.body, b',"metadata":{"key":' + json_str(custom_id) + b"}}")
+
+    def batch_create_request(self, plan: Any, file_id: Optional[str]) -> HTTPRequest:
+        body = (b'{"batch":{"displayName":"llmunified","inputConfig":{"requests":{"requests":['
+                + b",".join(plan.lines) + b"]}}}}")
+        if len(body) > self.batch_inline_limit:
+            raise ValidationError(
+                f"{self.provider}: this batch is {len(body) / 1e6:.1f} MB; Gemini takes inline batch requests up to "
+                f"{self.batch_inline_limit / 1e6:.0f} MB and file-based batches are not supported here: split the "
+                "requests into several batches, or use client.map(...)")
+        return self.request("POST", self._path + ":batchGenerateContent",
+                            {"Content-Type": "application/json", "Accept": "application/json"}, body)
+
+    @shape_guard
+    def parse_batch(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._batch import BatchCounts, BatchInfo
+
+        data = decode_json(self.provider, body, headers=headers, what="batch operation")
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else data
+        state = str(meta.get("state") or ("BATCH_STATE_SUCCEEDED" if data.get("done") else "BATCH_STATE_PENDING"))
+        status = self._BATCH_STATES.get(state.rsplit("_STATE_", 1)[-1], "in_progress")
+        error = data.get("error")
+        message = None
+        if isinstance(error, dict):
+            message = str(error.get("message") or error)
+            if status not in ("cancelled", "expired"):
+                status = "failed"
+        stats = meta.get("batchStats") or {}
+        number = (lambda v: int(v) if isinstance(v, str) and v.isdigit() else int_or_none(v))
+        response = data.get("response") if isinstance(data.get("response"), dict) else {}
+        output = response or (meta.get("output") if isinstance(meta.get("output"), dict) else {})
+        inlined = (output.get("inlinedResponses") or {}) if isinstance(output, dict) else {}
+        entries = inlined.get("inlinedResponses") if isinstance(inlined, dict) else inlined
+        ident = data.get("name") or meta.get("name")
+        if not isinstance(ident, str):
+            raise TypeError("the batch operation has no name")
+        return BatchInfo(ident, status, state,
+                         BatchCounts(number(stats.get("requestCount")), number(stats.get("successfulRequestCount")),
+                                     number(stats.get("failedRequestCount"))),
+                         epoch_seconds(meta.get("createTime")),
+                         {"inline": entries if isinstance(entries, list) else None}, message, data)
+
+    def batch_get_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("GET", f"{self._batch_root()}/{quote(_batch_name(job_id), safe='/')}",
+                            {"Accept": "application/json"})
+
+    def batch_cancel_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("POST", f"{self._batch_root()}/{quote(_batch_name(job_id), safe='/')}:cancel",
+                            {"Accept": "application/json"})
+
+    def parse_batch_cancel(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        return None  # google.protobuf.Empty: the operation is read again
+
+    def batch_inline_results(self, info: Any) -> List[Any]:
+        return info.output.get("inline") or []
+
+    def parse_batch_result(self, obj: Any, position: Optional[int]) -> Tuple[Optional[str], Optional[bytes], Any]:
+        meta = obj.get("metadata")
+        cid = meta.get("key") if isinstance(meta, dict) and isinstance(meta.get("key"), str) else None
+        if isinstance(obj.get("response"), dict):
+            return cid, json.dumps(obj["response"], ensure_ascii=False).encode("utf-8"), None
+        error = obj.get("error") if isinstance(obj.get("error"), dict) else {"message": "no response in the result"}
+        raw = json.dumps({"error": error}, ensure_ascii=False)
+        code_value = error.get("code")
+        status = code_value if isinstance(code_value, int) else None
+        message, etype, code = self.error_details({"error": error})
+        return cid, None, self.make_error(status, {}, message or "the request failed", etype, code, raw)
+
+    # -- token counting (docs/wire.md §5 Endpoints, §6) ---------------------------------------
+    #: what ``:countTokens`` counts of a generateContent body: the prompt, the system
+    #: instruction and the tool declarations (generation settings cost no prompt tokens)
+    count_fields = ("contents", "systemInstruction", "tools", "toolConfig", "cachedContent")
+    token_endpoint = True
+
+    def count_tokens_request(self, messages: List[Message], options: Options) -> Optional[HTTPRequest]:
+        body = self.chat_body(self.chat_request(messages, options, False))
+        body = self.count_body({k: v for k, v in body.items() if k in self.count_fields})
+        return self.request("POST", self._path + ":countTokens",
+                            {"Content-Type": "application/json", "Accept": "application/json"}, body)
+
+    def count_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        """The Gemini API counts a whole request as ``generateContentRequest`` (which names the
+        model); bare ``contents`` would leave the system instruction and tools out."""
+        name = self.model if self.model.startswith(("models/", "tunedModels/")) else "models/" + self.model
+        return {"generateContentRequest": {"model": name, **body}}
+
+    @shape_guard
+    def parse_token_count(self, body: bytes, headers: Mapping[str, str]) -> Tuple[int, Dict[str, Any]]:
+        # {"totalTokens": N, "cachedContentTokenCount"?, "promptTokensDetails"?}; proto3 JSON
+        # leaves a zero out
+        data = decode_json(self.provider, body, headers=headers, what="token count")
+        return count_of(data, "totalTokens", 0), data
 
     def _image(self, p: ImagePart) -> Dict[str, Any]:
         if p.data:
@@ -567,6 +687,62 @@ class GeminiCodec(Codec):
     def stream_decoder(self, headers: Mapping[str, str]) -> "GeminiStream":
         return GeminiStream(self, Accumulator(self.provider, self.model, headers))
 
+    # -- embeddings (docs/wire.md §5 Embeddings) ------------------------------------------------
+    # One input: :embedContent; several: :batchEmbedContents, which takes up to 100 requests.
+    # ``extra`` is merged into each input's entry (the embedContent body's fields, e.g. ``title``).
+    embed_max_inputs = 100
+    embed_max_tokens = 100_000
+
+    def embed_entry(self, text: str, options: Any) -> Dict[str, Any]:
+        """One input's ``embedContent`` body (a ``batchEmbedContents`` request entry, less its
+        ``model``): content, ``taskType``, ``outputDimensionality``, then ``extra``."""
+        from .._embed import gemini_task, unsupported
+
+        entry: Dict[str, Any] = {"content": {"parts": [{"text": text}]}}
+        if options.input_type is not None:
+            entry["taskType"] = gemini_task(options.input_type)
+        if options.dimensions is not None:
+            entry["outputDimensionality"] = options.dimensions
+        if options.truncate is not None:
+            raise unsupported(self, "truncate", "the Gemini API truncates long inputs itself and has no switch")
+        if options.extra:
+            entry = deep_merge(entry, options.extra)
+        return entry
+
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if len(inputs) == 1:
+            return self.request("POST", self._path + ":embedContent", headers, self.embed_entry(inputs[0], options))
+        found = re.search(r"(?:tunedModels|models)/[^/]+$", self._path)
+        name = found.group(0) if found else self._path.lstrip("/")  # each entry names the model again
+        requests = [dict(self.embed_entry(text, options), model=name) for text in inputs]
+        return self.request("POST", self._path + ":batchEmbedContents", headers, {"requests": requests})
+
+    @shape_guard
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from operator import itemgetter
+
+        from .._embed import EmbedBatch, as_vectors
+
+        data = decode_json(self.provider, body, headers=headers, what="embeddings reply")
+        if "embedding" in data:  # embedContent
+            items = [data.pop("embedding")]
+        else:
+            items = data.pop("embeddings", None)
+            if items is None:
+                items = []  # proto3 JSON leaves an empty list out
+        if not isinstance(items, list):
+            raise TypeError("'embeddings' is not a list")
+        meta = data.get("usageMetadata")
+        count = int_or_none(meta.get("promptTokenCount")) if isinstance(meta, dict) else None
+        usage = Usage(count, 0, count) if count is not None else None
+        return EmbedBatch(as_vectors(list(map(itemgetter("values"), items))), usage, None, data)
+
+
+def _batch_name(job_id: str) -> str:
+    """A batch's resource name (``batches/<id>``) from what the caller holds (the name or the bare id)."""
+    return job_id if job_id.startswith("batches/") else "batches/" + job_id
+
 
 def _str(value: Any, what: str) -> Optional[str]:
     if value is None or isinstance(value, str):
@@ -579,7 +755,7 @@ class _Reply:
     reply, or each stream event): both paths go through here, so they build equal Responses."""
 
     __slots__ = ("acc", "pending", "sealed", "calls", "finish", "done", "blocked", "candidates", "streamed",
-                 "model_seen", "usage")
+                 "model_seen", "usage", "others")
 
     def __init__(self, acc: Accumulator) -> None:
         self.acc = acc
@@ -593,6 +769,7 @@ class _Reply:
         self.candidates = False
         self.model_seen: Any = None
         self.usage: Optional[Dict[str, Any]] = None  # the last usageMetadata, not mapped yet
+        self.others: Optional[Dict[int, "_Reply"]] = None  # candidates 1.. (candidateCount > 1)
 
     def event(self, obj: Dict[str, Any], out: List[StreamEvent]) -> None:
         acc = self.acc
@@ -612,9 +789,11 @@ class _Reply:
             for cand in candidates:
                 if cand.__class__ is not dict:
                     raise TypeError("a candidate is not an object")
-                if cand.get("index", 0) == 0:  # candidateCount > 1 (through extra): the first one
+                index = cand.get("index")
+                if index:  # candidate 1.. of a call made with n > 1 (candidateCount)
+                    self.other(index).candidate(cand, out)
+                else:
                     self.candidate(cand, out)
-                    break
         feedback = obj.get("promptFeedback")
         if feedback is not None and isinstance(feedback, dict) and feedback.get("blockReason"):
             self.blocked = self.done = True
@@ -625,6 +804,17 @@ class _Reply:
             # Cumulative on every stream event: the last one stands (docs/wire.md §5 Streaming).
             # Mapped when a Response is made (sync_usage), not on every event.
             self.usage = usage
+
+    def other(self, index: Any) -> "_Reply":
+        if type(index) is not int or index < 0:
+            raise TypeError("candidate.index is not an int")
+        others = self.others
+        if others is None:
+            others = self.others = {}
+        reply = others.get(index)
+        if reply is None:
+            reply = others[index] = _Reply(self.acc.choice(index))
+        return reply
 
     def sync_usage(self) -> None:
         """Bring the accumulator's usage up to the last usageMetadata seen."""
@@ -771,6 +961,9 @@ class _Reply:
 
     def complete(self, out: List[StreamEvent]) -> None:
         self.sync_usage()
+        if self.others:
+            for index in sorted(self.others):
+                self.others[index].complete_choice(out)
         self.end_call(out)
         self.flush(out)
         reason = map_finish_reason(self.finish)
@@ -782,6 +975,15 @@ class _Reply:
         if acc.usage is not None:
             out.append(acc.set_usage(acc.usage))
         out.append(acc.finish(reason))
+
+    def complete_choice(self, out: List[StreamEvent]) -> None:
+        """The end of candidate 1.. (its usage is the whole reply's, on candidate 0)."""
+        self.end_call(out)
+        self.flush(out)
+        reason = map_finish_reason(self.finish)
+        if reason == "stop" and self.calls:
+            reason = "tool_calls"
+        out.append(self.acc.finish(reason))
 
 
 _Path = Tuple[Union[str, int], ...]
@@ -1159,5 +1361,5 @@ PROVIDERS = [
     ProviderInfo("gemini", GeminiCodec, "https://generativelanguage.googleapis.com",
                  ("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GEMINI_BASE_URL", True, "Google Gemini API (AI Studio key)",
                  auth=Auth.header("x-goog-api-key"), token_family="default",
-                 details={"file_uri_prefixes": ("https://generativelanguage.googleapis.com/",)}),
+                 details={"file_uri_prefixes": ("https://generativelanguage.googleapis.com/",), "batch": True}),
 ]

@@ -19,7 +19,7 @@ from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .. import _wirecache
 from .._types import ImagePart, Message, ModelInfo, Response, ThinkingPart, ToolCall, ToolResult, Usage
-from ..errors import ValidationError
+from ..errors import LLMError, NotFoundError, ValidationError
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ._base import (Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, put_sampling,
@@ -194,7 +194,87 @@ def _finish(acc: Accumulator, obj: Mapping[str, Any], has_tool_calls: bool,
         out.append(finish_ev)
 
 
-class OllamaCodec(Codec):
+# -- model management (llmunified._admin; docs/wire.md §7 "Other endpoints", ollama's openapi.yaml)
+_ADMIN_ROUTES = {"pull": ("POST", "/api/pull"), "show": ("POST", "/api/show"), "delete": ("DELETE", "/api/delete"),
+                 "copy": ("POST", "/api/copy"), "create": ("POST", "/api/create"), "running": ("GET", "/api/ps")}
+# an in-stream error of a pull whose name the registry does not know (ollama's server/images.go)
+_NOT_FOUND_MARKERS = ("file does not exist", "not found")
+
+
+class _OllamaAdmin(Codec):
+    """The model-management hooks of :class:`OllamaCodec` (kept apart from its chat hooks)."""
+
+    def admin_check(self, operation: str) -> None:
+        if operation not in _ADMIN_ROUTES:
+            super().admin_check(operation)
+
+    def admin_request(self, operation: str, body: Dict[str, Any]) -> HTTPRequest:
+        method, path = _ADMIN_ROUTES[operation]
+        streams = operation in ("pull", "create")  # NDJSON progress, "stream": true in the body
+        headers = {"Accept": "application/x-ndjson" if streams else "application/json"}
+        if method == "GET":
+            return self.request(method, path, headers)
+        headers["Content-Type"] = "application/json"
+        return self.request(method, path, headers, body, streams)
+
+    def parse_admin(self, operation: str, name: Optional[str], body: bytes, headers: Mapping[str, str]) -> Any:
+        try:
+            if operation == "show":
+                return self._show(name or "", body, headers)
+            return self._running(body, headers)
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+            if isinstance(exc, LLMError):
+                raise
+            raise malformed(self.provider, f"{type(exc).__name__}: {exc}", body, headers) from None
+
+    def _show(self, name: str, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._admin import ModelDetails, parse_parameters
+
+        data = decode_json(self.provider, body, headers=headers, what="model description")
+        if not isinstance(data, dict):
+            raise malformed(self.provider, "expected a JSON object from /api/show", body, headers)
+
+        def text(key: str) -> Optional[str]:
+            value = data.get(key)
+            return value if isinstance(value, str) else None
+
+        details, info, caps = data.get("details"), data.get("model_info"), data.get("capabilities")
+        return ModelDetails(name, self.provider, details if isinstance(details, dict) else {},
+                            parse_parameters(data.get("parameters")), text("template"), text("system"),
+                            text("license"), [c for c in caps if isinstance(c, str)] if isinstance(caps, list) else [],
+                            info if isinstance(info, dict) else {}, text("modified_at"), data)
+
+    def _running(self, body: bytes, headers: Mapping[str, str]) -> List[ModelInfo]:
+        _, items = self.listing(body, headers, "models")
+        models = []
+        for item in items:
+            name = item.get("name") or item["model"]
+            if not isinstance(name, str):
+                raise TypeError(f"a model name is not a string: {name!r}")
+            details = dict(item["details"]) if isinstance(item.get("details"), dict) else {}
+            for key in ("size_vram", "expires_at", "context_length"):
+                if item.get(key) is not None:
+                    details[key] = item[key]
+            models.append(ModelInfo(name, self.provider, context_window=int_or_none(item.get("context_length")),
+                                    size=int_or_none(item.get("size")), details=details, raw=item))
+        return models
+
+    def progress_decoder(self, what: str, headers: Mapping[str, str]) -> Any:
+        from .._admin import ProgressDecoder
+
+        def error_for(obj: Dict[str, Any], last: Any) -> LLMError:
+            message = obj["error"] if isinstance(obj["error"], str) else json.dumps(obj["error"])
+            lowered = message.lower()
+            cls = NotFoundError if any(m in lowered for m in _NOT_FOUND_MARKERS) else None
+            err = self.make_error(None, headers, f"{message} ({what})", None, None,
+                                   json.dumps(obj, ensure_ascii=False), cls=cls)
+            err.retryable = False  # progress already reached the caller: the caller decides
+            return err
+
+        return ProgressDecoder(self.provider, what, headers, error_for)
+
+
+class OllamaCodec(_OllamaAdmin):
     """``/api/chat``. ``tool_choice`` has no Ollama field, so it is approximated:
 
     - ``"auto"`` (or unset): nothing is sent, the model decides;
@@ -324,6 +404,44 @@ class OllamaCodec(Codec):
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "OllamaStream":
         return OllamaStream(self, Accumulator(self.provider, self.model, headers))
+
+    # -- embeddings: POST /api/embed (docs/wire.md §7) ----------------------------------------
+    # No documented limit: batches of 512 keep one request's work (and its timeout) bounded.
+    embed_max_inputs = 512
+    embed_max_tokens = 200_000
+
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        from .._embed import truncate_flag, unsupported
+
+        body: Dict[str, Any] = {"model": self.model, "input": inputs}
+        if options.dimensions is not None:
+            body["dimensions"] = options.dimensions
+        if options.truncate is not None:
+            body["truncate"] = truncate_flag(self, options.truncate)
+        if options.input_type is not None:
+            raise unsupported(self, "input_type", "/api/embed has no input type; prefix the text as the model "
+                              "card says (nomic-embed-text: 'search_query: ...', 'search_document: ...')")
+        if options.extra:
+            body = deep_merge(body, options.extra)  # e.g. {"keep_alive": "5m", "options": {"num_ctx": 8192}}
+        return self.request("POST", "/api/embed", {"Content-Type": "application/json",
+                                                   "Accept": "application/json"}, body)
+
+    @shape_guard
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._embed import EmbedBatch, as_vectors
+
+        data = decode_json(self.provider, body, headers=headers, what="embeddings reply")
+        if data.get("error") is not None:  # a proxy answering an error with 200
+            message, etype, code = self.error_details(data)
+            raise self.make_error(None, headers, message or "error", etype, code, body_text(body))
+        items = data.pop("embeddings")
+        if not isinstance(items, list):
+            raise TypeError("'embeddings' is not a list")
+        count = data.get("prompt_eval_count")
+        usage = Usage(count, 0, count) if isinstance(count, int) and not isinstance(count, bool) else None
+        model = data.get("model")
+        return EmbedBatch(as_vectors(items), usage, model if isinstance(model, str) and model else None,
+                          data)
 
 
 class OllamaStream(NDJSONStreamDecoder):

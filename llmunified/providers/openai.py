@@ -249,6 +249,7 @@ class OpenAICodec(Codec):
 
     protocol = "openai"
     passes_developer = True  # Chat Completions has the role (compatible servers may not: developer_role)
+    choices_field = "n"  # every choices[i] is read: Response.choices, stream events tagged by index
 
     def __init__(self, config: Any, model: str) -> None:
         super().__init__(config, model)
@@ -275,6 +276,8 @@ class OpenAICodec(Codec):
     def chat_request(self, messages: List[Message], options: Options, stream: bool) -> HTTPRequest:
         body: Dict[str, Any] = {"model": self.model, "messages": encode_messages(messages, self._details)}
         put_sampling(body, options, "temperature", "top_p", self._max_tokens_field, "stop", "seed")
+        if options.n is not None and options.n > 1:
+            body["n"] = options.n
         if options.tools:
             body["tools"] = [self._tool(t) for t in options.tools]
             if options.parallel_tool_calls is not None:
@@ -392,6 +395,145 @@ class OpenAICodec(Codec):
                          created=epoch_seconds(item.get("created", item.get("created_at"))),
                          owned_by=owner if isinstance(owner, str) else None, raw=item)
 
+    # -- batch jobs (Client.batch; llmunified._batch): the Batch API ---------------------------------
+    # Upload the entries as JSONL (POST /files, multipart, purpose=batch), then POST /batches with
+    # the file id; results in the output and error files (GET /files/{id}/content). Job statuses
+    # are already the unified names.
+    #: the ``url`` of each batch entry and the job's ``endpoint`` (Azure: ``/chat/completions``)
+    batch_endpoint = "/v1/chat/completions"
+
+    def batch_path(self, endpoint: str) -> str:
+        """The path of a batch endpoint (``files``, ``batches/{id}``); Azure's are not below a deployment."""
+        return self.path(endpoint)
+
+    def batch_line(self, custom_id: str, request: HTTPRequest) -> bytes:
+        from .._batch import json_str
+
+        middle = b',"method":"POST","url":' + json_str(self.batch_endpoint) + b',"body":'
+        return b"".join((b'{"custom_id":', json_str(custom_id), middle, request.body or b"{}", b"}"))
+
+    def batch_upload_request(self, plan: Any) -> Optional[HTTPRequest]:
+        from .._batch import multipart_body
+
+        body, content_type = multipart_body({"purpose": "batch"}, "file", "batch.jsonl", plan.jsonl())
+        return self.request("POST", self.batch_path("files"), {"Content-Type": content_type,
+                                                              "Accept": "application/json"}, body)
+
+    @shape_guard
+    def parse_batch_upload(self, body: bytes, headers: Mapping[str, str]) -> str:
+        data = decode_json(self.provider, body, headers=headers, what="file upload reply")
+        ident = data["id"]
+        if not isinstance(ident, str):
+            raise TypeError("the uploaded file has no id")
+        return ident
+
+    def batch_create_request(self, plan: Any, file_id: Optional[str]) -> HTTPRequest:
+        return self.request("POST", self.batch_path("batches"), {"Content-Type": "application/json",
+                                                                "Accept": "application/json"},
+                            {"input_file_id": file_id, "endpoint": self.batch_endpoint, "completion_window": "24h"})
+
+    @shape_guard
+    def parse_batch(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from .._batch import STATUSES, BatchCounts, BatchInfo
+
+        data = decode_json(self.provider, body, headers=headers, what="batch")
+        status = data["status"]
+        counts = data.get("request_counts") or {}
+        errors = data.get("errors") or {}
+        problems = [str(e["message"]) for e in errors.get("data") or () if isinstance(e, dict) and e.get("message")]
+        return BatchInfo(data["id"], status if status in STATUSES else "in_progress", status,
+                         BatchCounts(int_or_none(counts.get("total")), int_or_none(counts.get("completed")),
+                                     int_or_none(counts.get("failed"))),
+                         epoch_seconds(data.get("created_at")),
+                         {k: data.get(k) for k in ("input_file_id", "output_file_id", "error_file_id")},
+                         "; ".join(problems) or None, data)
+
+    def batch_get_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("GET", self.batch_path("batches/" + quote(job_id, safe="")), {"Accept": "application/json"})
+
+    def batch_cancel_request(self, job_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("POST", self.batch_path("batches/" + quote(job_id, safe="") + "/cancel"),
+                            {"Accept": "application/json"})
+
+    def _file_content(self, file_id: str) -> HTTPRequest:
+        from urllib.parse import quote
+
+        return self.request("GET", self.batch_path("files/" + quote(file_id, safe="") + "/content"), {}, stream=True)
+
+    def batch_results_requests(self, info: Any) -> List[HTTPRequest]:
+        return [self._file_content(info.output[k]) for k in ("output_file_id", "error_file_id")
+                if isinstance(info.output.get(k), str) and info.output[k]]
+
+    def batch_order_request(self, info: Any) -> Optional[HTTPRequest]:
+        ident = info.output.get("input_file_id")
+        return self._file_content(ident) if isinstance(ident, str) and ident else None
+
+    def batch_order_ids(self, obj: Any) -> Optional[str]:
+        return obj.get("custom_id") if isinstance(obj, dict) else None
+
+    def parse_batch_result(self, obj: Any, position: Optional[int]) -> Tuple[Optional[str], Optional[bytes], Any]:
+        # {"custom_id", "response": {"status_code", "request_id", "body"} | null, "error": {"code", "message"} | null}
+        cid = obj.get("custom_id")
+        response = obj.get("response")
+        error = obj.get("error")
+        if isinstance(response, dict) and isinstance(response.get("status_code"), int):
+            status = response["status_code"]
+            body = json.dumps(response.get("body"), ensure_ascii=False).encode("utf-8")
+            if status < 300:
+                return cid, body, None
+            rid = response.get("request_id")
+            return cid, None, self.api_error(status, {"x-request-id": rid} if isinstance(rid, str) else {}, body)
+        if not isinstance(error, dict):
+            error = {"message": "the batch result has neither a response nor an error"}
+        return cid, None, self.make_error(None, {}, str(error.get("message") or error.get("code") or "failed"),
+                                          None, error.get("code"), json.dumps(obj, ensure_ascii=False))
+
+    # -- embeddings (docs/wire.md §1 Models and embeddings) ----------------------------------------
+    # OpenAI takes up to 2048 inputs and 300,000 tokens per request (the base class's limits).
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        from .._embed import unsupported
+
+        body: Dict[str, Any] = {"model": self.model, "input": inputs}
+        if options.encoding_format is not None:
+            body["encoding_format"] = options.encoding_format
+        if options.dimensions is not None:
+            body["dimensions"] = options.dimensions
+        if options.input_type is not None:
+            raise unsupported(self, "input_type", "the embeddings API has no input type; for a model that wants "
+                              "one, prefix the text as its model card says (e.g. 'search_query: ...')")
+        if options.truncate is not None:
+            raise unsupported(self, "truncate", "an input over the model's limit is refused; shorten it")
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        return self.request("POST", self.path("embeddings"), {"Content-Type": "application/json",
+                                                               "Accept": "application/json"}, body)
+
+    @shape_guard
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        from operator import itemgetter, methodcaller
+
+        from .._embed import EmbedBatch, as_vectors
+
+        data = decode_json(self.provider, body, headers=headers, what="embeddings reply")
+        items = data.pop("data")
+        if not isinstance(items, list):
+            raise TypeError("'data' is not a list")
+        # map() with C getters: no Python bytecode per item on the common path (issue 12 Speed)
+        if list(map(methodcaller("get", "index"), items)) != list(range(len(items))):
+            items = sorted(items, key=lambda item: item["index"])
+        vectors = as_vectors(list(map(itemgetter("embedding"), items)))
+        u = data.get("usage")
+        usage = None
+        if isinstance(u, dict):
+            prompt = _count(u.get("prompt_tokens"))
+            usage = Usage(prompt, 0, _count(u.get("total_tokens")) or prompt)
+        model = data.get("model")
+        return EmbedBatch(vectors, usage, model if isinstance(model, str) and model else None, data)
+
     _STRICT = ("object-root", "openai-strict")
 
     def structured_dialect(self, spec: Any) -> Tuple[str, ...]:
@@ -449,12 +591,29 @@ class OpenAICodec(Codec):
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise malformed(self.provider, "no choices[0] in the completion", body, headers)
-        message = choices[0].get("message")
-        if not isinstance(message, dict):
-            raise malformed(self.provider, "choices[0].message is missing", body, headers)
         acc = Accumulator(self.provider, data.get("model") or self.model, headers)
         acc.id = data.get("id")
         acc.raw = data
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                raise malformed(self.provider, f"choices[{position}] is not an object", body, headers)
+            index = choice.get("index") if len(choices) > 1 else 0  # a lone choice is the answer
+            if index is None:
+                index = position
+            if type(index) is not int or index < 0:
+                raise malformed(self.provider, f"choices[{position}].index is not an int", body, headers)
+            self._parse_choice(acc.choice(index), choice, position, body, headers)
+        usage = data.get("usage")
+        if isinstance(usage, dict):
+            acc.set_usage(map_usage(usage))
+        return acc.response()
+
+    def _parse_choice(self, acc: Accumulator, choice: Dict[str, Any], position: int, body: bytes,
+                      headers: Mapping[str, str]) -> None:
+        """One answer of a completion (``choices[position]``) into its accumulator."""
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise malformed(self.provider, f"choices[{position}].message is missing", body, headers)
         reasoning = message.get("reasoning_content") or message.get("reasoning")
         if isinstance(reasoning, str):
             acc.thinking(reasoning)
@@ -470,7 +629,7 @@ class OpenAICodec(Codec):
             for part in content:
                 if isinstance(part, dict) and isinstance(part.get("text"), str):
                     acc.text(part["text"])
-        finish = map_finish_reason(choices[0].get("finish_reason"))
+        finish = map_finish_reason(choice.get("finish_reason"))
         if not content and isinstance(refusal, str) and refusal:
             acc.text(refusal)
             finish = "content_filter"
@@ -484,15 +643,25 @@ class OpenAICodec(Codec):
             else:
                 acc.add_tool_call(call.get("id"), fn["name"], {},
                                   raw_arguments=_string(args, "function.arguments") if args else "")
-        usage = data.get("usage")
-        if isinstance(usage, dict):
-            acc.set_usage(map_usage(usage))
         _attach_details(acc, merged)
         acc.finish(finish)
-        return acc.response()
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "OpenAIStream":
         return OpenAIStream(self, Accumulator(self.provider, self.model, headers))
+
+
+class _ChoiceState:
+    """What the stream decoder keeps per answer (the decoder itself is answer 0's); with ``n`` >
+    1 the chunks carry ``choices[].index``, interleaved as the server pleases."""
+
+    __slots__ = ("acc", "_finish", "_refusal", "_got_text", "_details")
+
+    def __init__(self, acc: Accumulator) -> None:
+        self.acc = acc
+        self._finish: Optional[str] = None
+        self._refusal = False
+        self._got_text = False
+        self._details: Dict[Any, Dict[str, Any]] = {}
 
 
 class OpenAIStream(SSEStreamDecoder):
@@ -502,6 +671,7 @@ class OpenAIStream(SSEStreamDecoder):
         self._refusal = False
         self._got_text = False
         self._details: Dict[Any, Dict[str, Any]] = {}  # OpenRouter's reasoning_details, merged per index
+        self._others: Optional[Dict[int, _ChoiceState]] = None  # answers 1.. (n > 1)
 
     def handle(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
         data = ev.data
@@ -528,7 +698,9 @@ class OpenAIStream(SSEStreamDecoder):
         choices = obj.get("choices")
         if choices:
             for choice in choices:
-                if choice.get("index", 0) != 0:
+                index = choice.get("index")
+                if index:  # answer 1.. of a call made with n > 1
+                    self._choice(choice, out, self._other(index))
                     continue
                 # The common event, a plain text delta ({"content": ...}, perhaps with the role),
                 # takes a short path; anything else goes through _choice.
@@ -550,22 +722,34 @@ class OpenAIStream(SSEStreamDecoder):
         if type(usage) is dict:
             out.append(acc.set_usage(map_usage(usage)))
 
-    def _choice(self, choice: Dict[str, Any], out: List[StreamEvent]) -> None:
-        acc = self.acc
+    def _other(self, index: Any) -> _ChoiceState:
+        if type(index) is not int or index < 0:
+            raise TypeError("choices[].index is not an int")
+        others = self._others
+        if others is None:
+            others = self._others = {}
+        state = others.get(index)
+        if state is None:
+            state = others[index] = _ChoiceState(self.acc.choice(index))
+        return state
+
+    def _choice(self, choice: Dict[str, Any], out: List[StreamEvent], state: Any = None) -> None:
+        st = self if state is None else state  # the decoder holds answer 0's state itself
+        acc = st.acc
         delta = choice.get("delta") or {}
         reasoning = delta.get("reasoning_content") or delta.get("reasoning")
         if reasoning:
             emit(out, acc.thinking(_string(reasoning, "delta.reasoning")))
         details = delta.get("reasoning_details")
         if details:
-            _merge_details(acc, details, self._details, bool(reasoning), out)
+            _merge_details(acc, details, st._details, bool(reasoning), out)
         text = delta.get("content")
         if text:
-            self._got_text = True
+            st._got_text = True
             emit(out, acc.text(_string(text, "delta.content")))
         refusal = delta.get("refusal")
-        if refusal and not self._got_text:
-            self._refusal = True
+        if refusal and not st._got_text:
+            st._refusal = True
             emit(out, acc.text(_string(refusal, "delta.refusal")))
         calls = delta.get("tool_calls")
         if calls:
@@ -581,10 +765,16 @@ class OpenAIStream(SSEStreamDecoder):
                     emit(out, acc.tool_args(key, _string(args, "function.arguments")))
         finish = choice.get("finish_reason")
         if finish:
-            self._finish = "content_filter" if self._refusal else map_finish_reason(finish)
+            st._finish = "content_filter" if st._refusal else map_finish_reason(finish)
             out.extend(acc.end_open_tools())
 
     def _complete(self, out: List[StreamEvent]) -> None:
+        if self._others:
+            for index in sorted(self._others):
+                st = self._others[index]
+                out.extend(st.acc.end_open_tools())
+                _attach_details(st.acc, st._details)
+                out.append(st.acc.finish(st._finish))
         out.extend(self.acc.end_open_tools())
         _attach_details(self.acc, self._details)
         out.append(self.acc.finish(self._finish))
@@ -631,7 +821,7 @@ _COMPATIBLE_PROFILE = {"developer_role": False}
 PROVIDERS = [
     ProviderInfo("openai", OpenAICodec, "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL", True,
                  "OpenAI Chat Completions", token_family="openai",
-                 details={"max_tokens_field": "max_completion_tokens", "prompt_cache_key": True,
+                 details={"max_tokens_field": "max_completion_tokens", "prompt_cache_key": True, "batch": True,
                           "capabilities": _OPENAI_PROFILE}),
     _compatible("lmstudio", "http://localhost:1234/v1", "LM Studio", key_required=False, family="llama",
                 details={"capabilities": _COMPATIBLE_PROFILE}),

@@ -47,10 +47,10 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .._registry import Auth, ProviderConfig, ProviderInfo, Setting
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from .._http import HTTPRequest
-from .._types import ModelInfo
-from ._base import Codec
+from .._types import ModelInfo, Usage
+from ._base import Codec, decode_json, shape_guard
 from .anthropic import AnthropicCodec
 from .gemini import GeminiCodec
 
@@ -157,6 +157,83 @@ class VertexGeminiCodec(_NoListing, GeminiCodec):
     def model_path(self, model: str) -> str:
         return self._resource
 
+    def count_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        # Vertex's countTokens takes contents, systemInstruction and tools at the top level
+        # (its CountTokensRequest has no generateContentRequest and no toolConfig)
+        body.pop("toolConfig", None)
+        body.pop("cachedContent", None)
+        return body
+
+    # -- embeddings (docs/wire.md §6 Embeddings) ------------------------------------------------
+    # The older text-embedding models (text-embedding-00x, text-multilingual-embedding-*,
+    # textembedding-gecko*) answer ``:predict`` with ``instances``; newer ones (gemini-embedding-*)
+    # ``:embedContent``, one input per request (Vertex has no batchEmbedContents). Vertex caps a
+    # predict request at 250 texts and 20,000 tokens (gecko models: 5 texts).
+    def _predict(self) -> bool:
+        return self.model.startswith(_PREDICT_MODELS)
+
+    def embed_limits(self) -> Tuple[int, float]:
+        if not self._predict():
+            return 1, float("inf")
+        return (5 if self.model.startswith("textembedding-gecko") else 250), 20_000
+
+    def embed_request(self, inputs: List[str], options: Any) -> HTTPRequest:
+        if not self._predict():
+            if len(inputs) > 1:
+                raise ValidationError(f"vertex/{self.model} embeds one input per request (:embedContent): "
+                                      "leave batch_size unset or set it to 1")
+            return super().embed_request(inputs, options)
+        from .._embed import gemini_task, truncate_flag
+        from .._options import deep_merge
+
+        instance: Dict[str, Any] = {}
+        if options.input_type is not None:
+            instance["task_type"] = gemini_task(options.input_type)
+        body: Dict[str, Any] = {"instances": [dict(instance, content=text) for text in inputs]}
+        parameters: Dict[str, Any] = {}
+        if options.dimensions is not None:
+            parameters["outputDimensionality"] = options.dimensions
+        if options.truncate is not None:
+            parameters["autoTruncate"] = truncate_flag(self, options.truncate)
+        if parameters:
+            body["parameters"] = parameters
+        if options.extra:
+            body = deep_merge(body, options.extra)
+        return self.request("POST", self._resource + ":predict",
+                            {"Content-Type": "application/json", "Accept": "application/json"}, body)
+
+    def parse_embeddings(self, body: bytes, headers: Mapping[str, str]) -> Any:
+        if not self._predict():
+            return super().parse_embeddings(body, headers)
+        return _parse_predict(self, body, headers)
+
+
+#: model-name prefixes that embed through ``:predict`` on Vertex AI
+_PREDICT_MODELS = ("text-embedding-", "text-multilingual-embedding-", "textembedding-gecko")
+
+
+@shape_guard
+def _parse_predict(codec: Codec, body: bytes, headers: Mapping[str, str]) -> Any:
+    """``{"predictions": [{"embeddings": {"values", "statistics": {"token_count", "truncated"}}}]}``:
+    the usage is the sum of the token counts; the statistics stay on ``raw["statistics"]``."""
+    from .._embed import EmbedBatch, as_vector
+
+    data = decode_json(codec.provider, body, headers=headers, what="embeddings reply")
+    predictions = data.pop("predictions")
+    if not isinstance(predictions, list):
+        raise TypeError("'predictions' is not a list")
+    vectors, statistics, tokens = [], [], 0
+    for item in predictions:
+        embedding = item["embeddings"]
+        vectors.append(as_vector(embedding["values"]))
+        stats = embedding.get("statistics")
+        statistics.append(stats)
+        count = stats.get("token_count") if isinstance(stats, dict) else None
+        tokens += int(count) if isinstance(count, (int, float)) and not isinstance(count, bool) else 0
+    data["statistics"] = statistics
+    usage = Usage(tokens, 0, tokens) if any(isinstance(s, dict) and "token_count" in s for s in statistics) else None
+    return EmbedBatch(vectors, usage, None, data)
+
 
 class VertexAnthropicCodec(_NoListing, AnthropicCodec):
     """Claude on Vertex AI (docs/wire.md §4): the Anthropic codec with Vertex's URL, the API
@@ -175,6 +252,14 @@ class VertexAnthropicCodec(_NoListing, AnthropicCodec):
         body.pop("model", None)
         return {"anthropic_version": ANTHROPIC_VERSION, **body}
 
+    # Token counting (docs/wire.md §4): one ``count-tokens`` publisher model for every Claude
+    # model, so the model goes in the body, beside ``anthropic_version``.
+    def count_path(self) -> str:
+        return self._resource.rsplit("/models/", 1)[0] + "/models/count-tokens:rawPredict"
+
+    def count_body(self, body: Dict[str, Any]) -> Dict[str, Any]:
+        return {**body, "model": self.model}
+
 
 class VertexCodec(Codec):
     """The ``vertex`` entry's codec: it only chooses, per model, the codec that speaks the
@@ -182,6 +267,7 @@ class VertexCodec(Codec):
 
     protocol = "vertex"
     thinking_replay = "signed"  # both publishers' codecs send back signed thinking only
+    token_endpoint = True  # both publishers' codecs count (docs/wire.md §4, §6)
 
     @classmethod
     def for_model(cls, config: ProviderConfig, model: str) -> Codec:

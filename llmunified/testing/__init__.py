@@ -32,7 +32,11 @@ Endpoints:
     Anthropic: ``POST /v1/messages``, ``GET /v1/models`` (with an ``anthropic-version``
     header); use ``emu.url_for("anthropic")``.
     Ollama: ``POST /api/chat`` (streams unless ``"stream": false``), ``GET /api/tags``,
-    ``GET /api/version``; use ``emu.url_for("ollama")``.
+    ``GET /api/version``, and model management: ``POST /api/pull`` and ``/api/create`` (NDJSON
+    progress; a queued Reply scripts a failure: ``status``/``error``, ``stream_error`` half way,
+    ``break_after``), ``/api/show``, ``DELETE /api/delete``, ``/api/copy``, ``GET /api/ps``, over
+    the emulator's own ``models["ollama"]`` (a chat request loads its model); use
+    ``emu.url_for("ollama")``.
     Google Gemini: ``POST /v1beta/models/{model}:generateContent`` and
     ``:streamGenerateContent`` (SSE with ``?alt=sse``, else a JSON array), ``GET /v1beta/models``
     (an ``x-goog-api-key`` header or ``?key=``); use ``emu.url_for("gemini")`` (the host root).
@@ -92,6 +96,10 @@ Scripting:
     (``body``, ``content_type``) and stream faults (``chunk_size``, ``delay``, ``break_after``,
     ``stream_error``, ``repeat_chunks``).
 
+    A rate-limited model: ``Emulator(default_reply=RateLimit(requests=5, window=1.0))`` answers
+    5 requests a second and 429 (with ``Retry-After``) beyond; ``n`` / Gemini's
+    ``candidateCount`` get that many answers (answer ``i`` > 0's text ends ``" (answer i+1)"``).
+
 Observing:
     ``emu.requests`` / ``emu.last_request`` (:class:`RecordedRequest`: method, path, headers,
     body, json, provider, violations, status, reply), ``emu.aborted_streams`` and
@@ -111,9 +119,15 @@ Wire details (modelled on real recordings):
       and, on errors, ``x-should-retry``.
     * Ollama: NDJSON (``application/x-ndjson``), tool calls whole in one line, a final line
       with ``done: true``, ``done_reason`` and the token counts; errors are ``{"error": ...}``.
+    * Embeddings (OpenAI, Azure, Ollama, Gemini, Vertex, Cohere): deterministic vectors,
+      :func:`embedding_vector` of each input's text (8 values unless the request asks for
+      another size), base64 when asked; a queued reply with an error status answers the next
+      embeddings request instead (``testing._embeddings``).
 """
+from ._embeddings import vector as embedding_vector
 from ._emulator import Emulator
+from ._ratelimit import RateLimit
 from ._reply import Reply, ToolCallSpec
 from ._request import Headers, RecordedRequest
 
-__all__ = ["Emulator", "Reply", "ToolCallSpec", "RecordedRequest", "Headers"]
+__all__ = ["Emulator", "Reply", "ToolCallSpec", "RecordedRequest", "Headers", "embedding_vector", "RateLimit"]

@@ -102,6 +102,7 @@ class Emulator:
         self._connections_opened = 0
         self._open_sockets: Set[socket.socket] = set()
         self._internal_errors: List[str] = []
+        self._states: Dict[str, Dict[str, Any]] = {}  # per dialect: what it keeps between requests
         self._server: Optional[_Server] = None
         self._thread: Optional[threading.Thread] = None
 
@@ -194,6 +195,17 @@ class Emulator:
         with self._cond:
             return len(self._queue)
 
+    def script_batches(self, outcome: str = "completed", *, polls: int = 1, count: Optional[int] = None) -> None:
+        """How the batch jobs created next end (OpenAI, Azure, Anthropic and Gemini batch APIs):
+        ``outcome`` ``"completed"`` (the default), ``"failed"`` (the whole job fails, no results)
+        or ``"expired"`` (the first half of the requests ran, the rest expired), after ``polls``
+        reads of the job in progress (0: final at the first read); ``count`` jobs, else every job
+        from now on. Each request of a job takes the next scripted reply (or the default echo) at
+        creation, in input order. See ``llmunified/testing/_batches.py``."""
+        from ._batches import script
+
+        script(self, outcome, polls, count)
+
     def reset(self) -> None:
         """Forget queued replies, recorded requests and counters."""
         with self._cond:
@@ -262,6 +274,30 @@ class Emulator:
         if not isinstance(reply, Reply):
             raise TypeError("a reply callable must return a Reply, got %r" % (reply,))
         return reply
+
+    def _next_queued(self, rec: RecordedRequest) -> Optional[Reply]:
+        """The next queued reply (a callable's result), or None when the queue is empty: for
+        endpoints that compute their answer (embeddings) and take scripted failures."""
+        with self._cond:
+            if rec.endpoint == "count_tokens":
+                # only a reply queued for it: the chat replies of a ChatSession counting with
+                # the provider stay in order
+                head = self._queue[0] if self._queue else None
+                if not (isinstance(head, Reply) and head.endpoint == "count_tokens"):
+                    return None
+            source: Optional[ReplySource] = self._queue.popleft() if self._queue else None
+        if source is None:
+            return None
+        reply = source if isinstance(source, Reply) else source(rec)
+        if not isinstance(reply, Reply):
+            raise TypeError("a reply callable must return a Reply, got %r" % (reply,))
+        return reply
+
+    def _dialect_state(self, name: str) -> Dict[str, Any]:
+        """The state the dialect ``name`` keeps in this emulator between requests (a dict it owns;
+        the Ollama dialect's local and loaded models)."""
+        with self._cond:
+            return self._states.setdefault(name, {})
 
     def _stream_aborted(self) -> None:
         with self._cond:

@@ -68,6 +68,9 @@ class Reply:
             meaning). Default: about one token per 4 characters, at least 1.
         cache_read, cache_write, reasoning_tokens: extra usage numbers.
         model: model name to report (default: the requested one). id: response/message id.
+        endpoint: ``"count_tokens"`` queues the reply for the next token-counting request only
+            (an error, a raw body, or ``usage=(n, 0)`` as the count); token-counting requests
+            take no other reply, so they never consume the chat replies queued around them.
 
     Errors:
         status: HTTP status; >= 400 gives an error body in the provider's shape.
@@ -114,6 +117,9 @@ class Reply:
     prompt_blocked: Union[bool, str] = False
     plan: Optional[str] = None
     citations: List[Dict[str, Any]] = field(default_factory=list)
+    #: None: the next request that takes scripted replies; "count_tokens": only the next
+    #: token-counting request (which otherwise computes its count and takes no queued reply)
+    endpoint: Optional[str] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
@@ -151,6 +157,8 @@ class Reply:
         if not isinstance(self.prompt_blocked, (bool, str)):
             raise TypeError("Reply.prompt_blocked must be a bool or a reason code str")
         self.headers = dict(self.headers or {})
+        if self.endpoint not in (None, "count_tokens"):
+            raise ValueError("Reply.endpoint must be None or 'count_tokens', got %r" % (self.endpoint,))
 
     # ---- derived values shared by the renderers -------------------------------------------
     @property

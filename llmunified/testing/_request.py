@@ -71,6 +71,11 @@ class RecordedRequest:
     reply: Optional[Reply] = None
     params: Dict[str, str] = field(default_factory=dict)
     _dialect: Optional["Dialect"] = field(default=None, init=False, repr=False, compare=False)
+    #: the answering dialect's state in this emulator (``Emulator._dialect_state``): e.g. the
+    #: Ollama dialect's local and loaded models
+    _state: Dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: the emulator that received it (endpoints that answer from its reply script: batch jobs)
+    _emulator: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def stream(self) -> bool:

@@ -117,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
         rec = RecordedRequest(self.command, path, headers, body, parsed, dialect.name,
                               query=query, endpoint=endpoint, params=params)
         rec._dialect = dialect
+        rec._state = emu._dialect_state(dialect.name)
+        rec._emulator = emu
         violations: List[Violation] = []
         if endpoint != "unknown":
             try:
@@ -175,8 +177,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(rec, dialect.not_found(rec, request_id), base)
             return
         if rec.endpoint != "chat":
-            models = emu.models.get(dialect.name) or []
-            self._answer(rec, dialect.serve(rec.endpoint, rec, models), base)
+            if rec.endpoint in ("embed", "count_tokens") and self._scripted(rec, dialect, request_id, base):
+                return
+            # the emulator's own list, which an endpoint may change (Ollama's pull, copy, delete)
+            models = emu.models.setdefault(dialect.name, [])
+            if rec.endpoint in dialect.scripted_endpoints:
+                rec.reply = emu._next_queued(rec)  # it paces a streamed answer as for chat
+            self._answer(rec, dialect.serve(rec.endpoint, rec, models), base, rec.reply)
             return
 
         # ---- chat ----
@@ -217,6 +224,27 @@ class _Handler(BaseHTTPRequestHandler):
             headers.update(reply.headers)
             self._send(200, dumps(dialect.render(reply, ctx)), dialect.json_content_type,
                        headers, rec)
+
+    def _scripted(self, rec: RecordedRequest, dialect: Dialect, request_id: str, base: Dict[str, str]) -> bool:
+        """An embeddings request takes the next queued reply, if any: an error status or a raw
+        body is sent as for chat (True: answered); any other reply lends its delay and headers to
+        the computed answer (False). With an empty queue the answer is computed."""
+        reply = self.server.emulator._next_queued(rec)
+        if reply is None:
+            return False
+        rec.reply = reply
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.body is not None:
+            raw = reply.body.encode("utf-8") if isinstance(reply.body, str) else bytes(reply.body)
+            self._send(reply.status, raw, reply.content_type, dict(base, **reply.headers), rec)
+            return True
+        if reply.is_error:
+            self._send_error(rec, dialect, request_id, reply.status, reply.error, reply.error_type,
+                             reply.error_code, None, reply.headers)
+            return True
+        base.update(reply.headers)
+        return False
 
     # ---- writing ---------------------------------------------------------------------------
     def _start(self, status: int, content_type: str, headers: Dict[str, str],

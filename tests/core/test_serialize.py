@@ -690,3 +690,18 @@ def test_field_table_matches_the_dataclasses():
         assert {f.name for f in fields(cls)} - {"type"} == set(spec), cls.__name__
     assert {f.name for f in fields(Message)} == set(ser._MESSAGE_KEYS)
     assert {f.name for f in fields(Response)} == set(ser._RESPONSE_KEYS)
+
+
+def test_pending_tool_calls_round_trip_and_bad_shapes_are_refused():
+    from llmunified._types import Message, Response, TextPart, ToolCall
+
+    call = ToolCall("call_1", "lookup", {"q": "x"})
+    response = Response(Message("assistant", [call]), "tool_calls", pending_tool_calls=[call])
+    data = json.loads(json.dumps(ser.response_to_dict(response)))
+    assert data["pending_tool_calls"] == [ser.part_to_dict(call)]
+    assert ser.response_from_dict(data).pending_tool_calls == [call]
+    assert "pending_tool_calls" not in ser.response_to_dict(Response(Message("assistant", [TextPart("hi")]), "stop"))
+    with pytest.raises(SessionFileError, match="pending_tool_calls"):
+        ser.response_from_dict(dict(data, pending_tool_calls={"id": 1}))
+    with pytest.raises(SessionFileError, match="tool_call"):
+        ser.response_from_dict(dict(data, pending_tool_calls=[{"type": "text", "text": "no"}]))

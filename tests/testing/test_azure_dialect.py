@@ -193,7 +193,7 @@ def test_models_lists_and_unknown_paths(emu, http):
     assert http.get(base + "/openai/v1/models", headers=BEARER).status_code == 200
     assert http.get(base + "/openai/models", headers=KEY).status_code == 404  # no api-version
     assert http.get(base + "/openai/v1/models").status_code == 401
-    for method, path in (("POST", "/openai/deployments/x/embeddings?api-version=" + VERSION),
+    for method, path in (("POST", "/openai/deployments/x/audio/speech?api-version=" + VERSION),
                          ("POST", "/openai/deployments/x/completions?api-version=" + VERSION),
                          ("GET", "/openai/deployments/x/chat/completions?api-version=" + VERSION),
                          ("POST", "/openai/v1/responses")):

@@ -542,8 +542,8 @@ def test_models_listing_paging_and_filter(http):
 
 def test_unknown_paths_url_for_and_other_dialects(emu, http):
     assert emu.url_for("cohere") == emu.base_url
-    r = http.post(emu.base_url + "/v2/embed", json={"model": "embed-v4.0"}, headers=AUTH)
-    assert error_of(r, 404) == "no route for POST /v2/embed"
+    r = http.post(emu.base_url + "/v2/rerank", json={"model": "rerank-v3.5"}, headers=AUTH)
+    assert error_of(r, 404) == "no route for POST /v2/rerank"
     rec = emu.last_request
     assert rec.provider == "cohere" and rec.endpoint == "unknown"
     r = http.get(emu.base_url + "/v2/chat", headers=AUTH)

@@ -1588,8 +1588,8 @@ def test_gemini_errors_and_auth(emu):
 
 
 def test_gemini_unknown_paths_and_methods(emu):
-    for path in ("/v1beta/models/gemini-2.5-flash:embedContent", "/v1beta/nope",
-                 "/v1/models/gemini-2.5-flash:countTokens"):
+    for path in ("/v1beta/models/gemini-2.5-flash:generateAnswer", "/v1beta/nope",
+                 "/v1/models/gemini-2.5-flash:computeTokens"):
         status, _, raw = gem(emu, path, {"contents": GUSER})
         assert gem_error(status, raw, 404, "NOT_FOUND")["message"] == "Method not found."
         rec = emu.last_request
@@ -2125,8 +2125,8 @@ def test_vertex_errors_with_retry_info(emu):
 
 
 def test_vertex_unknown_paths_keep_alive_and_other_dialects(emu):
-    for path in ("/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:rawPredict",
-                 "/v1/projects/p/locations/l/publishers/google/models/m:countTokens",
+    for path in ("/v1/projects/p/locations/l/publishers/anthropic/models/count-tokens:streamRawPredict",
+                 "/v1/projects/p/locations/l/publishers/google/models/m:computeTokens",
                  "/v1beta1/projects/p/locations/l/publishers/meta/models/llama:rawPredict"):
         status, _, raw = gem(emu, path, {"contents": GUSER}, VBEARER)
         assert gem_error(status, raw, 404, "NOT_FOUND")["message"] == "Method not found."

@@ -95,6 +95,10 @@ class Dialect:
     error_messages: Mapping[int, str] = {}
     fallback_error_message: str = "Error."
     error_types: Mapping[int, str] = {}
+    #: endpoints other than ``chat`` that take the next *queued* reply when there is one (it is
+    #: ``request.reply`` in :meth:`serve`; its ``break_after``, ``delay`` and ``chunk_size`` pace
+    #: a streamed answer as for chat)
+    scripted_endpoints: Tuple[str, ...] = ()
     client_error_type: str = "invalid_request_error"
     server_error_type: str = "server_error"
 
@@ -169,7 +173,23 @@ class Dialect:
         """The answer of a non-chat endpoint; ``models`` are ``Emulator.models[name]``."""
         if endpoint == "models":
             return Answer(200, dumps(self.models_body(models)), self.json_content_type)
+        if endpoint == "embed":
+            return self.embeddings(request)
+        if endpoint == "count_tokens":
+            return self.count_tokens(request)
+        if endpoint.startswith("batch_"):
+            from .. import _batches  # files and batch jobs: llmunified/testing/_batches.py
+
+            return _batches.serve(self, endpoint, request)
         raise LookupError("the %s dialect has no %r endpoint" % (self.name, endpoint))
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        """The answer of the ``embed`` endpoint (vectors from ``testing._embeddings``)."""
+        raise LookupError("the %s dialect has no embeddings endpoint" % self.name)
+
+    def count_tokens(self, request: RecordedRequest) -> Answer:
+        """The answer of the ``count_tokens`` endpoint (counts from ``testing._counting``)."""
+        raise LookupError("the %s dialect has no token-counting endpoint" % self.name)
 
     def models_body(self, models: Sequence[str]) -> Any:
         """The JSON of the model-list endpoint."""

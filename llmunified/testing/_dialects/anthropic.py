@@ -30,7 +30,14 @@ _FINISH = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
 class Anthropic(Dialect):
     name = "anthropic"
     routes = (Route("POST", "/v1/messages", "chat"),
-              Route("GET", "/v1/models", "models"))
+              Route("GET", "/v1/models", "models"),
+              Route("POST", "/v1/messages/count_tokens", "count_tokens"),
+              # Message Batches: llmunified/testing/_batches.py
+              Route("POST", "/v1/messages/batches", "batch_create"),
+              Route("GET", "/v1/messages/batches", "batch_list"),
+              Route("GET", "/v1/messages/batches/{batch_id}", "batch_get"),
+              Route("POST", "/v1/messages/batches/{batch_id}/cancel", "batch_cancel"),
+              Route("GET", "/v1/messages/batches/{batch_id}/results", "batch_results"))
     default_models = ("claude-sonnet-4-5", "claude-haiku-4-5")
     # docs/wire.md §3 Errors.
     error_types = {
@@ -68,6 +75,11 @@ class Anthropic(Dialect):
 
     def check_body(self, body: Any, json_error: Optional[str]) -> List[Violation]:
         return check_messages(body, json_error)
+
+    def count_tokens(self, request: RecordedRequest) -> Answer:
+        from .. import _counting
+
+        return _counting.anthropic(self, request)
 
     def base_headers(self, request_id: str) -> Dict[str, str]:
         return {

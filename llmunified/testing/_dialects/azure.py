@@ -109,6 +109,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 from .._contract import Violation
 from .._render import Context, dumps, split_fixed, text_events
+from .._choices import choice_count
 from .._reply import Reply
 from .._request import RecordedRequest
 from ._base import Answer, Dialect, Route
@@ -204,7 +205,20 @@ class Azure(Dialect):
     routes = (Route("POST", "/openai/deployments/{deployment}/chat/completions", "chat"),
               Route("POST", "/openai/v1/chat/completions", "chat"),
               Route("GET", "/openai/models", "models"),
-              Route("GET", "/openai/v1/models", "models"))
+              Route("GET", "/openai/v1/models", "models"),
+              Route("POST", "/openai/deployments/{deployment}/embeddings", "embed"),
+              Route("POST", "/openai/v1/embeddings", "embed"),
+              # batch jobs (a Global Batch deployment): llmunified/testing/_batches.py
+              *(Route(method, root + path, endpoint) for root in ("/openai", "/openai/v1")
+                for method, path, endpoint in (
+                    ("POST", "/files", "batch_file_upload"), ("GET", "/files/{file_id}/content", "batch_file_content"),
+                    ("POST", "/batches", "batch_create"), ("GET", "/batches", "batch_list"),
+                    ("GET", "/batches/{batch_id}", "batch_get"), ("POST", "/batches/{batch_id}/cancel", "batch_cancel"))))
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        return _embeddings.openai(self, request, request.params.get("deployment"))
     path_prefixes = ("/openai/",)
     default_models = ("gpt-4o", "gpt-4o-mini", "gpt-4.1-nano")
     error_messages = OpenAI.error_messages
@@ -288,6 +302,11 @@ class Azure(Dialect):
     def events(self, reply: Reply, ctx: Context) -> Iterator[bytes]:
         """The SSE events of a streamed completion, each one fully framed."""
         actx = _azure_context(ctx)
+        if choice_count(actx.body.get("n")) > 1:  # n > 1: the answers interleaved, OpenAI's chunks
+            return _OPENAI.events(reply, actx)
+        return self._events_one(reply, actx)
+
+    def _events_one(self, reply: Reply, actx: Context) -> Iterator[bytes]:
         options = actx.body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         head = {"created": actx.created, "id": _completion_id(reply, actx),

@@ -135,8 +135,14 @@ class Cohere(Dialect):
     name = "cohere"
     base_path = ""
     routes = (Route("POST", "/v2/chat", "chat"),
-              Route("GET", "/v1/models", "models"))
+              Route("GET", "/v1/models", "models"),
+              Route("POST", "/v2/embed", "embed"))
     path_prefixes = ("/v2/",)
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        return _embeddings.cohere(self, request)
     default_models = ("command-a-03-2025", "command-r7b-12-2024", "command-a-reasoning-08-2025",
                       "embed-v4.0")
     # Statuses the SDK maps (docs/wire.md §8 Errors); the wording is plain, not the real one,

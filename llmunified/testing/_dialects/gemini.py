@@ -89,6 +89,7 @@ from .._render import (
     tool_arguments_json,
     tool_arguments_object,
 )
+from .._choices import choice_count, choice_replies
 from .._reply import Reply
 from .._request import RecordedRequest
 from ._base import Answer, Dialect, Route
@@ -125,7 +126,26 @@ class Gemini(Dialect):
         Route("POST", re.compile(r"/(?P<version>v1beta|v1)/models/(?P<model>[^/:]+)"
                                  r":(?P<action>generateContent|streamGenerateContent)"), "chat"),
         Route("GET", re.compile(r"/(?P<version>v1beta|v1)/models"), "models"),
+        Route("POST", re.compile(r"/(?P<version>v1beta|v1)/models/(?P<model>[^/:]+)"
+                                 r":(?P<action>embedContent|batchEmbedContents)"), "embed"),
+        Route("POST", re.compile(r"/(?P<version>v1beta|v1)/models/(?P<model>[^/:]+):countTokens"), "count_tokens"),
+        # Batch Mode (inline requests): llmunified/testing/_batches.py
+        Route("POST", re.compile(r"/(?P<version>v1beta|v1)/models/(?P<model>[^/:]+):batchGenerateContent"),
+              "batch_create"),
+        Route("GET", re.compile(r"/(?P<version>v1beta|v1)/batches"), "batch_list"),
+        Route("GET", re.compile(r"/(?P<version>v1beta|v1)/batches/(?P<batch_id>[^/:]+)"), "batch_get"),
+        Route("POST", re.compile(r"/(?P<version>v1beta|v1)/batches/(?P<batch_id>[^/:]+):cancel"), "batch_cancel"),
     )
+
+    def count_tokens(self, request: RecordedRequest) -> Answer:
+        from .. import _counting
+
+        return _counting.gemini(self, request)
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        return _embeddings.gemini(self, request)
     path_prefixes = ("/v1beta/",)
     default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.0-flash",
                       "gemini-3-pro-preview")
@@ -285,7 +305,15 @@ class Gemini(Dialect):
                       self.json_content_type)
 
     def render(self, reply: Reply, ctx: Context) -> Dict[str, Any]:
-        """The non-streaming ``GenerateContentResponse``."""
+        """The non-streaming ``GenerateContentResponse`` (``candidateCount`` > 1: one candidate
+        per answer, ``usageMetadata`` counting them all)."""
+        n = _candidate_count(ctx.body)
+        if n > 1 and not reply.prompt_blocked:
+            bodies = [self._render_one(r, ctx) for r in choice_replies(reply, n)]
+            return _merged(bodies)
+        return self._render_one(reply, ctx)
+
+    def _render_one(self, reply: Reply, ctx: Context) -> Dict[str, Any]:
         plan = _Plan(reply, ctx)
         self._remember(plan, ctx)
         if plan.blocked is not None:
@@ -314,7 +342,19 @@ class Gemini(Dialect):
         return (b"data: " + _sse_json(obj) + b"\r\n\r\n" for obj in self._responses(reply, ctx))
 
     def _responses(self, reply: Reply, ctx: Context) -> Iterator[Dict[str, Any]]:
-        """Each streamed ``GenerateContentResponse`` (or the in-stream error object)."""
+        """Each streamed ``GenerateContentResponse`` (or the in-stream error object). With
+        ``candidateCount`` > 1 each event carries the next piece of every answer still going."""
+        n = _candidate_count(ctx.body)
+        if n > 1 and not reply.prompt_blocked and reply.stream_error is None:
+            streams = [list(self._responses_one(r, ctx)) for r in choice_replies(reply, n)]
+            for step in range(max(len(events) for events in streams)):
+                yield _merged([events[min(step, len(events) - 1)] for events in streams],
+                              [step < len(events) for events in streams])
+            return
+        for obj in self._responses_one(reply, ctx):
+            yield obj
+
+    def _responses_one(self, reply: Reply, ctx: Context) -> Iterator[Dict[str, Any]]:
         plan = _Plan(reply, ctx)
         self._remember(plan, ctx)
         if plan.blocked is not None:
@@ -494,6 +534,26 @@ class _Plan:
         out["modelVersion"] = self.model
         out["responseId"] = self.response_id
         return out
+
+
+def _candidate_count(body: Any) -> int:
+    config = _get(body, "generationConfig")
+    return choice_count(_get(config, "candidateCount") if isinstance(config, dict) else None)
+
+
+def _merged(bodies: List[Dict[str, Any]], live: Optional[List[bool]] = None) -> Dict[str, Any]:
+    """One response holding answer ``i``'s candidate (of ``bodies[i]``) as candidate ``i``
+    (only the ``live`` ones: a stream's answers end at different events), its usage the sum."""
+    out = dict(bodies[0])
+    out["candidates"] = [dict(b["candidates"][0], index=i) for i, b in enumerate(bodies)
+                         if "candidates" in b and (live is None or live[i])]
+    usage = dict(bodies[0].get("usageMetadata") or {})
+    more = sum(int((b.get("usageMetadata") or {}).get("candidatesTokenCount", 0)) for b in bodies[1:])
+    if more:
+        usage["candidatesTokenCount"] = usage.get("candidatesTokenCount", 0) + more
+        usage["totalTokenCount"] = usage.get("totalTokenCount", 0) + more
+    out["usageMetadata"] = usage
+    return out
 
 
 def _pretty(obj: Any) -> bytes:

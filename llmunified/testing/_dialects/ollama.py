@@ -1,7 +1,9 @@
 """Ollama's native API.
 
 ``POST /api/chat`` (streams unless ``"stream": false``), ``GET /api/tags``, ``GET /api/version``
-and ``GET /``; ``url_for("ollama")`` is the base URL. Unknown paths under ``/api/`` get Ollama's
+and ``GET /``; model management (``/api/pull``, ``/api/create``, ``/api/show``,
+``DELETE /api/delete``, ``/api/copy``, ``/api/ps``: ``testing/_ollama_admin.py``, which says how
+to script a failing pull); ``url_for("ollama")`` is the base URL. Unknown paths under ``/api/`` get Ollama's
 plain-text 404.
 """
 import datetime
@@ -12,6 +14,7 @@ from .._contract import Violation, type_name
 from .._render import Context, dumps, short_hash, split_words, text_events, tool_arguments_object
 from .._reply import Reply
 from .._request import RecordedRequest
+from .. import _ollama_admin
 from ._base import Answer, Dialect, Route
 
 VERSION = "0.12.6"
@@ -24,7 +27,21 @@ class Ollama(Dialect):
     routes = (Route("POST", "/api/chat", "chat"),
               Route("GET", "/api/tags", "tags"),
               Route("GET", "/api/version", "version"),
-              Route("GET", "/", "root"))
+              Route("GET", "/", "root"),
+              Route("POST", "/api/embed", "embed"),
+              # model management: llmunified/testing/_ollama_admin.py
+              Route("POST", "/api/pull", "pull"),
+              Route("POST", "/api/create", "create"),
+              Route("POST", "/api/show", "show"),
+              Route("DELETE", "/api/delete", "delete"),
+              Route("POST", "/api/copy", "copy"),
+              Route("GET", "/api/ps", "ps"))
+    scripted_endpoints = ("pull", "create")  # a queued Reply scripts a failure (_ollama_admin)
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        return _embeddings.ollama(self, request)
     path_prefixes = ("/api/",)
     default_models = ("llama3.2", "qwen3:4b")
     json_content_type = "application/json; charset=utf-8"
@@ -65,9 +82,12 @@ class Ollama(Dialect):
             return Answer(200, dumps({"version": VERSION}), self.json_content_type)
         if endpoint == "root":
             return Answer(200, b"Ollama is running", "text/plain; charset=utf-8")
+        if endpoint in _ollama_admin.ENDPOINTS:
+            return _ollama_admin.serve(self, endpoint, request, models)  # type: ignore[arg-type]
         return super().serve(endpoint, request, models)
 
     def answer_without_reply(self, request: RecordedRequest, ctx: Context) -> Optional[Answer]:
+        _ollama_admin.chat_seen(request)  # the model is loaded now (/api/ps)
         if request.messages:
             return None
         # An empty message list only loads the model; it does not consume a reply.

@@ -21,6 +21,7 @@ from .._render import (
     text_events,
     tool_arguments_json,
 )
+from .._choices import choice_count, choice_replies
 from .._reply import Reply
 from .._request import RecordedRequest
 from ._base import Answer, Dialect, Route
@@ -55,8 +56,21 @@ class OpenAI(Dialect):
         return "OpenAI(unsupported=%r)" % sorted(self.unsupported) if self.unsupported else "OpenAI()"
     base_path = "/v1"
     routes = (Route("POST", "/v1/chat/completions", "chat"),
-              Route("GET", "/v1/models", "models"))
+              Route("GET", "/v1/models", "models"),
+              Route("POST", "/v1/embeddings", "embed"),
+              # batch jobs: llmunified/testing/_batches.py
+              Route("POST", "/v1/files", "batch_file_upload"),
+              Route("GET", "/v1/files/{file_id}/content", "batch_file_content"),
+              Route("POST", "/v1/batches", "batch_create"),
+              Route("GET", "/v1/batches", "batch_list"),
+              Route("GET", "/v1/batches/{batch_id}", "batch_get"),
+              Route("POST", "/v1/batches/{batch_id}/cancel", "batch_cancel"))
     default_models = ("gpt-4o-mini", "gpt-4.1-nano", "o3-mini")
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        return _embeddings.openai(self, request)
     error_messages = {
         400: "Bad request.",
         401: "Incorrect API key provided. You can find your API key at "
@@ -124,7 +138,17 @@ class OpenAI(Dialect):
         }
 
     def render(self, reply: Reply, ctx: Context) -> Dict[str, Any]:
-        """The non-streaming ``chat.completion`` body."""
+        """The non-streaming ``chat.completion`` body (``n`` > 1: one choice per answer)."""
+        n = choice_count(ctx.body.get("n"))
+        if n > 1:
+            answers = choice_replies(reply, n)
+            body = self._render_one(reply, ctx)
+            body["choices"] = [dict(self._render_one(r, ctx)["choices"][0], index=i) for i, r in enumerate(answers)]
+            body["usage"] = _usage_object(reply, ctx, answers)
+            return body
+        return self._render_one(reply, ctx)
+
+    def _render_one(self, reply: Reply, ctx: Context) -> Dict[str, Any]:
         text = reply.full_text
         message: Dict[str, Any] = {
             "role": "assistant",
@@ -149,7 +173,32 @@ class OpenAI(Dialect):
         }
 
     def events(self, reply: Reply, ctx: Context) -> Iterator[bytes]:
-        """The SSE events of a streamed completion, each one fully framed."""
+        """The SSE events of a streamed completion, each one fully framed. With ``n`` > 1 the
+        answers' chunks interleave (each chunk's ``choices[0].index`` says whose), as OpenAI's do."""
+        n = choice_count(ctx.body.get("n"))
+        if n > 1:
+            return self._events_n(choice_replies(reply, n), ctx)
+        return self._events_one(reply, ctx)
+
+    def _events_n(self, answers: List[Reply], ctx: Context) -> Iterator[bytes]:
+        streams = [self._events_one(r, ctx, choice=i, last=False) for i, r in enumerate(answers)]
+        while streams:  # round robin: one chunk of each answer in turn
+            for stream in list(streams):
+                event = next(stream, None)
+                if event is None:
+                    streams.remove(stream)
+                else:
+                    yield event
+        options = ctx.body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") is True:
+            reply = answers[0]
+            head = {"id": _completion_id(reply, ctx), "object": "chat.completion.chunk", "created": ctx.created,
+                    "model": ctx.model(reply), "service_tier": "default", "system_fingerprint": FINGERPRINT,
+                    "choices": [], "usage": _usage_object(reply, ctx, answers)}
+            yield _event(dumps(head))
+        yield _event(b"[DONE]")
+
+    def _events_one(self, reply: Reply, ctx: Context, choice: int = 0, last: bool = True) -> Iterator[bytes]:
         options = ctx.body.get("stream_options")
         options = options if isinstance(options, dict) else {}
         include_usage = options.get("include_usage") is True
@@ -170,10 +219,10 @@ class OpenAI(Dialect):
             if delta is None:
                 obj["choices"] = []
             else:
-                obj["choices"] = [{"index": 0, "delta": delta, "logprobs": None,
+                obj["choices"] = [{"index": choice, "delta": delta, "logprobs": None,
                                    "finish_reason": finish}]
             if include_usage:
-                obj["usage"] = usage
+                obj["usage"] = None if not last else usage
             if obfuscate:
                 counter[0] += 1
                 obj["obfuscation"] = short_hash("obf", ctx.seq, counter[0],
@@ -214,6 +263,8 @@ class OpenAI(Dialect):
                 yield chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
 
         yield chunk({}, _finish_reason(reply))
+        if not last:
+            return
         if include_usage:
             yield chunk(None, usage=_usage_object(reply, ctx))
         yield _event(b"[DONE]")
@@ -234,8 +285,9 @@ def _finish_reason(reply: Reply) -> str:
     return _FINISH.get(unified, unified)
 
 
-def _usage_object(reply: Reply, ctx: Context) -> Dict[str, Any]:
+def _usage_object(reply: Reply, ctx: Context, answers: Sequence[Reply] = ()) -> Dict[str, Any]:
     inp, out = ctx.tokens(reply)
+    out += sum(ctx.tokens(r)[1] for r in answers[1:])  # n > 1: every answer's output, once
     prompt_details: Dict[str, Any] = {"cached_tokens": reply.cache_read, "audio_tokens": 0}
     if reply.cache_write:
         prompt_details["cache_write_tokens"] = reply.cache_write
@@ -356,6 +408,9 @@ def check_chat(body: Any, json_error: Optional[str]) -> List[Violation]:
     key = body.get("prompt_cache_key")
     if key is not None and not isinstance(key, str):
         out.append(_oai_type("prompt_cache_key", "a string", key))
+    n = body.get("n")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128):
+        out.append(_oai("Invalid 'n': integer between 1 and 128 expected, got %r." % (n,), "n"))
     return out
 
 

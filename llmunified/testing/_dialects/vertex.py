@@ -179,7 +179,29 @@ class Vertex(Dialect):
         # express mode: no project, no location
         Route("POST", re.compile(r"/(?P<version>v1|v1beta1)/publishers/(?P<publisher>google)/models/"
                                  r"(?P<model>[^/:]+):(?P<action>generateContent|streamGenerateContent)"), "chat"),
+        # embeddings: newer models :embedContent, the older text-embedding ones :predict
+        Route("POST", re.compile(r"(?:" + _RESOURCE + r"|/(?P<xversion>v1|v1beta1))/publishers/(?P<publisher>google)"
+                                 r"/models/(?P<model>[^/:]+):(?P<action>embedContent|predict)"), "embed"),
+        # token counting: Gemini's :countTokens; Claude's one count-tokens publisher model
+        Route("POST", re.compile(r"(?:" + _RESOURCE + r"|/(?P<xversion>v1|v1beta1))/publishers/(?P<publisher>google)"
+                                 r"/models/(?P<model>[^/:]+):(?P<action>countTokens)"), "count_tokens"),
+        Route("POST", re.compile(_RESOURCE + r"/publishers/(?P<publisher>anthropic)/models/"
+                                 r"(?P<model>count-tokens):(?P<action>rawPredict)"), "count_tokens"),
     )
+
+    def count_tokens(self, request: RecordedRequest) -> Answer:
+        from .. import _counting
+
+        if request.params.get("publisher") == "anthropic":
+            return _counting.anthropic(self, request, vertex=True)
+        return _counting.vertex_gemini(self, request)
+
+    def embeddings(self, request: RecordedRequest) -> Answer:
+        from .. import _embeddings
+
+        if request.params.get("action") == "predict":
+            return _embeddings.vertex_predict(self, request)
+        return _embeddings.gemini(self, request, usage=True)
     path_prefixes = ("/v1/projects/", "/v1beta1/projects/", "/v1/publishers/", "/v1beta1/publishers/")
     default_models = ("gemini-2.5-flash", "gemini-2.5-pro", "claude-sonnet-4-5@20250929",
                       "claude-haiku-4-5@20251001")
@@ -214,6 +236,8 @@ class Vertex(Dialect):
                 out = check_bearer(request.headers)
             if out:
                 return out
+        if request.endpoint != "chat":
+            return []  # embeddings are checked as they are answered (testing._embeddings)
         if publisher == "anthropic":
             return check_raw_predict(request, json_error)
         return check_vertex_generate(request.json, json_error)
@@ -286,7 +310,7 @@ def _vertexify(response: Dict[str, Any], ctx: Context, whole: bool) -> Dict[str,
 
 
 def _candidate(candidate: Dict[str, Any], whole: bool) -> Dict[str, Any]:
-    out = {k: v for k, v in candidate.items() if k != "index"}  # proto3 JSON: 0 is left out
+    out = {k: v for k, v in candidate.items() if k != "index" or v}  # proto3 JSON: 0 is left out
     if whole and "finishReason" in out and out.get("content", {}).get("parts"):
         out["avgLogprobs"] = -0.0625
     return out

@@ -1,0 +1,443 @@
+"""Provider batch APIs (``Client.batch``, ``Client.batch_job``): the sans-IO half.
+
+What is decided here, once, for every provider: how the caller's requests become the
+provider's batch entries (each entry wraps the body the codec builds for a normal call, through
+the same :meth:`~llmunified._endpoint.Endpoint.chat` path, so nothing is mapped twice), how a
+job object reads as a unified :class:`BatchInfo`, and how result lines become
+:class:`BatchResult` (a normal :class:`~llmunified.Response` parsed by the codec's
+``parse_chat``, or the typed error of the codec's error mapping), reordered into input order.
+The provider specifics are codec hooks (``batch_line``, ``batch_create_request``,
+``parse_batch`` ... in ``llmunified/providers``); the I/O is ``llmunified/_sync/_batch.py``.
+
+Unified statuses (:data:`STATUSES`): ``validating``, ``in_progress``, ``finalizing``,
+``completed``, ``failed``, ``expired``, ``cancelling``, ``cancelled``; the last four but
+``cancelling`` are final (:data:`FINAL`).
+"""
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+from ._http import HTTPRequest
+from ._types import Message, Response
+from .errors import LLMError, MalformedResponseError, ValidationError
+
+__all__ = ["BatchCounts", "BatchInfo", "BatchResult", "BatchPlan", "ResultReader", "STATUSES", "FINAL",
+           "plan_batch", "multipart_body", "default_custom_id", "order_ids"]
+
+#: every unified status a :class:`~llmunified.BatchJob` can have
+STATUSES = ("validating", "in_progress", "finalizing", "completed", "failed", "expired", "cancelling", "cancelled")
+#: the statuses after which a job changes no more
+FINAL = frozenset(("completed", "failed", "expired", "cancelled"))
+
+_DEFAULT_ID = re.compile(r"^request-(\d+)$")
+
+
+def default_custom_id(index: int) -> str:
+    """The custom id of the request at ``index`` when the caller gives none: ``request-<index>``."""
+    return f"request-{index}"
+
+
+@dataclass
+class BatchCounts:
+    """How many requests of a job there are, have succeeded and have failed, as far as the
+    provider says (None: it does not say)."""
+
+    total: Optional[int] = None
+    completed: Optional[int] = None
+    failed: Optional[int] = None
+
+
+@dataclass
+class BatchInfo:
+    """A provider's job object read by its codec: the unified ``status``, the provider's own
+    (``provider_status``), ``counts``, ``created_at`` (Unix seconds), where the results are
+    (``output``: provider-specific, e.g. file ids, a results URL, inline responses), a job-level
+    ``error`` message (a failed job) and the decoded object (``raw``)."""
+
+    id: str
+    status: str
+    provider_status: Optional[str] = None
+    counts: BatchCounts = field(default_factory=BatchCounts)
+    created_at: Optional[int] = None
+    output: Dict[str, Any] = field(default_factory=dict)
+    error: Optional[str] = None
+    raw: Any = None
+
+
+@dataclass
+class BatchResult:
+    """The outcome of one request of a batch: its ``custom_id``, its ``index`` in the submitted
+    list (None when the job was resumed without knowing the order and the id does not say), and
+    either the ``response`` (a normal :class:`~llmunified.Response`) or the typed ``error``
+    (:mod:`llmunified.errors`: the provider's error for that request, an expired or cancelled
+    request, a result line that could not be read). ``ok`` is True with a response."""
+
+    custom_id: str
+    index: Optional[int]
+    response: Optional[Response] = None
+    error: Optional[LLMError] = None
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None
+
+    @property
+    def text(self) -> Optional[str]:
+        """The response's text (None for an error)."""
+        return self.response.text if self.response is not None else None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """A JSON-ready summary (what ``llmunified batch results`` prints, one line each)."""
+        out: Dict[str, Any] = {"custom_id": self.custom_id, "index": self.index}
+        if self.response is not None:
+            out["text"] = self.response.text
+            out["finish_reason"] = self.response.finish_reason
+            out["response"] = self.response.raw
+        if self.error is not None:
+            out["error"] = {"type": type(self.error).__name__, "message": self.error.message,
+                            "status": self.error.status, "code": getattr(self.error, "code", None)}
+        return out
+
+
+class BatchPlan:
+    """A checked batch: the provider entries (one encoded JSON object per request, wrapping the
+    codec's body for a normal call) and their custom ids in input order."""
+
+    __slots__ = ("lines", "custom_ids")
+
+    def __init__(self, lines: List[bytes], custom_ids: List[str]) -> None:
+        self.lines = lines
+        self.custom_ids = custom_ids
+
+    def jsonl(self) -> bytes:
+        """The entries as JSON Lines (an upload file's content)."""
+        return b"".join(line + b"\n" for line in self.lines)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def _split_request(request: Any, index: int) -> Tuple[Any, Dict[str, Any], Optional[str]]:
+    """(messages, options, custom id) of one request as ``complete()`` takes it."""
+    if isinstance(request, (str, Message, list, tuple)):
+        return request, {}, None
+    if isinstance(request, Mapping):
+        if "messages" not in request:
+            raise ValidationError(
+                f"batch request {index}: a dict request needs 'messages' (a prompt string or a list of messages), "
+                f"plus options such as temperature; got the keys {sorted(request)}")
+        options = {k: v for k, v in request.items() if k not in ("messages", "custom_id")}
+        cid = request.get("custom_id")
+        return request["messages"], options, cid
+    raise ValidationError(
+        f"batch request {index}: expected a prompt string, a list of messages or a dict with 'messages', "
+        f"got {type(request).__name__}")
+
+
+def plan_batch(endpoint: Any, requests: Iterable[Any], custom_ids: Optional[Sequence[str]] = None,
+               options: Optional[Mapping[str, Any]] = None) -> BatchPlan:
+    """Check ``requests`` and build their provider entries with the endpoint's codec
+    (UnsupportedOperationError first for a provider without a batch API; ValidationError for
+    streaming, an empty batch, a bad or duplicate custom id). Each request's body is built by
+    ``endpoint.chat(messages, options, stream=False)``, exactly as a normal call's."""
+    codec = endpoint.codec
+    codec.batch_check()
+    shared = dict(options or {})
+    if custom_ids is not None:
+        if isinstance(custom_ids, str):
+            raise ValidationError("custom_ids takes a list of strings, one per request, not a string")
+        custom_ids = list(custom_ids)
+    lines: List[bytes] = []
+    ids: List[str] = []
+    seen: Dict[str, int] = {}
+    common = _batch_options(shared, None)
+    common_plan: Any = None  # the shared options, checked once for every request without its own
+    for index, request in enumerate(requests):
+        messages, own, cid = _split_request(request, index)
+        if custom_ids is not None:
+            if index >= len(custom_ids):
+                raise ValidationError(f"custom_ids has {len(custom_ids)} ids but there are more requests")
+            if cid is not None and cid != custom_ids[index]:
+                raise ValidationError(f"batch request {index}: custom id {cid!r} in the request and "
+                                      f"{custom_ids[index]!r} in custom_ids; give one")
+            cid = custom_ids[index]
+        if cid is None:
+            cid = default_custom_id(index)
+        if not isinstance(cid, str) or not cid:
+            raise ValidationError(f"batch request {index}: a custom id must be a non-empty string, got {cid!r}")
+        if cid in seen:
+            raise ValidationError(f"batch request {index}: duplicate custom id {cid!r} (also request {seen[cid]}); "
+                                  "custom ids must be unique")
+        seen[cid] = index
+        try:
+            if own:
+                call = endpoint.chat(messages, _batch_options(dict(shared, **own), index), False)
+            else:
+                if common_plan is None:
+                    common_plan = endpoint.plan(common)
+                call = endpoint.planned_chat(messages, common_plan, False)
+            lines.append(codec.batch_line(cid, call.request))
+        except LLMError as exc:
+            exc.message = f"batch request {index} ({cid!r}): {exc.message}"
+            exc.args = (exc.message,)
+            raise
+        ids.append(cid)
+    if custom_ids is not None and len(custom_ids) != len(ids):
+        raise ValidationError(f"custom_ids has {len(custom_ids)} ids for {len(ids)} requests")
+    if not ids:
+        raise ValidationError("a batch needs at least one request")
+    return BatchPlan(lines, ids)
+
+
+def _batch_options(options: Dict[str, Any], index: Optional[int]) -> Dict[str, Any]:
+    """A request's options as a batch sends them: no ``stream`` (ValidationError), no correlation id."""
+    if options.get("stream"):
+        where = f"batch request {index}" if index is not None else "batch"
+        raise ValidationError(f"{where}: a batch API does not stream; drop stream=True")
+    return {k: v for k, v in options.items() if k not in ("stream", "correlation_id")}
+
+
+def wrap_body(prefix: bytes, body: Optional[bytes], suffix: bytes) -> bytes:
+    """``prefix + body + suffix``: a batch entry around a codec-built JSON body, without decoding
+    and encoding it again."""
+    return prefix + (body or b"{}") + suffix
+
+
+_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def json_str(value: str) -> bytes:
+    """A string as JSON bytes (a custom id in a batch entry)."""
+    return _encode_str(value).encode("utf-8")
+
+
+def multipart_body(fields: Mapping[str, str], file_field: str, filename: str, content: bytes,
+                   content_type: str = "application/jsonl", boundary: Optional[str] = None) -> Tuple[bytes, str]:
+    """(body, Content-Type header) of a ``multipart/form-data`` upload with text ``fields`` and
+    one file: built here so that every transport sends it as plain bytes."""
+    if boundary is None:
+        import uuid
+
+        boundary = "llmunified-" + uuid.uuid4().hex
+    b = boundary.encode("ascii")
+    parts: List[bytes] = []
+    for name, value in fields.items():
+        parts.append(b"--" + b + b"\r\nContent-Disposition: form-data; name=\"" + name.encode("utf-8") + b"\"\r\n\r\n"
+                     + value.encode("utf-8") + b"\r\n")
+    parts.append(b"--" + b + b"\r\nContent-Disposition: form-data; name=\"" + file_field.encode("utf-8")
+                 + b"\"; filename=\"" + filename.encode("utf-8") + b"\"\r\nContent-Type: "
+                 + content_type.encode("ascii") + b"\r\n\r\n")
+    parts.append(content)
+    parts.append(b"\r\n--" + b + b"--\r\n")
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class ResultReader:
+    """Turns a job's result lines (from downloads read in chunks, or inline entries) into
+    :class:`BatchResult` in input order.
+
+    ``order`` is the custom ids in input order when known (the job was submitted by this
+    process, the caller passed ``custom_ids=``, or the provider's input file was read). Results
+    arrive in any order: one that comes before its turn is held until then, so memory holds only
+    the results that are early. Without an order, a default id (``request-<n>``) gives its index;
+    other ids are yielded as they come, with ``index=None``. A line that cannot be read is kept
+    as a per-item error (of the request it names, if its id can be found; else reported for every
+    request left without a result); a request with no result at all gets an error too.
+    """
+
+    def __init__(self, codec: Any, order: Optional[Sequence[str]] = None, total: Optional[int] = None) -> None:
+        self.codec = codec
+        self._index: Dict[str, int] = {cid: i for i, cid in enumerate(order)} if order is not None else {}
+        self._ordered = order is not None
+        self._order = list(order) if order is not None else None
+        self._total = len(order) if order is not None else total
+        self._held: Dict[int, BatchResult] = {}
+        self._next = 0
+        self._done: set = set()
+        self._buffer = b""
+        self._bad: List[str] = []
+        self._extra: List[BatchResult] = []
+        self._unplaced = False
+        self._extra_ids: set = set()
+
+    # -- input -----------------------------------------------------------------------------
+    def feed(self, chunk: bytes) -> List[BatchResult]:
+        """Results ready to yield after one chunk of a JSONL download."""
+        data = self._buffer + chunk
+        lines = data.split(b"\n")
+        self._buffer = lines.pop()
+        out: List[BatchResult] = []
+        for line in lines:
+            self._line(line, out)
+        return out
+
+    def end_file(self) -> List[BatchResult]:
+        """The end of one download (its last line may lack a newline)."""
+        out: List[BatchResult] = []
+        rest, self._buffer = self._buffer, b""
+        self._line(rest, out)
+        return out
+
+    def entry(self, obj: Any, position: Optional[int] = None) -> List[BatchResult]:
+        """Results ready after one decoded entry (inline results: ``position`` is its place)."""
+        out: List[BatchResult] = []
+        self._take(obj, out, position)
+        return out
+
+    def _line(self, line: bytes, out: List[BatchResult]) -> None:
+        line = line.strip()
+        if not line:
+            return
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            text = line.decode("utf-8", "replace")
+            match = re.search(r'"(?:custom_id|key)"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
+            if match is not None:
+                cid = match.group(1)
+                self._emit(cid, self._failure(cid, f"its result line is not valid JSON ({exc}): {text[:200]!r}", text),
+                           out)
+            else:
+                self._bad.append(text[:200])
+            return
+        self._take(obj, out, None)
+
+    def _failure(self, cid: str, why: str, body: Optional[str] = None) -> LLMError:
+        return MalformedResponseError(f"{self.codec.provider} batch: request {cid!r}: {why}",
+                                      provider=self.codec.provider, body=body)
+
+    def _take(self, obj: Any, out: List[BatchResult], position: Optional[int]) -> None:
+        try:
+            cid, body, error = self.codec.parse_batch_result(obj, position)
+        except LLMError as exc:
+            self._bad.append(exc.message[:200])
+            return
+        if cid is None and position is not None and self._order is not None and position < len(self._order):
+            cid = self._order[position]
+        if cid is None:
+            cid = default_custom_id(position) if position is not None else None
+        if cid is None:
+            self._bad.append(json.dumps(obj)[:200])
+            return
+        if error is None:
+            try:
+                response = self.codec.parse_chat(body, {})
+            except LLMError as exc:
+                error = exc
+            else:
+                self._emit(cid, BatchResult(cid, None, response=response), out, position)
+                return
+        self._emit(cid, error, out, position)
+
+    # -- ordering --------------------------------------------------------------------------
+    def _position(self, cid: str, position: Optional[int] = None) -> Optional[int]:
+        index = self._index.get(cid)
+        if index is None and not self._ordered and position is not None:
+            index = position  # inline results come in input order
+        if index is None and not self._ordered:
+            m = _DEFAULT_ID.match(cid)
+            if m is not None:
+                index = int(m.group(1))
+        return index
+
+    def _emit(self, cid: str, item: Any, out: List[BatchResult], position: Optional[int] = None) -> None:
+        result = item if isinstance(item, BatchResult) else BatchResult(cid, None, error=item)
+        index = self._position(cid, position)
+        result.index = index
+        if index is None:
+            if not self._ordered:
+                self._unplaced = True
+                out.append(result)  # an id that does not say its place: as it comes
+            elif cid not in self._extra_ids:
+                self._extra_ids.add(cid)  # an id the known order lacks: kept for the end, never lost
+                self._extra.append(result)
+            return
+        if index in self._done or index in self._held or index < self._next:
+            return  # a duplicate line: the first one counts
+        self._held[index] = result
+        while self._next in self._held:
+            out.append(self._held.pop(self._next))
+            self._done.add(self._next)
+            self._next += 1
+
+    def finish(self, reason: str = "the provider sent no result for it") -> List[BatchResult]:
+        """The rest, in order, at the end of every file: held results, and an error for each
+        request that got none."""
+        out = self.end_file()
+        why = reason
+        if self._bad:
+            why += "; unreadable result lines: " + "; ".join(self._bad[:3])
+        total = self._total
+        if total is None or self._unplaced:  # ids that do not say their place: no gaps can be told
+            total = max(self._held) + 1 if self._held else self._next
+        for index in range(self._next, total):
+            result = self._held.pop(index, None)
+            if result is None:
+                cid = self._order[index] if self._order is not None else default_custom_id(index)
+                result = BatchResult(cid, index, error=self._failure(cid, why))
+            out.append(result)
+        for index in sorted(self._held):
+            out.append(self._held.pop(index))
+        out.extend(self._extra)
+        self._extra = []
+        return out
+
+
+def error_from_item(codec: Any, status: Optional[int], message: str, etype: Optional[str] = None,
+                    code: Optional[str] = None, body: Any = None) -> LLMError:
+    """The typed error of one failed request of a batch, by the codec's error mapping (the HTTP
+    status the request would have had, when the provider says)."""
+    text = body if isinstance(body, str) or body is None else json.dumps(body, ensure_ascii=False)
+    if status is not None and body is not None:
+        raw = text.encode("utf-8") if text is not None else b""
+        err = codec.api_error(status, {}, raw)
+        return err
+    return codec.make_error(status, {}, message, etype, code, text)
+
+
+def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The lines of a JSONL body given in chunks (for tests and tools)."""
+    buf = b""
+    for chunk in chunks:
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        yield from lines
+    if buf:
+        yield buf
+
+
+class _OrderReader:
+    """Collects the custom ids of an input file read in chunks (only the ids are kept)."""
+
+    def __init__(self, codec: Any, ids: List[str]) -> None:
+        self.codec = codec
+        self.ids = ids
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> None:
+        lines = (self._buffer + chunk).split(b"\n")
+        self._buffer = lines.pop()
+        for line in lines:
+            self._line(line)
+
+    def end_file(self) -> None:
+        rest, self._buffer = self._buffer, b""
+        self._line(rest)
+
+    def _line(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        try:
+            cid = self.codec.batch_order_ids(json.loads(line))
+        except ValueError:
+            cid = None
+        if isinstance(cid, str):
+            self.ids.append(cid)
+
+
+def order_ids(codec: Any, ids: List[str]) -> _OrderReader:
+    """A reader appending to ``ids`` the custom ids of an input file fed to it in chunks."""
+    return _OrderReader(codec, ids)

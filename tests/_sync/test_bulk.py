@@ -1,0 +1,190 @@
+"""client.map against the emulator: bounded concurrency, input order or as completed, per-item
+errors, one shared backoff on 429, rpm pacing, progress, and resuming from a results file.
+
+Hand-written for the sync package; tests/_async/test_bulk.py is generated from it by
+scripts/gen_async.py.
+"""
+import json
+import time
+
+import pytest
+
+import llmunified as llm
+from llmunified import errors
+from llmunified.testing import RateLimit, Reply
+from tests._sync.helpers import settings
+
+PROMPTS = [f"prompt {i}" for i in range(24)]
+
+
+def echo_slowly(request):
+    """The echo, the earlier prompts answering later (so completion order is not input order)."""
+    text = request._dialect.last_user_text(request.json)
+    number = int(text.split()[-1]) if text.split()[-1].isdigit() else 0
+    return Reply(text="You said: " + text, delay=max(0.0, 0.06 - number * 0.005))
+
+
+def test_results_in_input_order(emulator):
+    emulator.default_reply = echo_slowly
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(PROMPTS, concurrency=8)]
+    assert [r.index for r in results] == list(range(len(PROMPTS)))
+    assert [r.text for r in results] == ["You said: " + p for p in PROMPTS]
+    assert all(r.ok and r.error is None and r.attempts == 1 and not r.resumed for r in results)
+    assert len(emulator.requests) == len(PROMPTS)
+
+
+def first_is_slow(request):
+    text = request._dialect.last_user_text(request.json)
+    return Reply(text="You said: " + text, delay=0.4 if text == "prompt 0" else 0.0)
+
+
+def test_as_completed(emulator):
+    emulator.default_reply = first_is_slow
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(PROMPTS[:6], concurrency=6, ordered=False)]
+    assert sorted(r.index for r in results) == list(range(6))
+    assert [r.index for r in results] != list(range(6))  # prompt 0 answers last
+    assert results[-1].index == 0
+
+
+def test_request_dicts_ids_and_options(emulator):
+    items = [{"messages": [llm.system("Be terse."), llm.user("a")], "id": "first", "temperature": 0.5},
+             "b", {"messages": "c", "id": 7}]
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(items, max_tokens=20)]
+    assert [(r.index, r.id) for r in results] == [(0, "first"), (1, None), (2, 7)]
+    bodies = sorted((r.json for r in emulator.requests), key=lambda b: b["messages"][-1]["content"])
+    assert bodies[0]["temperature"] == 0.5 and "temperature" not in bodies[1]
+    assert all(b["max_completion_tokens"] == 20 for b in bodies)
+
+
+def test_per_item_errors_do_not_end_the_run(emulator):
+    def answer(request):
+        text = request._dialect.last_user_text(request.json)
+        if "bad" in text:
+            return Reply(status=400, error="This prompt is not allowed")
+        return Reply(text="ok " + text)
+
+    emulator.default_reply = answer
+    progress = []
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(["one", "bad two", "three", "bad four", "five"], concurrency=3,
+                                                    on_progress=lambda *counts: progress.append(counts))]
+    assert [r.ok for r in results] == [True, False, True, False, True]
+    assert isinstance(results[1].error, errors.BadRequestError) and results[1].response is None
+    assert "not allowed" in str(results[1].error) and results[1].text == ""
+    assert results[4].text == "ok five"
+    assert progress[-1] == (5, 5, 2) and [p[0] for p in progress] == [1, 2, 3, 4, 5]
+    assert all(total == 5 for _, total, _ in progress)
+
+
+def test_a_429_pauses_every_worker(emulator):
+    limit = RateLimit(requests=3, window=0.3, retry_after=0.3)
+    emulator.default_reply = limit
+    started = time.monotonic()
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        with client.map(PROMPTS[:9], concurrency=4, max_retries=20) as run:
+            results = [result for result in run]
+        pauses = run.pauses
+    assert [r.text for r in results] == ["You said: " + p for p in PROMPTS[:9]]  # all, once, in order
+    assert all(r.ok for r in results) and len(limit.answered) == 9
+    assert limit.refused and pauses >= 1
+    assert time.monotonic() - started >= 0.3 * (9 // 3 - 1)
+    seen = limit.answered + limit.refused
+    for refused_at in limit.refused:
+        # a request already on its way may land just after the 429; then nothing until the pause is over
+        during = [t for t in seen if refused_at + 0.05 < t < refused_at + 0.25]
+        assert during == [], f"{len(during)} request(s) sent during the shared backoff"
+    assert len(limit.refused) <= 4 * 3  # the workers waited together, they did not hammer
+
+
+def test_without_retries_a_429_is_the_items_result(emulator):
+    emulator.default_reply = RateLimit(requests=1, window=5.0)
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(["a", "b"], concurrency=1, max_retries=0)]
+    assert results[0].ok and isinstance(results[1].error, errors.RateLimitError)
+    assert results[1].error.retry_after > 0
+
+
+def test_rpm_paces_the_requests(emulator):
+    limit = RateLimit(requests=1000, window=60.0)
+    emulator.default_reply = limit
+    started = time.monotonic()
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(PROMPTS[:6], concurrency=6, rpm=1200)]  # one per 50 ms
+    assert all(r.ok for r in results)
+    assert time.monotonic() - started >= 0.25 - 0.01
+    times = sorted(limit.answered)
+    assert times[-1] - times[0] >= 0.25 - 0.05  # not all at once (a connection's setup may delay one)
+
+
+def slow_after_three(request):
+    text = request._dialect.last_user_text(request.json)
+    return Reply(text="You said: " + text, delay=0.2 if int(text.split()[-1]) > 3 else 0.0)
+
+
+def test_resume_from_a_results_file(emulator, tmp_path):
+    path = tmp_path / "results.jsonl"
+    items = [{"messages": p, "id": f"item-{i}"} for i, p in enumerate(PROMPTS[:10])]
+    emulator.default_reply = slow_after_three
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        with client.map(items, concurrency=2, results_file=path) as run:
+            for result in run:
+                if result.index == 3:
+                    break  # interrupted: what is in flight is waited for (threads) or cancelled (tasks)
+        first = len(emulator.requests)
+        recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert 4 <= len(recorded) <= first <= 6
+        by_index = {r["index"]: r for r in recorded}  # written as they finished
+        assert by_index[0]["response"]["message"]["content"] == "You said: prompt 0"
+        assert by_index[0]["key"] == "id:item-0" and by_index[0]["id"] == "item-0"
+        with open(path, "a", encoding="utf-8") as f:
+            f.write('{"key": "id:item-9", "ind')  # a line torn by a crash
+        progress = []
+        with client.map(items, concurrency=3, results_file=path,
+                        on_progress=lambda *counts: progress.append(counts)) as run:
+            results = [result for result in run]
+            resumed = run.resumed
+    assert [r.id for r in results] == [f"item-{i}" for i in range(10)]
+    assert [r.text for r in results] == ["You said: " + p for p in PROMPTS[:10]]
+    assert resumed == len(recorded) and sum(r.resumed for r in results) == resumed
+    assert len(emulator.requests) == first + 10 - resumed  # none recorded was called again
+    assert progress[0] == (resumed, 10, 0) and progress[-1] == (10, 10, 0)
+    keys = [json.loads(line)["key"] for line in path.read_text(encoding="utf-8").splitlines()
+            if line.startswith("{") and line.endswith("}")]
+    assert sorted(keys) == sorted(f"id:item-{i}" for i in range(10))
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        again = [result for result in client.map(items, results_file=path)]
+    assert all(r.resumed for r in again) and len(emulator.requests) == first + 10 - resumed
+
+
+def test_failed_items_run_again_when_asked(emulator, tmp_path):
+    path = tmp_path / "out.jsonl"
+    emulator.queue(Reply(status=400, error="nope"))
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        first = [result for result in client.map(["x"], results_file=path)]
+        kept = [result for result in client.map(["x"], results_file=path)]
+        rerun = [result for result in client.map(["x"], results_file=path, retry_failed=True)]
+    assert not first[0].ok and not kept[0].ok and kept[0].resumed
+    assert isinstance(kept[0].error, errors.BadRequestError)
+    assert rerun[0].ok and not rerun[0].resumed
+    assert len(emulator.requests) == 2
+
+
+@pytest.mark.parametrize("arguments, match", [({"concurrency": 0}, "concurrency"), ({"rpm": -1}, "rpm"),
+                                              ({"tpm": 0}, "tpm"), ({"temprature": 1}, "unknown option")])
+def test_bad_arguments(emulator, arguments, match):
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        with pytest.raises(errors.ValidationError, match=match):
+            client.map(["a"], **arguments)
+        with pytest.raises(errors.ValidationError, match="same id"):
+            client.map([{"messages": "a", "id": 1}, {"messages": "b", "id": 1}])
+    assert emulator.requests == []
+
+
+def test_tpm_budget_with_usage(emulator):
+    emulator.default_reply = Reply(text="fine", usage=(5, 5))
+    with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        results = [result for result in client.map(PROMPTS[:4], concurrency=4, tpm=100_000)]
+    assert all(r.ok and r.response.usage.total_tokens == 10 for r in results)
