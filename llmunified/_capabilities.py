@@ -68,7 +68,6 @@ Client, on its first call; a call with only the client's default options reuses 
 Drops are reported in log records only: they happen before a stream opens, where the event
 model has no place for a warning.
 """
-import difflib
 import logging
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -191,6 +190,8 @@ def check_flags(value: Any, where: str = "capabilities") -> Dict[str, Any]:
     for key, flag_value in value.items():
         name = ALIASES.get(key, key) if isinstance(key, str) else key
         if name not in FLAGS:
+            import difflib  # only for this error's hint: not loaded with the first call
+
             close = difflib.get_close_matches(str(key), FLAGS + tuple(ALIASES), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValidationError(f"{where}: unknown capability flag {key!r}{hint}. Known flags: {', '.join(FLAGS)} "

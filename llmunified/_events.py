@@ -4,7 +4,7 @@ Every provider's stream decoder produces these events through :class:`Accumulato
 provider's non-streaming parser builds its Response through the same Accumulator, so a streamed
 response and a non-streamed one for the same content are equal by construction.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Dict, List, Literal, Optional, Union
 
 from ._types import Choice, Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments
@@ -330,7 +330,9 @@ class Accumulator:
                     raw = "".join(call.args)
                     p = ToolCall(call.id, call.name, parse_arguments(raw), raw_arguments=raw)
             elif isinstance(p, ThinkingPart):
-                p = replace(p)  # thinking text grows in place while streaming
+                # a copy: thinking text grows in place while streaming (the constructor, not
+                # dataclasses.replace, which inspects the fields on every call)
+                p = ThinkingPart(p.text, p.signature, p.redacted, p.data)
             parts.append(p)
         if len(parts) == 1 and isinstance(parts[0], TextPart):
             content: Any = parts[0].text

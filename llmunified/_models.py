@@ -28,7 +28,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .errors import ConfigurationError, ValidationError
 
@@ -320,15 +320,38 @@ def _base(name: str) -> str:
 # -- the registry ------------------------------------------------------------------------------
 
 class _Table:
-    """One provider's entries: id -> raw entry, plus the provider's defaults."""
+    """One provider's entries: id -> raw entry, plus the provider's defaults.
 
-    __slots__ = ("defaults", "entries", "origin", "_aliases")
+    A bundled table is made from the JSON text of its models and decodes it on first use
+    (``pending``): a program that talks to one provider never decodes the others' entries
+    (OpenRouter's alone are half the file)."""
 
-    def __init__(self, defaults: Mapping[str, Any]) -> None:
+    __slots__ = ("defaults", "_entries", "origin", "_aliases", "_pending")
+
+    def __init__(self, defaults: Mapping[str, Any], pending: Optional[str] = None) -> None:
         self.defaults = dict(defaults)
-        self.entries: Dict[str, Tuple[str, Dict[str, Any]]] = {}  # normal id -> (id, entry)
+        self._entries: Dict[str, Tuple[str, Dict[str, Any]]] = {}  # normal id -> (id, entry)
         self.origin: Dict[str, str] = {}  # normal id -> source, for user entries
         self._aliases: Optional[Dict[str, str]] = None
+        self._pending = pending  # the JSON object of the bundled models, not decoded yet
+
+    @property
+    def entries(self) -> Dict[str, Tuple[str, Dict[str, Any]]]:
+        """normal id -> (id, raw entry)."""
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            loaded: Dict[str, Tuple[str, Dict[str, Any]]] = {}
+            for mid, entry in json.loads(pending).items():
+                loaded[_normal(mid)] = (mid, entry)
+            loaded.update(self._entries)  # entries put before the first use win
+            self._entries = loaded
+        return self._entries
+
+    @entries.setter
+    def entries(self, value: Dict[str, Tuple[str, Dict[str, Any]]]) -> None:
+        self._pending = None
+        self._entries = value
 
     def put(self, mid: str, entry: Dict[str, Any], origin: Optional[str] = None) -> None:
         key = _normal(mid)
@@ -361,18 +384,57 @@ class _Table:
         return self.aliases().get(base)
 
 
+def _split_bundled(text: str) -> Optional[Tuple[Dict[str, Any], Dict[str, _Table]]]:
+    """(the header fields, a lazy table per provider) of the bundled file as
+    ``scripts/gen_models.py`` lays it out: the header fields, then ``"providers":{``, then per
+    provider a line ``"name":{"defaults":{...},"models":{``, one line per model, and ``}}``.
+    Only the header and each provider's defaults are decoded here; each provider's model lines
+    stay text until its table is used. None when the text is laid out otherwise."""
+    head, sep, rest = text.partition('\n"providers":{\n')
+    if not sep:
+        return None
+    try:
+        doc = json.loads(head.rstrip().rstrip(",") + "}")
+    except ValueError:
+        return None
+    tables: Dict[str, _Table] = {}
+    pos = 0
+    while not rest.startswith("}}", pos):
+        eol = rest.find("\n", pos)
+        close = rest.find("\n}}", eol)  # a model line starts with its quoted id, never with }}
+        if eol < 0 or close < 0 or not rest.endswith('"models":{', pos, eol):
+            return None
+        try:
+            (name, section), = json.loads("{" + rest[pos:eol] + "}}}").items()
+            defaults = section["defaults"]
+        except (ValueError, KeyError, AttributeError, TypeError):
+            return None
+        tables[name] = _Table(defaults or {}, "{" + rest[eol + 1:close] + "}")
+        pos = close + 3
+        if rest.startswith(",\n", pos):
+            pos += 2
+        elif rest.startswith("\n}}", pos):
+            pos += 1
+        else:
+            return None
+    return doc, tables
+
+
 class _Registry:
     def __init__(self) -> None:
         with open(_DATA, encoding="utf-8") as f:
-            doc = json.load(f)
+            text = f.read()
+        split = _split_bundled(text)
+        if split is None:  # not the generator's layout: decode it all now
+            doc = json.loads(text)
+            tables = {provider: _Table(data.get("defaults") or {}, json.dumps(data["models"]))
+                      for provider, data in doc["providers"].items()}
+        else:
+            doc, tables = split
         self.snapshot_date: str = doc["snapshot_date"]
         self.source: str = f"{doc['source']}, snapshot {doc['snapshot_date']}"
         self.currency: str = doc.get("currency", "USD")
-        self.tables: Dict[str, _Table] = {}
-        for provider, data in doc["providers"].items():
-            table = self.tables[provider] = _Table(data.get("defaults") or {})
-            for mid, entry in data["models"].items():
-                table.put(mid, entry)
+        self.tables: Dict[str, _Table] = tables
         self.facts: Dict[Tuple[str, str], ModelFacts] = {}
         self.prices: Dict[Tuple[str, str], Optional[Tuple[Prices, str]]] = {}
 

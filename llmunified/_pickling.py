@@ -15,7 +15,6 @@ arguments it was created with, minus what must not or cannot travel:
 Settings that came from the environment rather than from arguments (the key, ``base_url`` from
 ``OLLAMA_HOST``...) are resolved again in the worker, from the worker's environment. Sans-IO.
 """
-import pickle
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 __all__ = ["client_args", "reduce_client", "rebuild"]
@@ -52,6 +51,8 @@ def reduce_client(cls: type, model: str, args: Mapping[str, Any], key_source: An
     if headers:
         kwargs["headers"] = {k: v for k, v in headers.items() if k.lower() not in SECRET_HEADERS}
     if key_source is not None:
+        import pickle  # here, not at import: most programs never pickle a client
+
         try:
             pickle.dumps(key_source)
         except Exception as exc:

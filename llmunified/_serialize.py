@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from ._json import fast_loads
 from ._types import Choice, Citation, ImagePart, Message, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ._version import __version__
 from .errors import SessionFileError, SessionVersionError, ValidationError
@@ -783,7 +784,9 @@ def _read_json(path: PathLike, shown: Optional[str]) -> Dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise SessionFileError(f"corrupt session file: not UTF-8 text (byte {exc.start})", path=shown) from None
     try:
-        data = json.loads(text)
+        data = fast_loads(text)  # orjson with the fast extra: the same value (llmunified._json)
+        if data is NotImplemented:
+            data = json.loads(text)
     except ValueError as exc:
         detail = f"{exc.msg} at line {exc.lineno} column {exc.colno}" if isinstance(exc, json.JSONDecodeError) \
             else str(exc)

@@ -108,6 +108,8 @@ class EnvironmentSettings:
 
     def proxy_for(self, url: str) -> Optional[str]:
         """The proxy URL to use for ``url``, or None to connect directly."""
+        if not self._proxies:  # the common case: no proxy configured, nothing to parse
+            return None
         parts = urllib.parse.urlsplit(url)
         key = (parts.scheme, parts.netloc)
         try:

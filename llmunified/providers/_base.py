@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
+from .._json import fast_loads
 from .._wirecache import encode_body
 from .._options import Options
 from .._registry import ProviderConfig
@@ -36,6 +37,9 @@ def loads(text: str) -> Any:
     whitespace scans and a decoder lookup): the C scanner reads the value directly. Text it does
     not take as is (leading whitespace, trailing data, invalid JSON) goes to ``json.loads``, which
     gives the same value or raises the same ``ValueError``."""
+    obj = fast_loads(text)  # orjson, when installed: the same value (llmunified._json)
+    if obj is not NotImplemented:
+        return obj
     try:
         obj, end = _scan_once(text, 0)
     except StopIteration:

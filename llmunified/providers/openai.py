@@ -57,13 +57,22 @@ def _count(value: Any) -> int:
 
 
 def map_usage(u: Mapping[str, Any]) -> Usage:
-    prompt = _count(u.get("prompt_tokens"))
-    completion = _count(u.get("completion_tokens"))
-    details = u.get("prompt_tokens_details") or {}
-    cached = _count(details.get("cached_tokens") or u.get("prompt_cache_hit_tokens"))  # DeepSeek's name
-    written = _count(details.get("cache_write_tokens"))
-    reasoning = _count((u.get("completion_tokens_details") or {}).get("reasoning_tokens"))
-    return Usage(prompt, completion, _count(u.get("total_tokens")) or prompt + completion, cached, written, reasoning)
+    # (an int is taken as it is; anything else goes through _count, which checks it)
+    prompt = u.get("prompt_tokens")
+    if prompt.__class__ is not int:
+        prompt = _count(prompt)
+    completion = u.get("completion_tokens")
+    if completion.__class__ is not int:
+        completion = _count(completion)
+    total = u.get("total_tokens")
+    if total.__class__ is not int:
+        total = _count(total)
+    details = u.get("prompt_tokens_details")
+    cached = (details.get("cached_tokens") if details else None) or u.get("prompt_cache_hit_tokens")  # DeepSeek's name
+    written = details.get("cache_write_tokens") if details else None
+    out_details = u.get("completion_tokens_details")
+    reasoning = out_details.get("reasoning_tokens") if out_details else None
+    return Usage(prompt, completion, total or prompt + completion, _count(cached), _count(written), _count(reasoning))
 
 
 def _content(parts: List[Any]) -> Any:
@@ -591,6 +600,10 @@ class OpenAICodec(Codec):
         choices = data.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             raise malformed(self.provider, "no choices[0] in the completion", body, headers)
+        if len(choices) == 1 and self.plain_fast_path:
+            response = self._plain_reply(data, choices[0], headers)
+            if response is not None:
+                return response
         acc = Accumulator(self.provider, data.get("model") or self.model, headers)
         acc.id = data.get("id")
         acc.raw = data
@@ -607,6 +620,28 @@ class OpenAICodec(Codec):
         if isinstance(usage, dict):
             acc.set_usage(map_usage(usage))
         return acc.response()
+
+    #: parse the common reply (one answer, plain text) without the accumulator; tests turn it off
+    #: to check that both ways give the same Response
+    plain_fast_path = True
+
+    def _plain_reply(self, data: Dict[str, Any], choice: Dict[str, Any], headers: Mapping[str, str]) -> Optional[Response]:
+        """The Response of a reply with one answer of plain text and nothing else (no tool
+        calls, reasoning or refusal), made directly: exactly what the accumulator would make of
+        it, without its bookkeeping. None for any other reply (the accumulator takes it)."""
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            return None
+        content = message.get("content")
+        if (content.__class__ is not str or not content or message.get("tool_calls") or message.get("reasoning_content")
+                or message.get("reasoning") or message.get("reasoning_details")):
+            return None
+        usage = data.get("usage")
+        return Response(message=Message("assistant", content),
+                        finish_reason=map_finish_reason(choice.get("finish_reason")) or "stop",
+                        usage=map_usage(usage) if isinstance(usage, dict) else Usage(),
+                        model=data.get("model") or self.model, provider=self.provider, id=data.get("id"), raw=data,
+                        headers=headers if headers is not None else {}, citations=[])
 
     def _parse_choice(self, acc: Accumulator, choice: Dict[str, Any], position: int, body: bytes,
                       headers: Mapping[str, str]) -> None:

@@ -286,3 +286,54 @@ def test_a_missing_user_file(tmp_path, monkeypatch):
     with pytest.raises(ConfigurationError, match="cannot be read"):
         model_info("openai/gpt-4o")
     assert model_info("openai/gpt-4o").known
+
+
+# -- the bundled file is decoded one provider at a time -------------------------------------------
+
+def _bundled_text():
+    with open(_models._DATA, encoding="utf-8") as f:
+        return f.read()
+
+
+def test_the_lazy_tables_hold_exactly_what_the_whole_file_decodes_to():
+    text = _bundled_text()
+    doc = json.loads(text)
+    split = _models._split_bundled(text)
+    assert split is not None, "models.json is no longer laid out as scripts/gen_models.py writes it"
+    head, tables = split
+    assert head == {k: v for k, v in doc.items() if k != "providers"}
+    assert list(tables) == list(doc["providers"])
+    for provider, data in doc["providers"].items():
+        table = tables[provider]
+        assert table.defaults == data["defaults"]
+        assert table.entries == {_models._normal(mid): (mid, entry) for mid, entry in data["models"].items()}
+
+
+def test_a_table_is_decoded_only_when_used_and_put_entries_survive_the_decoding():
+    _, tables = _models._split_bundled(_bundled_text())
+    table = tables["openai"]
+    assert table._pending is not None  # nothing decoded yet
+    table.put("gpt-4o", {"name": "mine", "context_window": 1})  # put before the first use wins
+    assert table.entries["gpt-4o"] == ("gpt-4o", {"name": "mine", "context_window": 1})
+    assert table._pending is None and "gpt-4.1" in table.entries
+    assert tables["openrouter"]._pending is not None  # other providers still undecoded
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda t: t.replace('\n"providers":{\n', '"providers":{'),       # all on one line
+    lambda t: t.replace('"models":{\n', '"models":{ \n', 1),         # a head line not as written
+    lambda t: t.rstrip("\n")[:-2] + "}",                            # truncated end
+    lambda t: json.dumps(json.loads(t), indent=1),                  # another generator
+])
+def test_a_file_laid_out_otherwise_is_decoded_whole_not_misread(mangle):
+    text = mangle(_bundled_text())
+    assert _models._split_bundled(text) is None
+
+
+def test_a_call_to_one_provider_decodes_no_other_table():
+    code = ("import llmunified as llm; from llmunified import _models; "
+            "llm.model_info('openai/gpt-4o'); "
+            "print(sorted(p for p, t in _models._get().tables.items() if t._pending is None))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, LLMUNIFIED_MODELS=""))
+    assert out.stdout.strip() == "['openai']"

@@ -571,3 +571,20 @@ def test_import_is_cheap_and_offline():
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "HEAVY=", proc.stdout
+
+
+def test_a_partial_response_copies_every_field_of_a_thinking_part():
+    # Accumulator._message copies ThinkingPart by its constructor: a new field must be copied there too
+    import dataclasses
+
+    from llmunified._events import Accumulator
+    from llmunified._types import ThinkingPart
+
+    assert [f.name for f in dataclasses.fields(ThinkingPart) if f.init] == ["text", "signature", "redacted", "data"]
+    acc = Accumulator("anthropic", "m")
+    acc.thinking("step one")
+    acc.thinking_signature("sig")
+    first = acc.response().message.content[0]
+    acc.thinking(", step two")
+    assert first == ThinkingPart("step one", "sig")  # the copy did not grow with the stream
+    assert acc.response().message.content[0] == ThinkingPart("step one, step two", "sig")

@@ -716,3 +716,51 @@ def test_deepseek_reasoning_content_stream_with_usage_on_finish_chunk():
                              "prompt_cache_hit_tokens": 16, "prompt_cache_miss_tokens": 2,
                              "completion_tokens_details": {"reasoning_tokens": 25}},
                             reasoning_content="Count the r’s…"), provider="deepseek") == resp
+
+
+# -- the plain-reply short path gives what the accumulator gives -------------------------------------
+
+def _both_ways(body: bytes, provider: str = "openai"):
+    fast = bound(codec(provider), "requested-model")
+    slow = bound(codec(provider), "requested-model")
+    slow.plain_fast_path = False
+    headers = {"x-request-id": "req_1"}
+    outcomes = []
+    for c in (fast, slow):
+        try:
+            outcomes.append(c.parse_chat(body, headers))
+        except Exception as exc:  # the same error either way
+            outcomes.append((type(exc), str(exc)))
+    return outcomes
+
+
+_PLAIN_BODIES = [
+    load("openai/chat_completion_text.json"),
+    load("openai-compatible/groq_chat_text.json"),
+    load("openai-compatible/deepseek_reasoner_reasoning_content.json"),
+    json.dumps(completion("c1", "m", "Hello", "stop", {"prompt_tokens": 3, "completion_tokens": 1,
+                                                        "total_tokens": 4})).encode(),
+    json.dumps(completion("c2", "m", "Cut", "length", {})).encode(),
+    json.dumps(completion("c3", "m", "Odd", "something_new", {"prompt_tokens": 1})).encode(),
+    json.dumps(completion("c4", "", "No model", None, None)).encode(),
+    json.dumps(completion("c5", "m", "", "stop", {})).encode(),                                   # empty text
+    json.dumps(completion("c6", "m", None, "content_filter", {}, refusal="I can't help")).encode(),
+    json.dumps(completion("c7", "m", "Both", "stop", {}, refusal="ignored")).encode(),
+    json.dumps(completion("c8", "m", "Thought", "stop", {}, reasoning="because")).encode(),
+    json.dumps(completion("c9", "m", "Thought", "stop", {}, reasoning_content="because")).encode(),
+    json.dumps(completion("c10", "m", "Called", "tool_calls", {}, tool_calls=[
+        {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"a\": 1}"}}])).encode(),
+    json.dumps(completion("c11", "m", "Bad usage", "stop", {"prompt_tokens": "3"})).encode(),
+    json.dumps(completion("c12", "m", "Parts", "stop", {}, annotations=[])).encode(),
+]
+
+
+@pytest.mark.parametrize("body", _PLAIN_BODIES, ids=[f"body{i}" for i in range(len(_PLAIN_BODIES))])
+def test_the_plain_reply_short_path_makes_what_the_accumulator_makes(body):
+    fast, slow = _both_ways(body)
+    assert fast == slow
+    if not isinstance(fast, tuple):
+        assert type(fast.message.content) is type(slow.message.content)
+        assert fast.raw == slow.raw and fast.headers == slow.headers
+        assert fast.usage.__dict__ == slow.usage.__dict__
+        assert fast.text == slow.text and fast.tool_calls == slow.tool_calls

@@ -1,0 +1,105 @@
+"""The hot-path JSON decoder (llmunified._json and providers._base.loads): orjson when it is
+installed (tox env ``fastjson``), the standard library otherwise, and the same value or the same
+error either way. In the default envs orjson is absent and these check the stdlib path; in
+``fastjson`` they check that orjson changes nothing."""
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import llmunified
+from llmunified import _json
+from llmunified.errors import MalformedResponseError
+from llmunified.providers._base import decode_json, loads
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+_scalars = (st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70)
+            | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30))
+_documents = st.recursive(_scalars, lambda kids: st.lists(kids, max_size=5)
+                          | st.dictionaries(st.text(max_size=10), kids, max_size=5), max_leaves=30)
+
+
+def _same(a, b):
+    """Equal values of equal types, all the way down (1 and 1.0 and True differ here)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return a == b
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents, st.sampled_from([{}, {"separators": (",", ":")}, {"indent": 1}, {"ensure_ascii": False}]))
+def test_generated_documents_read_as_json_reads_them(doc, style):
+    text = json.dumps(doc, **style)
+    assert _same(loads(text), json.loads(text))
+
+
+@pytest.mark.parametrize("text", [
+    "123456789012345678901234567890",            # beyond 64 bits: an int, never a float
+    '{"id": 18446744073709551616, "n": 1}',
+    "-9223372036854775809",
+    "NaN", "[Infinity, -Infinity]", "1e400",      # json reads them; orjson refuses them
+    '"\\ud800"',                                  # a lone surrogate escape
+    '{"a": 1, "a": 2}',                           # the last duplicate wins
+    " [1, 2.50, -0.0, 1E5, 0.1] ",                # whitespace around, exponent forms
+    '"caf\\u00e9 \\ud83d\\ude00 日本"',
+    "12345678901234567.5",
+])
+def test_texts_where_the_decoders_could_differ_read_as_json(text):
+    got, want = loads(text), json.loads(text)
+    assert _same(got, want) or (isinstance(want, float) and math.isnan(want) and math.isnan(got))
+
+
+def test_a_big_integer_in_a_reply_stays_exact():
+    body = b'{"choices": [], "usage": {"prompt_tokens": 123456789012345678901234567890}}'
+    assert decode_json("openai", body)["usage"]["prompt_tokens"] == 123456789012345678901234567890
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"a": 1} trailing', "[1, 2,]", "'single'", "nul"])
+def test_invalid_json_raises_what_json_raises(text):
+    with pytest.raises(ValueError) as ours:
+        loads(text)
+    with pytest.raises(ValueError) as theirs:
+        json.loads(text)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_a_malformed_body_keeps_the_body_whatever_the_decoder():
+    with pytest.raises(MalformedResponseError) as err:
+        decode_json("openai", b'{"choices": [')
+    assert err.value.body == '{"choices": ['
+
+
+def test_the_backend_is_orjson_exactly_when_it_is_installed_and_not_refused(monkeypatch):
+    try:
+        import orjson  # noqa: F401
+        installed = True
+    except ImportError:
+        installed = False
+    want = "orjson" if installed and os.environ.get("LLMUNIFIED_JSON", "").lower() != "json" else "json"
+    assert _json.backend() == want
+
+
+def test_llmunified_json_json_keeps_the_standard_library():
+    code = ("import os; os.environ['LLMUNIFIED_JSON'] = 'json'; from llmunified import _json; "
+            "from llmunified.providers._base import loads; assert loads('[1]') == [1]; print(_json.backend())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "json"
+
+
+def test_import_llmunified_does_not_import_orjson():
+    code = "import sys, llmunified; llmunified.Client('openai/gpt-4o', api_key='k'); print('orjson' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"
+    assert llmunified  # the package under test is the one imported here too
