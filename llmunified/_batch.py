@@ -22,7 +22,7 @@ from ._http import HTTPRequest
 from ._types import Message, Response
 from .errors import LLMError, MalformedResponseError, ValidationError
 
-__all__ = ["BatchCounts", "BatchInfo", "BatchResult", "BatchPlan", "ResultReader", "STATUSES", "FINAL",
+__all__ = ["BatchCounts", "BatchInfo", "BatchResult", "BatchPlan", "PlanIds", "ResultReader", "STATUSES", "FINAL",
            "plan_batch", "multipart_body", "default_custom_id", "order_ids"]
 
 #: every unified status a :class:`~llmunified.BatchJob` can have
@@ -100,22 +100,142 @@ class BatchResult:
         return out
 
 
+class PlanIds(Sequence[str]):
+    """The custom ids of a plan in input order, kept compactly: only the ids the caller chose
+    are stored; the others are the default ``request-<index>`` (a 100,000-request batch with
+    default ids holds no list of 100,000 strings). ``position_of(cid)`` is the index of an id."""
+
+    __slots__ = ("_n", "_own", "_where")
+
+    def __init__(self, ids: Optional[Iterable[str]] = None) -> None:
+        self._n = 0
+        self._own: Dict[int, str] = {}  # index -> an id the caller chose
+        self._where: Dict[str, int] = {}  # such an id -> its index
+        for cid in ids or ():
+            self.add(cid)
+
+    def add(self, cid: Optional[str] = None) -> None:
+        """The next request's id (None: the default one)."""
+        if cid is not None and cid != default_custom_id(self._n):
+            self._own[self._n] = cid
+            self._where[cid] = self._n
+        self._n += 1
+
+    def position_of(self, cid: str) -> Optional[int]:
+        index = self._where.get(cid)
+        if index is not None:
+            return index
+        m = _DEFAULT_ID.match(cid)
+        if m is not None:
+            index = int(m.group(1))
+            if index < self._n and index not in self._own and cid == default_custom_id(index):
+                return index
+        return None
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._n))]
+        if index < 0:
+            index += self._n
+        if not 0 <= index < self._n:
+            raise IndexError("custom id index out of range")
+        own = self._own.get(index)
+        return own if own is not None else default_custom_id(index)
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, (list, tuple, PlanIds)):
+            return len(other) == self._n and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PlanIds({list(self[:5])}{' ...' if self._n > 5 else ''}, {self._n} in all)"
+
+
 class BatchPlan:
     """A checked batch: the provider entries (one encoded JSON object per request, wrapping the
-    codec's body for a normal call) and their custom ids in input order."""
+    codec's body for a normal call) as JSON Lines in a spooled temporary file (in memory while
+    small, on disk beyond :data:`SPOOL_MEMORY` bytes: building a batch of any size takes
+    constant memory), their custom ids in input order, the JSONL ``size`` in bytes and the
+    ``mode`` asked for (``"auto"``, ``"inline"`` or ``"file"``: where the provider offers both,
+    how the entries travel)."""
 
-    __slots__ = ("lines", "custom_ids")
+    __slots__ = ("custom_ids", "size", "mode", "_file", "_buffer", "_buffered", "_count")
 
-    def __init__(self, lines: List[bytes], custom_ids: List[str]) -> None:
-        self.lines = lines
-        self.custom_ids = custom_ids
+    #: bytes of entries kept in memory before the spool file moves to disk
+    SPOOL_MEMORY = 8 << 20
+    _FLUSH = 1 << 20
+
+    def __init__(self, lines: Optional[Iterable[bytes]] = None, custom_ids: Optional[Sequence[str]] = None,
+                 mode: str = "auto") -> None:
+        import tempfile
+
+        self._file: Any = tempfile.SpooledTemporaryFile(max_size=self.SPOOL_MEMORY)
+        self._buffer: List[bytes] = []
+        self._buffered = 0
+        self._count = 0
+        self.size = 0
+        self.mode = mode
+        self.custom_ids: Sequence[str] = custom_ids if custom_ids is not None else PlanIds()
+        for line in lines or ():
+            self.add_line(line)
+
+    def add_line(self, line: bytes) -> None:
+        """Append one entry (written out in large chunks)."""
+        self._buffer.append(line)
+        self._buffer.append(b"\n")
+        self._buffered += len(line) + 1
+        self._count += 1
+        if self._buffered >= self._FLUSH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._buffer:
+            self._file.write(b"".join(self._buffer))
+            self.size += self._buffered
+            self._buffer = []
+            self._buffered = 0
+
+    def chunks(self, size: int = 1 << 20) -> Iterator[bytes]:
+        """The JSONL content in pieces of about ``size`` bytes."""
+        self._flush()
+        self._file.seek(0)
+        while True:
+            chunk = self._file.read(size)
+            if not chunk:
+                return
+            yield chunk
 
     def jsonl(self) -> bytes:
         """The entries as JSON Lines (an upload file's content)."""
-        return b"".join(line + b"\n" for line in self.lines)
+        return b"".join(self.chunks())
+
+    @property
+    def lines(self) -> List[bytes]:
+        """The entries (each without its newline), read back from the spool file."""
+        return self.jsonl().split(b"\n")[:-1]
+
+    def drop_spool(self) -> None:
+        """Drop the spool file (the plan is empty after)."""
+        self._file.close()
+
+    def __enter__(self) -> "BatchPlan":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.drop_spool()
+
+    def __del__(self) -> None:  # a plan dropped unclosed: its spool file goes quietly
+        spool = getattr(self, "_file", None)
+        if spool is not None:
+            spool.close()
 
     def __len__(self) -> int:
-        return len(self.lines)
+        return self._count
 
 
 def _split_request(request: Any, index: int) -> Tuple[Any, Dict[str, Any], Optional[str]]:
@@ -135,59 +255,163 @@ def _split_request(request: Any, index: int) -> Tuple[Any, Dict[str, Any], Optio
         f"got {type(request).__name__}")
 
 
+#: strings no prompt or custom id contains: they mark where each goes in a template entry
+_PROMPT_MARK = "\x00llmunified-batch-prompt-5d1f0a7c\x00"
+_ID_MARK = "llmunifiedBatchId9b3e62d4c07a"  # letters and digits: every provider's id rules take it
+#: texts a template is checked with against the codec's own entry (quotes, escapes, non-ASCII, lengths)
+_PROBES = (('Say "hi" \\ \u00fcber \U0001f600\n\ttab', "probe-1"), ("x", default_custom_id(12345)))
+
+
+#: a minimal request whose entry the codec builds to check a custom id by its rules
+_ID_CHECK = HTTPRequest("POST", "", {}, b"{}")
+
+
+class _Template:
+    """The batch entry of a plain prompt under one checked options plan, as literal bytes around
+    the prompt and the custom id: the codec builds and encodes the body once, and each request
+    of a large batch only encodes its own prompt and id into it."""
+
+    __slots__ = ("pieces", "id_first")
+
+    def __init__(self, pieces: Tuple[bytes, bytes, bytes], id_first: bool) -> None:
+        self.pieces = pieces
+        self.id_first = id_first
+
+    def line(self, prompt: str, cid: str) -> bytes:
+        a, b, c = self.pieces
+        if self.id_first:
+            return a + _encode_str(cid).encode() + b + _encode_str(prompt).encode() + c
+        return a + _encode_str(prompt).encode() + b + _encode_str(cid).encode() + c
+
+
+def _template(endpoint: Any, plan: Any) -> Optional[_Template]:
+    """The :class:`_Template` of ``plan``'s entries for plain prompts, or None when the codec's
+    entry does not hold the prompt and id as plain JSON strings (each request is then built in
+    full). The template must reproduce the codec's own entry byte for byte on probe prompts."""
+    codec = endpoint.codec
+    try:
+        line = codec.batch_line(_ID_MARK, endpoint.planned_chat(_PROMPT_MARK, plan, False).request)
+        prompt_mark, id_mark = json_str(_PROMPT_MARK), json_str(_ID_MARK)
+        if line.count(prompt_mark) != 1 or line.count(id_mark) != 1:
+            return None
+        id_first = line.index(id_mark) < line.index(prompt_mark)
+        first, second = (id_mark, prompt_mark) if id_first else (prompt_mark, id_mark)
+        a, rest = line.split(first)
+        b, c = rest.split(second)
+        template = _Template((a, b, c), id_first)
+        for text, cid in _PROBES:
+            if template.line(text, cid) != codec.batch_line(cid, endpoint.planned_chat(text, plan, False).request):
+                return None
+        codec.batch_line(default_custom_id(0), _ID_CHECK)  # the codec's id rules are checked per id with it
+    except Exception:  # a codec that cannot build the probes: build each request in full
+        return None
+    return template
+
+
 def plan_batch(endpoint: Any, requests: Iterable[Any], custom_ids: Optional[Sequence[str]] = None,
-               options: Optional[Mapping[str, Any]] = None) -> BatchPlan:
+               options: Optional[Mapping[str, Any]] = None, mode: str = "auto") -> BatchPlan:
     """Check ``requests`` and build their provider entries with the endpoint's codec
     (UnsupportedOperationError first for a provider without a batch API; ValidationError for
-    streaming, an empty batch, a bad or duplicate custom id). Each request's body is built by
-    ``endpoint.chat(messages, options, stream=False)``, exactly as a normal call's."""
+    streaming, an empty batch, a bad or duplicate custom id, an unknown ``mode``). Each
+    request's body is built by the codec exactly as a normal call's (``endpoint.planned_chat``);
+    options are checked once per distinct set, and plain prompts under the shared options fill
+    a template the codec built once (see :class:`_Template`). The entries are written to the
+    plan's spool file as they are built: memory stays flat however many requests there are."""
     codec = endpoint.codec
     codec.batch_check()
+    modes = codec.batch_modes
+    if mode not in modes:
+        raise ValidationError(f"{codec.provider} batches take mode={' or '.join(repr(m) for m in modes)}, "
+                              f"got {mode!r}")
     shared = dict(options or {})
     if custom_ids is not None:
         if isinstance(custom_ids, str):
             raise ValidationError("custom_ids takes a list of strings, one per request, not a string")
         custom_ids = list(custom_ids)
-    lines: List[bytes] = []
-    ids: List[str] = []
-    seen: Dict[str, int] = {}
+    ids = PlanIds()
+    result = BatchPlan(custom_ids=ids, mode=mode)
+    add_line = result.add_line
+    seen = ids._where  # the ids the caller chose -> their index
     common = _batch_options(shared, None)
+    plans: Dict[Any, Any] = {}  # distinct per-request options (hashable ones) -> [checked plan, template]
     common_plan: Any = None  # the shared options, checked once for every request without its own
-    for index, request in enumerate(requests):
-        messages, own, cid = _split_request(request, index)
-        if custom_ids is not None:
-            if index >= len(custom_ids):
-                raise ValidationError(f"custom_ids has {len(custom_ids)} ids but there are more requests")
-            if cid is not None and cid != custom_ids[index]:
-                raise ValidationError(f"batch request {index}: custom id {cid!r} in the request and "
-                                      f"{custom_ids[index]!r} in custom_ids; give one")
-            cid = custom_ids[index]
-        if cid is None:
-            cid = default_custom_id(index)
-        if not isinstance(cid, str) or not cid:
-            raise ValidationError(f"batch request {index}: a custom id must be a non-empty string, got {cid!r}")
-        if cid in seen:
-            raise ValidationError(f"batch request {index}: duplicate custom id {cid!r} (also request {seen[cid]}); "
-                                  "custom ids must be unique")
-        seen[cid] = index
-        try:
-            if own:
-                call = endpoint.chat(messages, _batch_options(dict(shared, **own), index), False)
+    template: Any = False  # the shared options' _Template (False: not made yet; None: none)
+    try:
+        for index, request in enumerate(requests):
+            if request.__class__ is str and custom_ids is None and request:
+                messages, own, cid = request, None, None  # the common case: a plain prompt
             else:
+                messages, own, cid = _split_request(request, index)
+            if custom_ids is not None:
+                if index >= len(custom_ids):
+                    raise ValidationError(f"custom_ids has {len(custom_ids)} ids but there are more requests")
+                if cid is not None and cid != custom_ids[index]:
+                    raise ValidationError(f"batch request {index}: custom id {cid!r} in the request and "
+                                          f"{custom_ids[index]!r} in custom_ids; give one")
+                cid = custom_ids[index]
+            if cid is None:
+                cid = default_custom_id(index)
+                if seen and cid in seen:
+                    raise ValidationError(f"batch request {index}: duplicate custom id {cid!r} (also request "
+                                          f"{seen[cid]}); custom ids must be unique")
+                ids.add(None)
+            else:
+                if not isinstance(cid, str) or not cid:
+                    raise ValidationError(f"batch request {index}: a custom id must be a non-empty string, "
+                                          f"got {cid!r}")
+                other = ids.position_of(cid)
+                if other is not None:
+                    raise ValidationError(f"batch request {index}: duplicate custom id {cid!r} (also request "
+                                          f"{other}); custom ids must be unique")
+                ids.add(cid)
+            try:
+                if own:
+                    merged = _batch_options(dict(shared, **own), index)
+                    try:
+                        key: Any = tuple(sorted(merged.items()))
+                        known = plans.get(key)
+                    except TypeError:  # an unhashable option value (tools, a schema): checked each time
+                        key, known = None, None
+                    if known is None:
+                        known = [endpoint.plan(merged), False]  # [plan, its template (False: not made yet)]
+                        if key is not None and len(plans) < 256:
+                            plans[key] = known
+                    if messages.__class__ is str and messages and key is not None:
+                        if known[1] is False:
+                            known[1] = _template(endpoint, known[0])
+                        if known[1] is not None:
+                            if cid in seen:
+                                codec.batch_line(cid, _ID_CHECK)
+                            add_line(known[1].line(messages, cid))
+                            continue
+                    call = endpoint.planned_chat(messages, known[0], False)
+                    add_line(codec.batch_line(cid, call.request))
+                    continue
                 if common_plan is None:
                     common_plan = endpoint.plan(common)
+                if messages.__class__ is str and messages:
+                    if template is False:
+                        template = _template(endpoint, common_plan)
+                    if template is not None:
+                        if cid in seen:  # an id of the caller's: the codec's own id rules first
+                            codec.batch_line(cid, _ID_CHECK)
+                        add_line(template.line(messages, cid))
+                        continue
                 call = endpoint.planned_chat(messages, common_plan, False)
-            lines.append(codec.batch_line(cid, call.request))
-        except LLMError as exc:
-            exc.message = f"batch request {index} ({cid!r}): {exc.message}"
-            exc.args = (exc.message,)
-            raise
-        ids.append(cid)
-    if custom_ids is not None and len(custom_ids) != len(ids):
-        raise ValidationError(f"custom_ids has {len(custom_ids)} ids for {len(ids)} requests")
-    if not ids:
-        raise ValidationError("a batch needs at least one request")
-    return BatchPlan(lines, ids)
+                add_line(codec.batch_line(cid, call.request))
+            except LLMError as exc:
+                exc.message = f"batch request {index} ({cid!r}): {exc.message}"
+                exc.args = (exc.message,)
+                raise
+        if custom_ids is not None and len(custom_ids) != len(ids):
+            raise ValidationError(f"custom_ids has {len(custom_ids)} ids for {len(ids)} requests")
+        if not len(ids):
+            raise ValidationError("a batch needs at least one request")
+        result._flush()
+    except BaseException:
+        result.drop_spool()
+        raise
+    return result
 
 
 def _batch_options(options: Dict[str, Any], index: Optional[int]) -> Dict[str, Any]:
@@ -248,13 +472,13 @@ class ResultReader:
 
     def __init__(self, codec: Any, order: Optional[Sequence[str]] = None, total: Optional[int] = None) -> None:
         self.codec = codec
-        self._index: Dict[str, int] = {cid: i for i, cid in enumerate(order)} if order is not None else {}
+        self._lookup: Any = (order.position_of if isinstance(order, PlanIds)
+                             else {cid: i for i, cid in enumerate(order)}.get if order is not None else {}.get)
         self._ordered = order is not None
-        self._order = list(order) if order is not None else None
+        self._order = order if isinstance(order, PlanIds) else list(order) if order is not None else None
         self._total = len(order) if order is not None else total
         self._held: Dict[int, BatchResult] = {}
         self._next = 0
-        self._done: set = set()
         self._buffer = b""
         self._bad: List[str] = []
         self._extra: List[BatchResult] = []
@@ -334,7 +558,7 @@ class ResultReader:
 
     # -- ordering --------------------------------------------------------------------------
     def _position(self, cid: str, position: Optional[int] = None) -> Optional[int]:
-        index = self._index.get(cid)
+        index = self._lookup(cid)
         if index is None and not self._ordered and position is not None:
             index = position  # inline results come in input order
         if index is None and not self._ordered:
@@ -355,12 +579,11 @@ class ResultReader:
                 self._extra_ids.add(cid)  # an id the known order lacks: kept for the end, never lost
                 self._extra.append(result)
             return
-        if index in self._done or index in self._held or index < self._next:
+        if index < self._next or index in self._held:
             return  # a duplicate line: the first one counts
         self._held[index] = result
         while self._next in self._held:
             out.append(self._held.pop(self._next))
-            self._done.add(self._next)
             self._next += 1
 
     def finish(self, reason: str = "the provider sent no result for it") -> List[BatchResult]:

@@ -8,14 +8,15 @@ safe to share between threads, and between tasks of an event loop.
 """
 import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence, Tuple
+from collections import deque
+from typing import Any, Callable, Deque, List, Optional, Sequence, Tuple
 
 from .errors import (AuthenticationError, BadRequestError, ConnectionError, ContentFilterError,
                      ContextWindowExceededError, LLMError, OverloadedError, RateLimitError, ServerError, StreamError,
                      TimeoutError, UnsupportedOperationError, ValidationError)
 
 __all__ = ["Breaker", "CLOSED", "OPEN", "HALF_OPEN", "DEFAULT_FAIL_OVER", "decide", "check_fail_over_on",
-           "Rotation"]
+           "Rotation", "check_rate", "DEFAULT_WINDOW", "DEFAULT_MIN_CALLS"]
 
 CLOSED = "closed"
 OPEN = "open"
@@ -36,10 +37,18 @@ RAISE = "raise"              # the caller's own mistake, or not worth it: raise 
 SKIP = "skip"                # the entry cannot do this at all (embeddings on Anthropic): try the next
 
 
+#: the calls a failure rate is measured over by default, and the fewest it is judged on
+DEFAULT_WINDOW = 20
+DEFAULT_MIN_CALLS = 10
+
+
 class Breaker:
     """One entry's circuit breaker.
 
-    ``closed``: calls go through; ``failure_threshold`` consecutive failures open it. ``open``:
+    ``closed``: calls go through; ``failure_threshold`` consecutive failures open it, and so
+    does, with ``failure_rate`` set, a share of failures at or above ``failure_rate`` among the
+    last ``window`` calls (counted once at least ``min_calls`` calls are in the window: a few
+    unlucky first calls do not open it). ``open``:
     calls skip the entry for ``cooldown`` seconds, or for the provider's Retry-After when that
     is longer. Then ``half_open``: exactly one call (the probe) is let through, concurrent
     callers keep skipping the entry; the probe's success closes the breaker, its failure opens
@@ -51,13 +60,22 @@ class Breaker:
     """
 
     def __init__(self, failure_threshold: int = 3, cooldown: float = 30.0,
-                 clock: Optional[Callable[[], float]] = None) -> None:
+                 clock: Optional[Callable[[], float]] = None, *, failure_rate: Optional[float] = None,
+                 window: int = DEFAULT_WINDOW, min_calls: Optional[int] = None) -> None:
         if isinstance(failure_threshold, bool) or not isinstance(failure_threshold, int) or failure_threshold < 1:
             raise ValidationError(f"failure_threshold must be a positive int, got {failure_threshold!r}")
         if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) or not cooldown >= 0:
             raise ValidationError(f"cooldown must be a number of seconds >= 0, got {cooldown!r}")
+        rate, window, min_calls = check_rate(failure_rate, window, min_calls)
         self.failure_threshold = failure_threshold
         self.cooldown = float(cooldown)
+        #: the share of failures among the last ``window`` calls that opens the breaker (None: off)
+        self.failure_rate = rate
+        self.window = window
+        self.min_calls = min_calls
+        # the outcomes (True: a failure) of the last ``window`` calls while closed, and how many failed
+        self._outcomes: Deque[bool] = deque(maxlen=window)
+        self._failed_in_window = 0
         self._clock: Callable[[], float] = clock or time.monotonic
         self._lock = threading.Lock()
         self._state = CLOSED
@@ -83,6 +101,14 @@ class Breaker:
     def failures(self) -> int:
         """Consecutive failures counted while closed."""
         return self._failures
+
+    @property
+    def observed_rate(self) -> Optional[float]:
+        """The share of failures among the calls in the window (None before any call is in it);
+        only kept with ``failure_rate`` set."""
+        with self._lock:
+            n = len(self._outcomes)
+            return self._failed_in_window / n if n else None
 
     def retry_in(self) -> float:
         """Seconds until an open breaker lets its probe through (0 when it would now)."""
@@ -124,6 +150,10 @@ class Breaker:
                 self._probing = False
             if self._state == OPEN and not probe:
                 return  # a call admitted before the breaker opened: the cooldown stands
+            if self._state != CLOSED:
+                self._reset_window()  # closing: the rate starts again from the calls to come
+            elif self.failure_rate is not None:
+                self._count(False)
             self._state = CLOSED
             self._failures = 0
 
@@ -141,6 +171,11 @@ class Breaker:
                 self._failures += 1
                 if self._failures >= self.failure_threshold:
                     self._open(error)
+                elif self.failure_rate is not None:
+                    self._count(True)
+                    n = len(self._outcomes)
+                    if n >= self.min_calls and self._failed_in_window >= self.failure_rate * n - 1e-9:
+                        self._open(error)
             elif self._state == OPEN:
                 self._extend(error)  # a call admitted before it opened: only a longer Retry-After counts
 
@@ -163,9 +198,23 @@ class Breaker:
             with self._lock:
                 self._probing = False
 
+    def _count(self, failed: bool) -> None:
+        """One more call's outcome in the window (the oldest leaves it once it is full)."""
+        outcomes = self._outcomes
+        if len(outcomes) == outcomes.maxlen and outcomes[0]:
+            self._failed_in_window -= 1
+        outcomes.append(failed)
+        if failed:
+            self._failed_in_window += 1
+
+    def _reset_window(self) -> None:
+        self._outcomes.clear()
+        self._failed_in_window = 0
+
     def _open(self, error: Optional[BaseException]) -> None:
         self._state = OPEN
         self._failures = 0
+        self._reset_window()
         self._until = self._clock() + _cooldown(self.cooldown, error)
         self.opened += 1
 
@@ -173,7 +222,28 @@ class Breaker:
         self._until = max(self._until, self._clock() + _cooldown(self.cooldown, error))
 
     def __repr__(self) -> str:
-        return f"<Breaker {self.state} failures={self._failures}>"
+        rate = f" rate={self._failed_in_window}/{len(self._outcomes)}" if self.failure_rate is not None else ""
+        return f"<Breaker {self.state} failures={self._failures}{rate}>"
+
+
+
+def check_rate(failure_rate: Any, window: Any, min_calls: Any) -> Tuple[Optional[float], int, int]:
+    """``failure_rate`` / ``window`` / ``min_calls`` checked: (rate or None, window, min_calls);
+    ``min_calls`` defaults to ``min(10, window)``."""
+    if failure_rate is not None and (isinstance(failure_rate, bool) or not isinstance(failure_rate, (int, float))
+                                     or not 0 < failure_rate <= 1):
+        raise ValidationError(f"failure_rate must be a number with 0 < failure_rate <= 1 (0.5: half the calls "
+                              f"failing opens the breaker), or None to count only consecutive failures; got "
+                              f"{failure_rate!r}")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValidationError(f"window must be a positive int (the last calls a failure rate is measured over), "
+                              f"got {window!r}")
+    if min_calls is None:
+        min_calls = min(DEFAULT_MIN_CALLS, window)
+    elif isinstance(min_calls, bool) or not isinstance(min_calls, int) or not 1 <= min_calls <= window:
+        raise ValidationError(f"min_calls must be an int from 1 to window ({window}): the fewest calls in the "
+                              f"window before a failure rate can open the breaker; got {min_calls!r}")
+    return (float(failure_rate) if failure_rate is not None else None), window, min_calls
 
 
 def _cooldown(cooldown: float, error: Optional[BaseException]) -> float:

@@ -331,6 +331,7 @@ class ResultsFile:
     def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None:
         self.path = os.fspath(path)
         self._handle: Any = None
+        self._flushed = float("-inf")
         self.skipped_lines = 0
 
     def __repr__(self) -> str:
@@ -384,7 +385,12 @@ class ResultsFile:
             raise ValidationError(f"cannot write the results file {self.path!r}: {exc}") from None
         self._handle = handle
 
+    #: seconds between flushes of the lines written (:meth:`flush_due`); closing flushes the rest
+    FLUSH_EVERY = 0.25
+
     def write(self, result: BulkResult) -> None:
+        """Append ``result``'s line (buffered: see :meth:`flush_due`; a line lost to a crash
+        before its flush only means that item runs again on the rerun, never twice in the file)."""
         from ._serialize import response_to_dict
 
         record: Dict[str, Any] = {"key": key_for(result.index, result.id), "index": result.index, "id": result.id,
@@ -395,7 +401,14 @@ class ResultsFile:
             record["error"] = error_record(result.error or LLMError("no response"))
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
         self._handle.write(line.encode("utf-8"))
-        self._handle.flush()
+
+    def flush_due(self, now: float) -> None:
+        """Push the lines written to the file when :data:`FLUSH_EVERY` seconds have passed since
+        the last push (``now``: the run's monotonic clock). A flush per line would cost a system
+        call, and a thread switch, per item."""
+        if self._handle is not None and now - self._flushed >= self.FLUSH_EVERY:
+            self._handle.flush()
+            self._flushed = now
 
     def close_file(self) -> None:
         handle, self._handle = self._handle, None

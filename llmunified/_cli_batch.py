@@ -31,6 +31,9 @@ def add_parser(sub: Any, epilog: str) -> None:
                     "its results as 'batch results' does.", epilog=epilog)
     s.add_argument("file", help="the requests, one JSON value per line ('-': standard input)")
     s.add_argument("--wait", action="store_true", help="wait for the job, then print its results (JSON lines)")
+    s.add_argument("--mode", choices=("auto", "inline", "file"), default="auto",
+                   help="Gemini: send the requests inline or as an uploaded JSONL file (default auto: inline "
+                        "up to 20 MB); the other providers always upload a file or send one body")
     st = actions.add_parser("status", help="the job's status as one JSON line", epilog=epilog)
     r = actions.add_parser("results", help="one JSON line per request, in input order", epilog=epilog)
     c = actions.add_parser("cancel", help="cancel the job; prints its status", epilog=epilog)
@@ -119,7 +122,7 @@ def batch_command(args: argparse.Namespace, stdin: Any = None, stdout: Any = Non
         with Client(model, **client_args) as client:
             job: Optional[Any] = None
             if action == "submit":
-                job = client.batch(_requests(args.file, stdin), **options)
+                job = client.batch(_requests(args.file, stdin), mode=args.mode, **options)
                 if not args.wait:
                     out.write(job.id + "\n")
                     return EXIT_OK

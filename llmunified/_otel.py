@@ -13,11 +13,23 @@ Spans (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/):
   ``server.port``, then ``gen_ai.response.model``, ``gen_ai.response.id``,
   ``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens`` / ``output_tokens``; on
   failure ``error.type`` (the error's class name) and an ERROR status. Retries are span events
-  (``llmunified.retry``); ``llmunified.correlation_id`` and ``llmunified.label`` are attributes.
+  (``llmunified.retry``); ``llmunified.correlation_id`` is an attribute, and
+  ``llmunified.label`` when the client was given a label (not its default, ``provider/model``).
+- ``embeddings {model}`` (kind CLIENT), one per ``embed`` call (over its batches):
+  ``gen_ai.operation.name`` = ``embeddings``, the provider, model and server attributes, then
+  ``gen_ai.usage.input_tokens``, ``gen_ai.response.model``, ``gen_ai.embeddings.dimension.count``.
+  The other traced calls follow the same shape under this library's own operation names:
+  ``count_tokens {model}`` (``llmunified.token_count``), ``list_models {model}``, and the Ollama
+  model-management calls ``pull {name}``, ``create {name}``, ``show {name}``, ``delete {name}``,
+  ``copy {name}``, ``running_models {model}``.
 - ``execute_tool {name}`` (kind INTERNAL), one per tool call of the tool loop, under the span
   that was current when the loop ran: ``gen_ai.operation.name`` = ``execute_tool``,
   ``gen_ai.tool.name``, ``gen_ai.tool.call.id``, ``gen_ai.tool.type`` = ``function``,
   ``error.type`` when the tool raised.
+
+Cost: the attributes that do not change between a client's calls are computed once per client
+(``OTel._static``); a span the sampler dropped (not recording) gets nothing more set on it.
+What remains per call is the SDK's own span creation and attribute validation.
 
 Message content (``gen_ai.system_instructions``, ``gen_ai.input.messages``,
 ``gen_ai.output.messages``, ``gen_ai.tool.call.arguments`` / ``result``) only when opted in:
@@ -69,34 +81,45 @@ class OTel:
         env = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
         self.capture_content = capture_content or env in ("1", "true", "yes", "on")
         self._servers: Dict[str, Any] = {}
+        self._statics: Dict[Any, Any] = {}
 
     # -- chat ------------------------------------------------------------------------------
+    def _static(self, client: Any, operation: str, model_name: str) -> Dict[str, Any]:
+        """The attributes of a client's spans that do not change from call to call (provider,
+        model, label, server, the client's default request parameters), computed once per
+        client and operation: a call copies them and adds its own."""
+        endpoint = getattr(client, "_endpoint", None)
+        label = getattr(client, "label", None)
+        key = (id(endpoint), operation, model_name, label)
+        found = self._statics.get(key)
+        if found is not None and found[0] is endpoint:
+            return found[1]
+        provider = client.provider
+        attributes: Dict[str, Any] = {
+            "gen_ai.operation.name": operation,
+            "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
+            "gen_ai.request.model": model_name,
+        }
+        if label and label != client.model:  # a client's default label is its provider/model
+            attributes["llmunified.label"] = label
+        attributes.update(self._server(client.base_url))
+        if operation == "chat":
+            defaults = getattr(endpoint, "defaults", None) or {}
+            attributes.update(_params(defaults))
+        if len(self._statics) >= 256:  # many short-lived clients: start again rather than grow
+            self._statics.clear()
+        self._statics[key] = (endpoint, attributes)  # (the endpoint kept: its id is not reused meanwhile)
+        return attributes
+
     def chat_span(self, client: Any, correlation_id: str, streaming: bool, messages: Any,
                   options: Optional[Dict[str, Any]]) -> Any:
-        provider = client.provider
         name = client.model_name
-        attributes: Dict[str, Any] = {
-            "gen_ai.operation.name": "chat",
-            "gen_ai.provider.name": PROVIDER_NAMES.get(provider, provider),
-            "gen_ai.request.model": name,
-            "llmunified.correlation_id": correlation_id,
-        }
-        label = getattr(client, "label", None)
-        if label:
-            attributes["llmunified.label"] = label
+        attributes = dict(self._static(client, "chat", name))
+        attributes["llmunified.correlation_id"] = correlation_id
         if streaming:
             attributes["llmunified.streaming"] = True
-        attributes.update(self._server(client.base_url))
-        defaults = getattr(getattr(client, "_endpoint", None), "defaults", None) or {}
-        for option, attribute in _PARAMS:
-            value = options.get(option) if options and option in options else defaults.get(option)
-            if value is None:
-                continue
-            if option == "stop":
-                value = [value] if isinstance(value, str) else [str(v) for v in value]
-            elif not isinstance(value, (int, float)):
-                continue
-            attributes[attribute] = value
+        if options:
+            attributes.update(_params(options))
         if self.capture_content and messages is not None:
             attributes.update(_input_messages(messages))
         return self.tracer.start_span(f"chat {name}", kind=self._kind_client, attributes=attributes)
@@ -118,10 +141,14 @@ class OTel:
         return found
 
     def retry(self, span: Any, attempt: int, wait: float, error: BaseException) -> None:
-        span.add_event("llmunified.retry", {"llmunified.attempt": attempt, "llmunified.wait": wait,
-                                            "error.type": type(error).__name__})
+        if span.is_recording():
+            span.add_event("llmunified.retry", {"llmunified.attempt": attempt, "llmunified.wait": wait,
+                                                "error.type": type(error).__name__})
 
     def chat_done(self, span: Any, response: Any) -> None:
+        if not span.is_recording():  # sampled out: nothing to fill in
+            span.end()
+            return
         usage = response.usage
         attributes: Dict[str, Any] = {"gen_ai.usage.input_tokens": usage.input_tokens,
                                       "gen_ai.usage.output_tokens": usage.output_tokens,
@@ -143,8 +170,37 @@ class OTel:
         span.end()
 
     def chat_failed(self, span: Any, error: BaseException, kind: Optional[str] = None) -> None:
-        span.set_attribute("error.type", kind or type(error).__name__)
-        span.set_status(self._status(self._code, str(error)))
+        if span.is_recording():
+            span.set_attribute("error.type", kind or type(error).__name__)
+            span.set_status(self._status(self._code, str(error)))
+        span.end()
+
+    # -- embeddings, token counts, listings, model management ------------------------------
+    def operation_span(self, client: Any, correlation_id: str, operation: str, model_name: str) -> Any:
+        """The span of a call other than a chat: ``{operation} {model}`` (``embeddings {model}``
+        by the conventions; ``count_tokens``, ``list_models``, ``pull``... are this library's
+        own operation names), kind CLIENT."""
+        attributes = dict(self._static(client, operation, model_name))
+        attributes["llmunified.correlation_id"] = correlation_id
+        return self.tracer.start_span(f"{operation} {model_name}", kind=self._kind_client, attributes=attributes)
+
+    def operation_done(self, span: Any, result: Any) -> None:
+        if span.is_recording():
+            attributes: Dict[str, Any] = {}
+            usage = getattr(result, "usage", None)
+            if usage is not None:
+                attributes["gen_ai.usage.input_tokens"] = usage.input_tokens
+            model = getattr(result, "model", None)
+            if isinstance(model, str) and model:
+                attributes["gen_ai.response.model"] = model
+            vectors = getattr(result, "vectors", None)
+            if vectors:
+                attributes["gen_ai.embeddings.dimension.count"] = len(vectors[0])
+            tokens = getattr(result, "tokens", None)
+            if isinstance(tokens, int) and not isinstance(tokens, bool) and usage is None:
+                attributes["llmunified.token_count"] = tokens  # count_tokens: the count, not usage
+            if attributes:
+                span.set_attributes(attributes)
         span.end()
 
     # -- tools -----------------------------------------------------------------------------
@@ -162,7 +218,9 @@ class OTel:
                                       attributes=attributes)
 
     def tool_done(self, span: Any, value: Any, error: Optional[BaseException], refused: Optional[str]) -> None:
-        if error is not None or refused is not None:
+        if not span.is_recording():
+            pass
+        elif error is not None or refused is not None:
             span.set_attribute("error.type", type(error).__name__ if error is not None else "InvalidToolCall")
             span.set_status(self._status(self._code, f"{error}" if error is not None else refused))
         elif self.capture_content:
@@ -172,9 +230,25 @@ class OTel:
     # -- Router ----------------------------------------------------------------------------
     def failover(self, from_label: Optional[str], to_label: Optional[str], error: BaseException) -> None:
         span = self._trace.get_current_span()
-        span.add_event("llmunified.failover", {"llmunified.from_label": str(from_label),
-                                               "llmunified.to_label": str(to_label),
-                                               "error.type": type(error).__name__})
+        attributes = {"llmunified.from_label": str(from_label), "error.type": type(error).__name__}
+        if to_label is not None:  # None: no entry was left to try
+            attributes["llmunified.to_label"] = to_label
+        span.add_event("llmunified.failover", attributes)
+
+
+def _params(options: Dict[str, Any]) -> Dict[str, Any]:
+    """The ``gen_ai.request.*`` attributes of the request parameters set in ``options``."""
+    out: Dict[str, Any] = {}
+    for option, attribute in _PARAMS:
+        value = options.get(option)
+        if value is None:
+            continue
+        if option == "stop":
+            value = [value] if isinstance(value, str) else [str(v) for v in value]
+        elif isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        out[attribute] = value
+    return out
 
 
 # -- content, when opted in ------------------------------------------------------------------

@@ -18,6 +18,11 @@ ToolCallEvent      ``"tool_call"``       tool name, call id, arguments, result o
 FailoverEvent      ``"failover"``        the Router entry that failed, the next one, the error
 =================  ====================  ===============================================================
 
+The call, response, error and retry events carry ``operation``: ``"chat"`` for model calls,
+else ``"embeddings"``, ``"count_tokens"`` (a provider's counting endpoint), ``"list_models"``
+or a model-management call (``"pull"``, ``"create"``, ``"show"``, ``"delete"``, ``"copy"``,
+``"running_models"``).
+
 Every event has ``time`` (Unix seconds, when it happened), ``correlation_id`` (one per
 top-level call: the same through its retries, tool-loop rounds, tool calls and Router
 failovers) and ``type``. Keys never appear in events (errors never carry one).
@@ -39,7 +44,8 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, 
 
 __all__ = ["Tracer", "TraceEvent", "LLMCallEvent", "LLMResponseEvent", "LLMErrorEvent", "RetryEvent",
            "ToolCallEvent", "FailoverEvent", "EVENT_TYPES", "new_correlation_id", "hooks_for", "Hooks",
-           "CallTrace", "check_correlation_id"]
+           "CallTrace", "OpTrace", "check_correlation_id", "Joined", "entry_tracer", "hooks_of",
+           "record_failover"]
 
 
 def new_correlation_id() -> str:
@@ -80,6 +86,9 @@ class LLMCallEvent(TraceEvent):
     provider: str = ""
     label: Optional[str] = None
     streaming: bool = False
+    #: what the call does: ``"chat"`` (complete, stream, each tool-loop round), ``"embeddings"``,
+    #: ``"count_tokens"``, ``"list_models"``, or a model-management call (``"pull"``, ``"show"``...)
+    operation: str = "chat"
     type: str = field(default="llm_call", init=False)
 
 
@@ -105,6 +114,7 @@ class LLMResponseEvent(TraceEvent):
     currency: Optional[str] = None
     finish_reason: Optional[str] = None
     attempts: int = 1
+    operation: str = "chat"
     type: str = field(default="llm_response", init=False)
 
 
@@ -123,6 +133,7 @@ class LLMErrorEvent(TraceEvent):
     error: str = ""
     status: Optional[int] = None
     attempts: int = 1
+    operation: str = "chat"
     type: str = field(default="llm_error", init=False)
 
 
@@ -139,6 +150,7 @@ class RetryEvent(TraceEvent):
     error_type: str = ""
     error: str = ""
     status: Optional[int] = None
+    operation: str = "chat"
     type: str = field(default="retry", init=False)
 
 
@@ -159,7 +171,9 @@ class ToolCallEvent(TraceEvent):
 
 @dataclass
 class FailoverEvent(TraceEvent):
-    """A Router moving a call from one entry to the next after ``error``."""
+    """A Router moving a call from one entry to the next after ``error``: ``to_label`` is the
+    entry it tries next (entries whose breaker is open are skipped, never named), None when no
+    entry was left to try."""
 
     from_label: Optional[str] = None
     to_label: Optional[str] = None
@@ -292,6 +306,13 @@ class Hooks:
         """A model call starting (its events and span until :meth:`CallTrace.done` / ``failed``)."""
         return CallTrace(self, client, correlation_id, streaming, messages, options)
 
+    def operation(self, client: Any, correlation_id: str, operation: str, model: Optional[str] = None,
+                  streaming: bool = False) -> "OpTrace":
+        """A call other than a chat starting (``operation``: ``"embeddings"``, ``"count_tokens"``,
+        ``"list_models"``, ``"pull"``...; ``model``: the model it is about, by default the
+        client's)."""
+        return OpTrace(self, client, correlation_id, operation, model, streaming)
+
     def tools(self, correlation_id: str) -> "ToolTrace":
         """The tracing of one round's tool calls (the parent span taken on the calling thread)."""
         return ToolTrace(self, correlation_id)
@@ -376,6 +397,81 @@ class CallTrace:
                         "StreamClosed")
 
 
+class OpTrace:
+    """One call other than a chat being traced (embeddings, a token count, a model listing, a
+    model-management call): an ``llm_call`` event, then ``llm_response`` or ``llm_error``, each
+    with ``operation``; retries as ``retry`` events; with OpenTelemetry an ``{operation} {model}``
+    span (``embeddings {model}`` by the gen_ai conventions)."""
+
+    __slots__ = ("hooks", "correlation_id", "operation", "model", "provider", "label", "streaming", "started",
+                 "span", "ended")
+
+    def __init__(self, hooks: Hooks, client: Any, correlation_id: str, operation: str, model: Optional[str],
+                 streaming: bool) -> None:
+        self.hooks = hooks
+        self.correlation_id = correlation_id
+        self.operation = operation
+        self.provider = client.provider
+        self.model = f"{self.provider}/{model}" if model else client.model
+        self.label = getattr(client, "label", None) or hooks.label
+        self.streaming = streaming
+        self.ended = False
+        self.started = time.perf_counter()
+        if hooks.tracer is not None:
+            hooks.tracer.record(LLMCallEvent(time.time(), correlation_id, self.model, self.provider, self.label,
+                                             streaming, operation))
+        self.span = hooks.otel.operation_span(client, correlation_id, operation, model or client.model_name) \
+            if hooks.otel is not None else None
+
+    def retry(self, attempt: int, wait: float, error: BaseException) -> None:
+        tracer = self.hooks.tracer
+        if tracer is not None:
+            kind, message, status = _error_fields(error)
+            tracer.record(RetryEvent(time.time(), self.correlation_id, self.model, self.provider, self.label, attempt,
+                                     wait, kind, message, status, self.operation))
+        if self.span is not None:
+            self.hooks.otel.retry(self.span, attempt, wait, error)
+
+    def done(self, result: Any = None) -> None:
+        """It returned ``result`` (Embeddings: its tokens, cost and model are recorded)."""
+        if self.ended:
+            return
+        self.ended = True
+        duration = time.perf_counter() - self.started
+        tracer = self.hooks.tracer
+        if tracer is not None:
+            usage = getattr(result, "usage", None)
+            tokens = usage.input_tokens if usage is not None else 0
+            cost = getattr(result, "cost", None) if usage is not None else None
+            model = getattr(result, "model", None)
+            tracer.record(LLMResponseEvent(
+                time.time(), self.correlation_id, self.model, self.provider, self.label, self.streaming, duration,
+                model if isinstance(model, str) and model else None, None, tokens, 0, 0, 0, 0,
+                cost.total if cost is not None else None, cost.currency if cost is not None else None, None, 1,
+                self.operation))
+        if self.span is not None:
+            self.hooks.otel.operation_done(self.span, result)
+
+    def failed(self, error: BaseException, kind: Optional[str] = None) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        duration = time.perf_counter() - self.started
+        tracer = self.hooks.tracer
+        if tracer is not None:
+            error_type, message, status = _error_fields(error)
+            tracer.record(LLMErrorEvent(time.time(), self.correlation_id, self.model, self.provider, self.label,
+                                        self.streaming, duration, kind or error_type, message, status,
+                                        _attempts(error), self.operation))
+        if self.span is not None:
+            self.hooks.otel.chat_failed(self.span, error, kind)
+
+
+def _attempts(error: BaseException) -> int:
+    attempts = getattr(error, "attempts", 1)
+    return attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 1
+
+
 class ToolTrace:
     """The tool calls of one tool-loop round."""
 
@@ -409,30 +505,74 @@ class ToolTrace:
             self.hooks.otel.tool_done(span, value, error, refused)
 
 
-def record_failover(tracer: Optional[Tracer], entries: Sequence[Any], entry: Any, error: BaseException,
+def record_failover(tracers: Sequence[Tracer], entry: Any, to_label: Optional[str], error: BaseException,
                     correlation_id: Optional[str]) -> None:
-    """A Router call leaving ``entry`` after ``error``: a :class:`FailoverEvent` on ``tracer``
-    and an ``llmunified.failover`` event on the current OpenTelemetry span (when the entry's
-    client has OpenTelemetry on). ``to_label`` is the entry the router tries next: the next one
-    after ``entry`` (in the router's order, wrapping around) whose breaker lets calls through;
-    None when there is none."""
-    hooks = getattr(entry.client, "_trace", None)
+    """A Router call leaving ``entry`` after ``error`` for the entry labelled ``to_label`` (the
+    one it tries next; None when none was left): a :class:`FailoverEvent` on each of
+    ``tracers`` and an ``llmunified.failover`` event on the current OpenTelemetry span (when the
+    entry's client has OpenTelemetry on)."""
+    hooks = hooks_of(entry.client)
     otel = hooks.otel if hooks is not None else None
-    if tracer is None and otel is None:
-        return
-    to_label = None
-    n = len(entries)
-    start = next((i for i, e in enumerate(entries) if e is entry), -1)
-    for step in range(1, n):
-        candidate = entries[(start + step) % n]
-        if candidate.breaker.available():
-            to_label = candidate.label
-            break
-    if tracer is not None:
+    if tracers:
         kind, message, _ = _error_fields(error)
-        tracer.record(FailoverEvent(time.time(), correlation_id or "", entry.label, to_label, kind, message))
+        event = FailoverEvent(time.time(), correlation_id or "", entry.label, to_label, kind, message)
+        for tracer in tracers:
+            tracer.record(event)
     if otel is not None:
         otel.failover(entry.label, to_label, error)
+
+
+def hooks_of(client: Any) -> Optional[Hooks]:
+    """The tracing hooks of a Client (None when it traces nothing, or for another object)."""
+    hooks = getattr(client, "_trace", None)
+    return hooks if isinstance(hooks, Hooks) else None
+
+
+class Joined(Tracer):
+    """What a Router gives the view of an entry's client: records each event into several
+    tracers (the router's, a ChatSession's, the client's own), each once, and carries the
+    OpenTelemetry emitter the view uses (the client's own, else the router tracer's). Keeps
+    no events itself."""
+
+    def __init__(self, tracers: Sequence[Tracer], emitter: Any) -> None:
+        super().__init__(0)
+        self.tracers: Tuple[Tracer, ...] = tuple(tracers)
+        self.emitter = emitter
+
+    def record(self, event: TraceEvent) -> None:
+        for tracer in self.tracers:
+            tracer.record(event)
+
+    def __repr__(self) -> str:
+        return f"<Joined tracer of {len(self.tracers)}>"
+
+
+def entry_tracer(client: Any, tracers: Sequence[Tracer]) -> Optional[Tracer]:
+    """The tracer for the view of a Router entry's ``client`` through which ``tracers`` record
+    its calls, or None when the client already records into each of them (no view needed: no
+    event is recorded twice). The client's own tracer keeps recording, and its OpenTelemetry
+    emitter (``otel=`` on the client, or found automatically) stays the one spans go through;
+    without one, the router tracer's (``Tracer(otel=...)``), unless the client has ``otel=False``."""
+    hooks = hooks_of(client)
+    own = hooks.tracer if hooks is not None else None
+    owned: Tuple[Tracer, ...] = own.tracers if isinstance(own, Joined) else ((own,) if own is not None else ())
+    missing = [t for t in tracers if all(t is not o for o in owned)]
+    if not missing:
+        return None
+    targets: List[Tracer] = []
+    for tracer in list(owned) + missing:
+        if all(tracer is not t for t in targets):
+            targets.append(tracer)
+    emitter = hooks.otel if hooks is not None else None
+    args = getattr(client, "_args", None)
+    off = isinstance(args, dict) and args.get("otel") is False  # Client(otel=False) wins here too
+    if emitter is None and not off:
+        for tracer in missing:
+            found = hooks_for(tracer, None)
+            if found is not None and found.otel is not None:
+                emitter = found.otel
+                break
+    return Joined(targets, emitter)
 
 
 def hooks_for(tracer: Optional[Tracer], otel: Any, label: Optional[str] = None) -> Optional[Hooks]:
@@ -445,6 +585,8 @@ def hooks_for(tracer: Optional[Tracer], otel: Any, label: Optional[str] = None) 
         from .errors import ValidationError
 
         raise ValidationError(f"tracer must be an llm.Tracer, got {type(tracer).__name__}")
+    if isinstance(tracer, Joined):
+        return Hooks(tracer, tracer.emitter, label)
     setting = otel if otel is not None else (tracer.otel if tracer is not None and tracer.otel is not False else None)
     emitter = None
     if setting is None:

@@ -12,6 +12,7 @@ from typing import Any, Callable, Deque, Dict, AsyncIterator, List, Mapping, Opt
 from llmunified._admin import ModelAdmin, ModelDetails, PullProgress
 from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._retry import RetryPolicy
+from llmunified._trace import hooks_of, new_correlation_id
 from llmunified._twin import io
 from llmunified._types import ModelInfo
 from llmunified.errors import ConnectionError, LLMError, StreamError, TimeoutError, interrupted_stream
@@ -39,9 +40,11 @@ class PullStream:
     """
 
     def __init__(self, client: Any, request: HTTPRequest, what: str, admin: ModelAdmin, transport: Any, send: Any,
-                 policy: RetryPolicy, build: Optional[Callable[[], HTTPRequest]] = None, refresh: Any = None) -> None:
+                 policy: RetryPolicy, build: Optional[Callable[[], HTTPRequest]] = None, refresh: Any = None,
+                 trace: Any = None) -> None:
         # The client hands over what the stream uses (its transport, its retrying send); with a
         # credential due for a refresh, ``refresh`` runs on opening and ``build`` remakes the request.
+        # ``trace``: the call's tracing (llmunified._trace.OpTrace), or None.
         self._client = client
         self._request = request
         self._what = what
@@ -56,6 +59,7 @@ class PullStream:
         self._events: Deque[PullProgress] = deque()
         self._finished = False
         self._closed = False
+        self._op = trace
 
     def __repr__(self) -> str:
         state = "finished" if self._finished else ("open" if self._http is not None else "not started")
@@ -74,6 +78,10 @@ class PullStream:
         if not self._closed:
             self._closed = True
             await self._release()
+            op = self._op
+            if op is not None and not self._finished:
+                op.failed(StreamError(f"the {self._what} was closed by the caller before it finished"),
+                          "StreamClosed")
 
     @io
     async def _release(self) -> None:
@@ -87,11 +95,22 @@ class PullStream:
         if self._decoder is None:
             if self._closed:
                 raise StreamError(f"the {self._what} was closed before it started", provider=self._client.provider)
-            if self._refresh_credentials is not None and self._build is not None:
-                await self._refresh_credentials()
-                self._request = self._build()
-            self._http, self._policy = await self._send(self._request, None, self._policy)
-            self._decoder = self._admin.decoder(self._what, self._http.headers)
+            try:
+                if self._refresh_credentials is not None and self._build is not None:
+                    await self._refresh_credentials()
+                    self._request = self._build()
+                self._http, self._policy = await self._send(self._request, None, self._policy, 0.0, self._op)
+                self._decoder = self._admin.decoder(self._what, self._http.headers)
+            except BaseException as exc:
+                self._op_failed(exc)
+                raise
+
+    def _op_failed(self, exc: BaseException) -> None:
+        op = self._op
+        if op is not None:
+            if isinstance(exc, LLMError):
+                exc.correlation_id = op.correlation_id
+            op.failed(exc)
 
     def __aiter__(self) -> AsyncIterator[PullProgress]:
         return self
@@ -110,6 +129,7 @@ class PullStream:
         decoder = self._decoder
         if self._closed:
             error = decoder.broken("it was closed by the caller")
+            self._op_failed(error)
             raise error
         try:
             decoder.check()  # an error found after the progress already handed out
@@ -118,14 +138,18 @@ class PullStream:
         except (ConnectionError, TimeoutError) as exc:
             error = interrupted_stream(decoder.broken(exc.message), exc)
             error.progress = decoder.last  # type: ignore[attr-defined]
+            self._op_failed(error)
             await self.close()
             raise error from None
-        except LLMError:
+        except LLMError as exc:
+            self._op_failed(exc)
             await self.close()
             raise
         self._events.extend(events)
         if decoder.done:
             self._finished = True
+            if self._op is not None:
+                self._op.done(decoder.last)
             await self._drain()
 
     @io
@@ -185,11 +209,20 @@ class ModelManager:
         self._policy = policy
         self._refresh_credentials = refresh  # the client's, when its credential is due for a refresh
 
+    def _operation(self, operation: str, model: Optional[str] = None, streaming: bool = False) -> Any:
+        """The tracing of one model-management call (an ``llm_call`` event now, a span), or None
+        when the client traces nothing."""
+        hooks = hooks_of(self._client)
+        if hooks is None:
+            return None
+        return hooks.operation(self._client, new_correlation_id(), operation, model, streaming)
+
     def pull(self, name: str, insecure: bool = False) -> PullStream:
         admin = self._admin
         request = admin.pull_request(name, insecure)
         return PullStream(self._client, request, f"pull of {name!r}", admin, self._transport, self._send,
-                          self._policy, lambda: admin.pull_request(name, insecure), self._refresh_credentials)
+                          self._policy, lambda: admin.pull_request(name, insecure), self._refresh_credentials,
+                          self._operation("pull", name, True))
 
     def create_model(self, name: str, from_: Optional[str], system: Optional[str],
                      parameters: Optional[Mapping[str, Any]], template: Optional[str],
@@ -198,29 +231,48 @@ class ModelManager:
         request = admin.create_request(name, from_, system, parameters, template, extra)
         return PullStream(self._client, request, f"creation of {name!r}", admin, self._transport, self._send,
                           self._policy, lambda: admin.create_request(name, from_, system, parameters, template, extra),
-                          self._refresh_credentials)
+                          self._refresh_credentials, self._operation("create", name, True))
 
     @io
-    async def _exchange(self, request: HTTPRequest) -> TransportResponse:
-        if self._refresh_credentials is not None:
-            await self._refresh_credentials()
-        response, _ = await self._send(request, None, self._policy)
-        return response
+    async def _exchange(self, request: HTTPRequest, operation: str, model: Optional[str] = None,
+                  parse: Optional[Callable[[TransportResponse], Any]] = None) -> Any:
+        """Send ``request`` (traced as ``operation`` about ``model``); its reply through ``parse``."""
+        trace = self._operation(operation, model)
+        try:
+            if self._refresh_credentials is not None:
+                await self._refresh_credentials()
+            response, _ = await self._send(request, None, self._policy, 0.0, trace)
+            result = parse(response) if parse is not None else None
+        except BaseException as exc:
+            if trace is not None:
+                if isinstance(exc, LLMError):
+                    exc.correlation_id = trace.correlation_id
+                trace.failed(exc)
+            raise
+        if trace is not None:
+            trace.done(result)
+        return result
 
     @io
     async def show(self, name: str) -> ModelDetails:
-        response = await self._exchange(self._admin.show_request(name))
-        return self._admin.parse_show(name, response.body or b"", response.headers)
+        admin = self._admin
+        request = admin.show_request(name)
+        details: ModelDetails = await self._exchange(
+            request, "show", name, lambda response: admin.parse_show(name, response.body or b"", response.headers))
+        return details
 
     @io
     async def delete_model(self, name: str) -> None:
-        await self._exchange(self._admin.delete_request(name))
+        await self._exchange(self._admin.delete_request(name), "delete", name)
 
     @io
     async def copy_model(self, source: str, destination: str) -> None:
-        await self._exchange(self._admin.copy_request(source, destination))
+        await self._exchange(self._admin.copy_request(source, destination), "copy", source)
 
     @io
     async def running_models(self) -> List[ModelInfo]:
-        response = await self._exchange(self._admin.running_request())
-        return self._admin.parse_running(response.body or b"", response.headers)
+        admin = self._admin
+        models: List[ModelInfo] = await self._exchange(
+            admin.running_request(), "running_models", None,
+            lambda response: admin.parse_running(response.body or b"", response.headers))
+        return models

@@ -7,10 +7,10 @@ The decisions (breaker states, which error fails over, the order of the entries)
 sans-IO ``llmunified._breaker``; this layer only calls the entries.
 """
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
-from llmunified._breaker import (ANSWERED, DEFAULT_FAIL_OVER, DISABLE, FAIL_OVER, LARGER, RAISE, SKIP, Breaker, Rotation,
-                                 check_fail_over_on, counts_as_failure, decide)
+from llmunified._breaker import (ANSWERED, DEFAULT_FAIL_OVER, DEFAULT_WINDOW, DISABLE, FAIL_OVER, LARGER, RAISE, SKIP,
+                                 Breaker, Rotation, check_fail_over_on, counts_as_failure, decide)
 from llmunified._options import MessagesInput
 from llmunified_async._client import Client, RunStream, Stream
 from llmunified._twin import io
@@ -27,6 +27,11 @@ log = logging.getLogger("llmunified")
 _CLIENT: Any = Client
 
 Attempt = Tuple[str, BaseException]
+
+
+if TYPE_CHECKING:  # pragma: no cover  (Router.map, Router.batch)
+    from llmunified_async._batch import BatchJob
+    from llmunified_async._bulk import BulkRun
 
 
 class _Entry:
@@ -64,6 +69,15 @@ class Router:
         (in proportion to ``weights``, spread evenly; a weight of 0: only as a fallback). The
         other entries follow in their order as fallbacks.
     :param failure_threshold: consecutive failures that open an entry's circuit breaker.
+    :param failure_rate: also open it when this share of the entry's last ``window`` calls
+        failed (0 < failure_rate <= 1; ``0.5``: half of them), once at least ``min_calls`` calls
+        are in the window. Default None: only consecutive failures count. An entry failing
+        every other call never reaches ``failure_threshold`` in a row, but trips a rate of 0.5.
+    :param window: the calls a failure rate is measured over (default 20): the last ``window``
+        calls with a verdict (success or failure) while the breaker was closed; the window
+        empties when the breaker opens and when it closes again.
+    :param min_calls: the fewest calls in the window before a failure rate can open the breaker
+        (default ``min(10, window)``).
     :param cooldown: seconds an open breaker keeps calls away from its entry, or the provider's
         Retry-After when longer; then one call (the probe) tries it: success closes the
         breaker, failure opens it again. While an entry is open, calls skip it.
@@ -78,7 +92,14 @@ class Router:
         registry does not know (``client.model_info.context_window`` otherwise).
     :param clock: the breakers' clock, a callable returning seconds (default
         ``time.monotonic``): tests pass a fake one.
-    :param tracer: an :class:`~llmunified.Tracer` recording the router's failovers.
+    :param tracer: an :class:`~llmunified.Tracer` recording every call the router makes: the
+        call, response, error and retry events of each entry tried (with its ``label``), the
+        tool calls of :meth:`run`, and a ``failover`` event each time a call moves on (naming
+        the entry it tries next), all under the router call's one correlation id (the
+        ``correlation_id=`` option, else a new one). An entry whose client has this same
+        tracer records each event once; a client's own other tracer keeps recording its calls
+        too. With OpenTelemetry on (the clients' ``otel=``, ``Tracer(otel=...)``, or an SDK
+        tracer provider configured), each call tried is a ``chat {model}`` span of its entry.
     :param label: this router's own name (its repr, logs).
 
     An entry whose key is refused (AuthenticationError, PermissionDeniedError) has its breaker
@@ -100,12 +121,13 @@ class Router:
     def __init__(self, clients: Sequence[Client], *, strategy: str = "fallback",
                  weights: Optional[Sequence[float]] = None, failure_threshold: int = 3, cooldown: float = 30.0,
                  fail_over_on: Any = None, context_windows: Optional[Mapping[str, int]] = None,
-                 clock: Any = None, tracer: Any = None, label: str = "router") -> None:
+                 clock: Any = None, tracer: Any = None, label: str = "router", failure_rate: Optional[float] = None,
+                 window: int = DEFAULT_WINDOW, min_calls: Optional[int] = None) -> None:
         # what a pickled router carries to another process: its entries (each pickled as a Client
         # is: configuration, no key) and its settings; breaker states, a clock and a tracer stay
         self._args = {"strategy": strategy, "weights": weights, "failure_threshold": failure_threshold,
                       "cooldown": cooldown, "fail_over_on": fail_over_on, "context_windows": context_windows,
-                      "label": label}
+                      "label": label, "failure_rate": failure_rate, "window": window, "min_calls": min_calls}
         if isinstance(clients, (str, bytes)) or not isinstance(clients, Sequence) or not clients:
             raise ValidationError("Router takes a non-empty list of Clients: Router([llm.Client(...), ...])")
         entries: List[_Entry] = []
@@ -120,22 +142,52 @@ class Router:
                     f"Router entries {seen[name]} and {i} are both labelled {name!r}: give each client its own "
                     f"label, e.g. llm.Client({client.model!r}, label='backup')")
             seen[name] = i
-            breaker = Breaker(failure_threshold, cooldown, clock)
+            breaker = Breaker(failure_threshold, cooldown, clock, failure_rate=failure_rate, window=window,
+                              min_calls=min_calls)
             entries.append(_Entry(client, name, breaker, _context_window(client, windows.pop(name, None))))
         if windows:
             raise ValidationError(f"context_windows names no entry: {sorted(windows)} (labels: {list(seen)})")
+        self._clients: Tuple[Client, ...] = tuple(e.client for e in entries)
         self._entries = entries
         self._rotation = Rotation(len(entries), strategy, weights)
         self.fail_over_on = check_fail_over_on(fail_over_on)
         self.strategy = strategy
         self.label = label
         self.tracer = tracer
+        #: the tracers this router's calls are recorded into (its own; a ChatSession's view adds its)
+        self._recorders: Tuple[Any, ...] = ()
+        # whether a call needs a correlation id of its own (made once per router call, shared by
+        # every entry it tries): with a tracer, or when an entry's client traces its calls
+        self._traced = False
+        if tracer is not None:
+            self._trace_into((tracer,))
+        else:
+            from llmunified._trace import hooks_of
+
+            self._traced = any(hooks_of(c) is not None for c in self._clients)
+
+    def _trace_into(self, tracers: Tuple[Any, ...]) -> None:
+        """Record every call of this router into ``tracers``: each entry calls through a view of
+        its client that records into them too (unless the client already does)."""
+        from llmunified._trace import Tracer, entry_tracer
+
+        for tracer in tracers:
+            if not isinstance(tracer, Tracer):
+                raise ValidationError(f"tracer must be an llm.Tracer, got {type(tracer).__name__}")
+        entries = []
+        for entry, client in zip(self._entries, self._clients):
+            joined = entry_tracer(client, tracers)
+            view = client._with_tracer(joined) if joined is not None else client
+            entries.append(_Entry(view, entry.label, entry.breaker, entry.context_window))
+        self._entries = entries
+        self._recorders = tracers
+        self._traced = True
 
     # -- what it is ----------------------------------------------------------------------------
     @property
     def clients(self) -> Tuple[Client, ...]:
         """The entries' clients, in the router's order."""
-        return tuple(e.client for e in self._entries)
+        return self._clients
 
     @property
     def labels(self) -> List[str]:
@@ -173,7 +225,7 @@ class Router:
 
     def usage_totals(self, reset: bool = False) -> UsageTotals:
         """The entries' usage totals summed (each entry's client counts its own calls)."""
-        totals = [e.client.usage_totals(reset) for e in self._entries]
+        totals = [client.usage_totals(reset) for client in self._clients]
         out = totals[0]
         for more in totals[1:]:
             out = out + more
@@ -183,7 +235,7 @@ class Router:
         """Pickling carries the entries (each as a pickled Client: configuration, never a key) and
         the router's settings; the worker's router starts with closed breakers, the real clock
         and no tracer."""
-        return _rebuild_router, (type(self), [entry.client for entry in self._entries], self._args)
+        return _rebuild_router, (type(self), list(self._clients), self._args)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{e.label}={e.breaker.state}" for e in self._entries)
@@ -198,8 +250,10 @@ class Router:
     @io
     async def close(self) -> None:
         """Close every entry's client."""
-        for entry in self._entries:
-            await entry.client.close()
+        for entry, client in zip(self._entries, self._clients):
+            if entry.client is not client:
+                await entry.client.close()  # a traced view: marked closed, its pool is the client's
+            await client.close()
 
     # -- calls ---------------------------------------------------------------------------------
     @io
@@ -257,13 +311,13 @@ class Router:
         return cast(Tuple[Optional[str], Any], self._entries[0].client._loop_tracing(options))
 
     def _with_tracer(self, tracer: Any) -> "Router":
-        """A view of this router whose entries' calls ``tracer`` records (a ChatSession's own
-        tracer): the same clients, breakers and rotation."""
+        """A view of this router whose calls ``tracer`` records (a ChatSession's own tracer), as
+        well as the router's own tracer: the same clients, breakers and rotation."""
         view = object.__new__(type(self))
         view.__dict__.update(self.__dict__)
         view.tracer = tracer
-        view._entries = [_Entry(e.client._with_tracer(tracer), e.label, e.breaker, e.context_window)
-                         for e in self._entries]
+        own = self.tracer
+        view._trace_into((tracer,) if own is None or own is tracer else (tracer, own))
         return view
 
     # -- routing -------------------------------------------------------------------------------
@@ -271,7 +325,7 @@ class Router:
         """The call's correlation id, put into ``options`` so every entry tried carries it (a new
         one when the router has a tracer and the caller gave none)."""
         cid = options.get("correlation_id")
-        if cid is None and self.tracer is not None:
+        if cid is None and self._traced:
             from llmunified._trace import new_correlation_id
 
             cid = options["correlation_id"] = new_correlation_id()
@@ -282,19 +336,25 @@ class Router:
         entries = self._entries
         return [entries[i] for i in self._rotation.order()]
 
-    @staticmethod
-    def _admit(plan: List[_Entry], limit: Optional[int]) -> Tuple[Optional[_Entry], Optional[bool]]:
+    def _admit(self, plan: List[_Entry], limit: Optional[int], left: Optional[Tuple[_Entry, BaseException]] = None,
+               cid: Optional[str] = None) -> Tuple[Optional[_Entry], Optional[bool]]:
         """The next entry of ``plan`` its breaker lets through (removed from ``plan``), and
         whether the call is its probe; (None, None) when none is left. ``limit``: only entries
-        whose context window is known to exceed it."""
+        whose context window is known to exceed it. ``left``: the entry the call failed over
+        from and its error, recorded now that the next entry is known."""
+        chosen: Optional[_Entry] = None
+        probe: Optional[bool] = None
         while plan:
             entry = plan.pop(0)
             if limit is not None and (entry.context_window is None or entry.context_window <= limit):
                 continue
             probe = entry.breaker.admit()
             if probe is not None:
-                return entry, probe
-        return None, None
+                chosen = entry
+                break
+        if left is not None:
+            self._failover(left[0], left[1], chosen.label if chosen is not None else None, cid)
+        return chosen, probe
 
     def _judge(self, entry: _Entry, probe: Optional[bool], error: BaseException, tried: List[Attempt],
                 cid: Optional[str], content: bool = False) -> str:
@@ -312,17 +372,19 @@ class Router:
             breaker.success(probe)  # it answered (a bad request, a content filter, a too-long prompt)
         if decision != RAISE:
             tried.append((entry.label, error))
-            if decision != SKIP:
-                self._failover(entry, error, cid)
         return decision
 
-    def _failover(self, entry: _Entry, error: BaseException, correlation_id: Optional[str]) -> None:
-        """A call leaves ``entry`` for the next one after ``error``."""
-        log.info("router %s: entry %r failed (%s: %s); failing over%s", self.label, entry.label,
-                 type(error).__name__, error, f" [{correlation_id}]" if correlation_id else "")
-        from llmunified._trace import record_failover  # a FailoverEvent, an OpenTelemetry span event
+    def _failover(self, entry: _Entry, error: BaseException, to_label: Optional[str],
+                  correlation_id: Optional[str]) -> None:
+        """A call leaves ``entry`` after ``error`` for the entry labelled ``to_label`` (None: none
+        is left)."""
+        log.info("router %s: entry %r failed (%s: %s); failing over to %s%s", self.label, entry.label,
+                 type(error).__name__, error, repr(to_label) if to_label is not None else "no entry (none left)",
+                 f" [{correlation_id}]" if correlation_id else "")
+        from llmunified._trace import hooks_of, record_failover  # a FailoverEvent, an OpenTelemetry span event
 
-        record_failover(self.tracer, self._entries, entry, error, correlation_id)
+        if self._recorders or hooks_of(entry.client) is not None:
+            record_failover(self._recorders, entry, to_label, error, correlation_id)
 
     def _exhausted(self, tried: List[Attempt], cid: Optional[str]) -> BaseException:
         """The error when no entry is left: the last one tried's own error when it was not the
@@ -368,8 +430,10 @@ class Router:
         plan = self._plan()
         tried: List[Attempt] = []
         limit: Optional[int] = None
+        left: Optional[Tuple[_Entry, BaseException]] = None  # the entry just failed over from
         while True:
-            entry, probe = self._admit(plan, limit)
+            entry, probe = self._admit(plan, limit, left, cid)
+            left = None
             if entry is None:
                 raise self._exhausted(tried, cid)
             try:
@@ -382,7 +446,75 @@ class Router:
                     raise
                 if decision == LARGER:
                     limit = _larger_limit(entry, limit)
+                if decision != SKIP:
+                    left = (entry, exc)
 
+    # -- many calls: map, provider batch jobs ---------------------------------------------------
+    def map(self, items: Any, *, concurrency: int = 8, rpm: Optional[float] = None, tpm: Optional[float] = None,
+            ordered: bool = True, on_progress: Any = None, results_file: Any = None,
+            max_retries: Optional[int] = None, retry_failed: bool = False, **options: Any) -> "BulkRun":
+        """:meth:`Client.map <llmunified.Client.map>` over the router: each item is one
+        :meth:`complete` call, so each fails over on its own (its Response's ``label`` says which
+        entry served it). Same arguments, same :class:`~llmunified.BulkRun`. The entries' own
+        retries and the failover are the retrying here: an item whose call failed on every entry
+        is run again only with ``max_retries`` (default 0). ``tpm`` estimates tokens for the
+        first entry's model."""
+        from llmunified._retry import RetryPolicy
+        from llmunified_async._bulk import BulkRun
+
+        return BulkRun(self, items, concurrency=concurrency, rpm=rpm, tpm=tpm, ordered=ordered,
+                       on_progress=on_progress, results_file=results_file, retry=RetryPolicy(max_retries=0),
+                       max_retries=max_retries, retry_failed=retry_failed, options=options)
+
+    @io
+    async def submit_batch(self, requests: Any, *, custom_ids: Optional[List[str]] = None, mode: str = "auto",
+                     **options: Any) -> "BatchJob":
+        """A provider batch job (:meth:`Client.batch <llmunified.Client.batch>`) on the first entry,
+        in the router's order and as its breakers admit, whose provider has a batch API (the
+        others are skipped); an entry that is down fails over as a call would. The
+        :class:`~llmunified.BatchJob`'s ``label`` names the entry that holds it: resume it with
+        ``router.batch_job(job.id, label=job.label)``. Also ``router.batch(...)``."""
+        if not isinstance(requests, (list, tuple)):
+            requests = list(requests)  # a failover submits them again
+        plan = self._plan()
+        tried: List[Attempt] = []
+        while True:
+            entry, probe = self._admit(plan, None)
+            if entry is None:
+                raise self._exhausted(tried, None)
+            try:
+                job = await entry.client.submit_batch(requests, custom_ids=custom_ids, mode=mode, **options)
+            except BaseException as exc:
+                if self._judge(entry, probe, exc, tried, None) == RAISE:
+                    raise
+                continue
+            entry.breaker.success(probe)
+            return job
+
+    # the same method (see Client.batch)
+    batch = submit_batch
+
+    @io
+    async def batch_job(self, job_id: str, *, label: Optional[str] = None,
+                  custom_ids: Optional[List[str]] = None) -> "BatchJob":
+        """The batch job ``job_id`` on the entry labelled ``label`` (the job's ``label`` when it
+        was submitted); without a label, the first entry with a batch API that knows the id (an
+        unknown id: the last entry's NotFoundError)."""
+        from llmunified.errors import NotFoundError, UnsupportedOperationError
+
+        if label is not None:
+            for entry in self._entries:
+                if entry.label == label:
+                    return await entry.client.batch_job(job_id, custom_ids=custom_ids)
+            raise ValidationError(f"Router {self.label!r} has no entry labelled {label!r} (labels: {self.labels})")
+        last: Optional[BaseException] = None
+        for entry in self._entries:
+            try:
+                return await entry.client.batch_job(job_id, custom_ids=custom_ids)
+            except (NotFoundError, UnsupportedOperationError) as exc:
+                last = exc
+        assert last is not None
+        raise last
 
 @io
 async def _invoke(client: Any, op: str, subject: Any, options: Dict[str, Any]) -> Any:
@@ -466,6 +598,7 @@ class RouterStream:
         self._exhausted = exhausted
         self._tried: List[Attempt] = []
         self._limit: Optional[int] = None
+        self._gone: Optional[Tuple[_Entry, BaseException]] = None  # the entry just failed over from
         self._inner: Optional[Stream] = None
         self._last: Optional[Stream] = None  # the stream that served (or failed last)
         self._entry: Optional[_Entry] = None
@@ -508,7 +641,8 @@ class RouterStream:
         while self._inner is None:
             if self._closed:
                 raise LLMError("the stream was closed before it finished")
-            entry, probe = self._admit(self._plan, self._limit)
+            entry, probe = self._admit(self._plan, self._limit, self._gone, self._cid)
+            self._gone = None
             if entry is None:
                 raise self._exhausted(self._tried, self._cid)
             self._entry, self._probe, self._verdict = entry, probe, False
@@ -537,6 +671,8 @@ class RouterStream:
             raise exc
         if decision == LARGER:
             self._limit = _larger_limit(entry, self._limit)
+        if decision != SKIP:
+            self._gone = (entry, exc)
 
     def __aiter__(self) -> "RouterStream":
         return self

@@ -94,3 +94,24 @@ def test_bad_input(capsys, emu, tmp_path):
     assert cli.main(["batch", "submit", str(dup), "-m", "ollama/llama3.2"]) != 0
     assert "map" in capsys.readouterr().err
     assert emu.requests == [r for r in emu.requests if r.path != "/v1/files"]  # nothing uploaded for bad input
+
+
+@pytest.mark.parametrize("mode", ["inline", "file"])
+def test_gemini_mode_chooses_inline_requests_or_an_uploaded_file(capsys, emu, requests_file, mode):
+    emu.script_batches("completed", polls=0)
+    model = "gemini/gemini-2.5-flash"
+    assert cli.main(["batch", "submit", requests_file, "-m", model, "--mode", mode, "--wait", "--poll", "0.01"]) == 0
+    got = lines(capsys.readouterr().out)
+    assert [g["text"] for g in got] == ["You said: first prompt", "You said: second", "You said: third"]
+    submitted = [r for r in emu.requests if r.path.endswith(":batchGenerateContent")][-1].json["batch"]
+    uploads = [r for r in emu.requests if r.path.startswith("/upload/")]
+    if mode == "file":
+        assert "fileName" in submitted["inputConfig"] and uploads
+    else:
+        assert "requests" in submitted["inputConfig"] and not uploads
+
+
+def test_mode_is_checked(capsys, emu, requests_file):
+    assert cli.main(["batch", "submit", requests_file, "-m", "gemini/gemini-2.5-flash", "--mode", "disk"]) != 0
+    assert "--mode" in capsys.readouterr().err
+    assert emu.requests == []

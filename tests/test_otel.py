@@ -192,3 +192,112 @@ def test_import_llmunified_does_not_import_opentelemetry():
            "assert not any(m.startswith('opentelemetry') for m in sys.modules), sorted(sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_router_calls_are_the_chat_spans_of_the_serving_entries(emulator, otel):
+    provider, exporter = otel
+    emulator.reply(status=503, error="down")
+    emulator.reply(text="from the backup")
+    tracer = llm.Tracer(otel=provider)
+    primary = llm.Client("openai/primary-model", base_url=emulator.url_for("openai"), api_key=SECRET, max_retries=0,
+                         label="primary")
+    backup = llm.Client("anthropic/backup-model", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                        max_retries=0, label="backup")
+    app = provider.get_tracer("app")
+    with llm.Router([primary, backup], tracer=tracer) as router:
+        with app.start_as_current_span("handle request"):
+            reply = router.complete("Hi", correlation_id="r-1")
+    failed, served, root = exporter.get_finished_spans()
+    assert (failed.name, served.name) == ("chat primary-model", "chat backup-model")
+    assert failed.attributes["llmunified.label"] == "primary" and failed.attributes["error.type"] == "OverloadedError"
+    assert served.attributes["llmunified.label"] == "backup"
+    assert served.attributes["gen_ai.provider.name"] == "anthropic"
+    assert {failed.attributes["llmunified.correlation_id"], served.attributes["llmunified.correlation_id"]} == {"r-1"}
+    assert failed.parent.span_id == served.parent.span_id == root.get_span_context().span_id
+    (event,) = root.events
+    assert event.name == "llmunified.failover" and dict(event.attributes) == {
+        "llmunified.from_label": "primary", "llmunified.to_label": "backup", "error.type": "OverloadedError"}
+    assert reply.label == "backup" and len(tracer.events()) == 5
+    no_secret([failed, served, root])
+
+
+def test_embeddings_and_other_operations_have_their_spans(emulator, otel):
+    provider, exporter = otel
+    with llm.Client("openai/text-embedding-3-small", base_url=emulator.url_for("openai"), api_key=SECRET,
+                    otel=provider) as client:
+        result = client.embed(["one", "two"])
+        client.list_models()
+    with llm.Client("anthropic/claude-test", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                    otel=provider) as client:
+        count = client.count_tokens("How many?")
+    embedded, listed, counted = exporter.get_finished_spans()
+    assert embedded.name == "embeddings text-embedding-3-small" and embedded.kind == SpanKind.CLIENT
+    a = dict(embedded.attributes)
+    assert a["gen_ai.operation.name"] == "embeddings" and a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.request.model"] == "text-embedding-3-small"
+    assert a["gen_ai.usage.input_tokens"] == result.usage.input_tokens > 0
+    assert a["gen_ai.embeddings.dimension.count"] == result.dimensions and a["llmunified.correlation_id"]
+    assert listed.name == "list_models text-embedding-3-small"
+    assert listed.attributes["gen_ai.operation.name"] == "list_models"
+    assert counted.name == "count_tokens claude-test" and counted.attributes["llmunified.token_count"] == count.tokens
+    assert "gen_ai.usage.input_tokens" not in counted.attributes
+    no_secret([embedded, listed, counted])
+
+
+def test_a_sampled_out_span_is_left_alone(emulator):
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_OFF)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    emulator.reply(status=503, error="busy")
+    emulator.reply(text="ok")
+    fast = llm.RetryPolicy(max_retries=1, initial_delay=0.001, max_delay=0.001, jitter=0.0)
+    with llm.Client("openai/m", base_url=emulator.url_for("openai"), api_key=SECRET, otel=provider,
+                    retry=fast) as client:
+        assert client.complete("Hi").text == "ok"
+        with pytest.raises(errors.AuthenticationError):
+            emulator.reply(status=401, error="no")
+            client.complete("Hi")
+    assert exporter.get_finished_spans() == ()
+    provider.shutdown()
+
+
+def test_the_async_twin_traces_router_calls_and_embeddings(emulator, otel):
+    import llmunified_async as allm
+
+    provider, exporter = otel
+    emulator.reply(status=503, error="down")
+    emulator.reply(text="ok")
+    tracer = llm.Tracer(otel=provider)
+
+    async def main():
+        primary = allm.Client("openai/primary-model", base_url=emulator.url_for("openai"), api_key=SECRET,
+                              max_retries=0, label="primary")
+        backup = allm.Client("openai/text-embedding-3-small", base_url=emulator.url_for("openai"), api_key=SECRET,
+                             max_retries=0, label="backup")
+        async with allm.Router([primary, backup], tracer=tracer) as router:
+            reply = await router.complete("Hi")
+            await router.embed("vector me")
+        return reply
+
+    reply = asyncio.run(main())
+    names = [s.name for s in exporter.get_finished_spans()]
+    assert names == ["chat primary-model", "chat text-embedding-3-small", "embeddings primary-model"]
+    assert reply.label == "backup"
+    assert [(e.type, getattr(e, "operation", None)) for e in tracer.events(type=["llm_call", "failover"])] == [
+        ("llm_call", "chat"), ("failover", None), ("llm_call", "chat"), ("llm_call", "embeddings")]
+    assert len({e.correlation_id for e in tracer.events()}) == 2  # one per router call
+
+
+def test_a_router_tracer_respects_an_entry_with_otel_off(emulator, otel):
+    provider, exporter = otel
+    tracer = llm.Tracer(otel=provider)
+    quiet = llm.Client("openai/quiet-model", base_url=emulator.url_for("openai"), api_key=SECRET, otel=False,
+                       label="quiet")
+    loud = llm.Client("openai/loud-model", base_url=emulator.url_for("openai"), api_key=SECRET, label="loud")
+    with llm.Router([quiet, loud], strategy="round_robin", tracer=tracer) as router:
+        router.complete("Hi")
+        router.complete("Hi")
+    assert [s.name for s in exporter.get_finished_spans()] == ["chat loud-model"]
+    assert [e.label for e in tracer.events(type="llm_call")] == ["quiet", "loud"]  # the tracer sees both

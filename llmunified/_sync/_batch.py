@@ -5,7 +5,7 @@ What to send and what the replies mean is decided in ``llmunified._batch`` and t
 hooks; here bytes move and the poll waits.
 """
 import time
-from typing import Any, Callable, Iterator, List, Optional
+from typing import Any, Callable, Iterator, List, Optional, Sequence
 
 from llmunified._batch import FINAL, BatchCounts, BatchInfo, BatchPlan, BatchResult, ResultReader
 from llmunified._http import HTTPRequest, TransportResponse
@@ -36,11 +36,13 @@ class BatchJob:
     provider's error for that request, an expired or cancelled request, an unreadable line).
     """
 
-    def __init__(self, io: "BatchIO", info: BatchInfo, custom_ids: Optional[List[str]] = None) -> None:
+    def __init__(self, io: "BatchIO", info: BatchInfo, custom_ids: Optional[Sequence[str]] = None) -> None:
         # the client's batch I/O (its codec, transport, retrying send): see BatchIO
         self._io = io
         self._info = info
         self._order = custom_ids
+        #: the label of the client holding the job (a Router's entry: ``router.batch_job(id, label=...)``)
+        self.label: Optional[str] = getattr(io.client, "label", None)
 
     # -- state -----------------------------------------------------------------------------
     @property
@@ -87,7 +89,7 @@ class BatchJob:
         return list(self._order) if self._order is not None else None
 
     def __repr__(self) -> str:
-        return f"<BatchJob {self._info.id} {self._info.status} ({self._io.client.model})>"
+        return f"<BatchJob {self._info.id} {self._info.status} ({self.label or self._io.client.model})>"
 
     # -- I/O -------------------------------------------------------------------------------
     @io
@@ -243,16 +245,27 @@ class BatchIO:
     @io
     def submit_plan(self, plan: BatchPlan) -> BatchJob:
         """Create the job of a checked :class:`~llmunified._batch.BatchPlan` (uploading its file
-        first where the provider wants one)."""
+        first where the provider wants one: in one request, or in several steps such as Gemini's
+        resumable upload), then drop the plan's spool file."""
         codec = self.codec
-        file_id: Optional[str] = None
-        upload = codec.batch_upload_request(plan)  # the whole JSONL file: built once unless a new key is due
-        if upload is not None:
-            response = self.exchange(lambda: upload if self._refresh_credentials is None
-                                     else codec.batch_upload_request(plan))
-            file_id = codec.parse_batch_upload(response.body or b"", response.headers)
-        response = self.exchange(lambda: codec.batch_create_request(plan, file_id))
-        return BatchJob(self, codec.parse_batch(response.body or b"", response.headers), plan.custom_ids)
+        try:
+            file_id: Optional[str] = None
+            upload = codec.batch_upload_request(plan)  # the whole JSONL file: built once unless a new key is due
+            if upload is not None:
+                response = self.exchange(lambda: upload if self._refresh_credentials is None
+                                         else codec.batch_upload_request(plan))
+                step = codec.batch_upload_next(plan, response.body or b"", response.headers)
+                while step is not None:  # a multi-step upload: each step from the previous reply
+                    previous = response
+                    response = self.exchange(lambda: step if self._refresh_credentials is None
+                                             else codec.batch_upload_next(plan, previous.body or b"",
+                                                                          previous.headers))
+                    step = codec.batch_upload_next(plan, response.body or b"", response.headers)
+                file_id = codec.parse_batch_upload(response.body or b"", response.headers)
+            response = self.exchange(lambda: codec.batch_create_request(plan, file_id))
+            return BatchJob(self, codec.parse_batch(response.body or b"", response.headers), plan.custom_ids)
+        finally:
+            plan.drop_spool()
 
     @io
     def open_job(self, job_id: str, custom_ids: Optional[List[str]] = None) -> BatchJob:

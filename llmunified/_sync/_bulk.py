@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterator, Optional
+from typing import Any, Callable, Deque, Dict, Iterator, Optional
 
 from llmunified._backends.sync import WorkerPool
 from llmunified._bulkplan import (BulkItem, BulkResult, BulkScheduler, ResultsFile, check_map_args, plan_items,
@@ -19,9 +19,6 @@ from llmunified._ratelimit import RateLimiter
 from llmunified._retry import RetryPolicy
 from llmunified._twin import io
 from llmunified._types import Response
-
-if TYPE_CHECKING:  # pragma: no cover
-    from llmunified._sync._client import Client
 
 __all__ = ["BulkRun"]
 
@@ -36,12 +33,13 @@ class BulkRun:
     calls in flight). ``total``, ``done``, ``errors``, ``retries`` and ``resumed`` count items as
     the run goes; ``pauses`` counts the shared backoffs after a 429."""
 
-    def __init__(self, client: "Client", items: Any, *, concurrency: int = 8, rpm: Optional[float] = None,
+    def __init__(self, client: Any, items: Any, *, concurrency: int = 8, rpm: Optional[float] = None,
                  tpm: Optional[float] = None, ordered: bool = True, on_progress: Optional[Progress] = None,
                  results_file: Any = None, retry: Optional[RetryPolicy] = None, max_retries: Optional[int] = None,
                  retry_failed: bool = False, options: Optional[Dict[str, Any]] = None,
                  default_max_tokens: Optional[int] = None) -> None:
-        # ``client`` makes one attempt per call (Client.map hands over such a view of itself);
+        # ``client`` (a Client or a Router: what has ``complete``) makes one attempt per call
+        # (Client.map hands over such a view of itself; Router.map itself, its failover the retry);
         # the items are retried here under ``retry`` (the client's policy), ``max_retries`` times
         check_map_args(concurrency, rpm, tpm, max_retries)
         policy = retry if retry is not None else RetryPolicy()
@@ -150,13 +148,16 @@ class BulkRun:
             return
         outcomes = pool.harvest(wait)
         now = time.monotonic()
+        results_file = self._file
         for index, response, error in outcomes:
             result = sched.finished(self._running.pop(index), response, error, now)
             if result is not None:
-                if self._file is not None:
-                    self._file.write(result)
+                if results_file is not None:
+                    results_file.write(result)
                 if self._on_progress is not None:
                     self._on_progress(sched.done, self.total, sched.errors)
+        if results_file is not None:
+            results_file.flush_due(now)  # and closing the run flushes the rest
         self._ready.extend(sched.ready())
 
     @io

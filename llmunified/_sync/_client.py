@@ -332,19 +332,31 @@ class Client:
         models: List[ModelInfo] = []
         token: Optional[str] = None
         seen: List[str] = []
-        while True:
-            if self._secret is not None:
-                self._refresh_credentials()
-            response, _ = self._send(endpoint.models_request(token), None, self.retry)
-            page, token = endpoint.parse_models(response.body or b"", response.headers)
-            models.extend(page)
-            if token is None:
-                return self._mark_loaded(models)
-            if token in seen:
-                raise MalformedResponseError(
-                    f"{self.provider} sent the page token {token!r} of its model list twice; stopped to avoid a loop",
-                    provider=self.provider, headers=response.headers)
-            seen.append(token)
+        trace = self._trace.operation(self, self._correlation_id(None), "list_models") \
+            if self._trace is not None else None
+        try:
+            while True:
+                if self._secret is not None:
+                    self._refresh_credentials()
+                response, _ = self._send(endpoint.models_request(token), None, self.retry, 0.0, trace)
+                page, token = endpoint.parse_models(response.body or b"", response.headers)
+                models.extend(page)
+                if token is None:
+                    listed = self._mark_loaded(models)
+                    if trace is not None:
+                        trace.done()
+                    return listed
+                if token in seen:
+                    raise MalformedResponseError(
+                        f"{self.provider} sent the page token {token!r} of its model list twice; stopped to avoid a "
+                        "loop", provider=self.provider, headers=response.headers)
+                seen.append(token)
+        except BaseException as exc:
+            if trace is not None:
+                if isinstance(exc, LLMError):
+                    exc.correlation_id = trace.correlation_id
+                trace.failed(exc)
+            raise
 
     @io
     def _mark_loaded(self, models: List[ModelInfo]) -> List[ModelInfo]:
@@ -376,15 +388,26 @@ class Client:
         tiktoken for OpenAI models when it is installed and its encoding files load, else the
         calibrated estimate; ``exact=False`` (``llm.count_tokens`` does the same for any model).
         """
-        if options:
-            options.pop("correlation_id", None)
+        cid = options.pop("correlation_id", None) if options else None
         if self._secret is not None and self._endpoint.codec.token_endpoint:
             self._refresh_credentials()  # before the request is built with the credential
         planned = self._endpoint.token_count(messages, tools, options)
         if not isinstance(planned, Call):
-            return planned
-        response, _ = self._send(planned.request, planned.timeout, self.retry)
-        return self._endpoint.parse_token_count(response.body or b"", response.headers)
+            return planned  # counted here: no request, nothing traced
+        trace = self._trace.operation(self, self._correlation_id(cid), "count_tokens") \
+            if self._trace is not None else None
+        try:
+            response, _ = self._send(planned.request, planned.timeout, self.retry, 0.0, trace)
+            counted = self._endpoint.parse_token_count(response.body or b"", response.headers)
+        except BaseException as exc:
+            if trace is not None:
+                if isinstance(exc, LLMError):
+                    exc.correlation_id = trace.correlation_id
+                trace.failed(exc)
+            raise
+        if trace is not None:
+            trace.done(counted)
+        return counted
 
     # -- model management (Ollama) -------------------------------------------------------------
     def _models(self) -> "ModelManager":
@@ -466,24 +489,35 @@ class Client:
         whose message and ``input_range`` name the inputs it carried. A provider without
         embeddings (Anthropic) raises UnsupportedOperationError before any request.
         """
+        cid = options.pop("correlation_id", None) if options else None
         if self._secret is not None:
             self._refresh_credentials()
         job = self._endpoint.embedding(inputs, options)
-        batches = [functools.partial(self._embed_batch, job, i) for i in range(len(job.batches))]
+        trace = None
+        if self._trace is not None and job.batches:
+            trace = self._trace.operation(self, self._correlation_id(cid), "embeddings")
+        batches = [functools.partial(self._embed_batch, job, i, trace) for i in range(len(job.batches))]
         try:
             run_all(batches, job.concurrency)
-        except LLMError as exc:
-            self._totals.failed(exc)
+            result = job.result()
+        except BaseException as exc:
+            if isinstance(exc, LLMError):
+                self._totals.failed(exc)
+                if trace is not None:
+                    exc.correlation_id = trace.correlation_id
+            if trace is not None:
+                trace.failed(exc)
             raise
-        result = job.result()
         if job.batches:
             self._totals.add(result.provider, result.model, result.usage)  # usage_totals(): one call
+        if trace is not None:
+            trace.done(result)
         return result
 
     @io
-    def _embed_batch(self, job: Any, index: int) -> None:
+    def _embed_batch(self, job: Any, index: int, trace: Any = None) -> None:
         try:
-            response, _ = self._send(job.request(index), job.timeout, self.retry)
+            response, _ = self._send(job.request(index), job.timeout, self.retry, 0.0, trace)
             job.record(index, response.body or b"", response.headers)
         except LLMError as exc:
             raise job.failed(index, exc) from None
@@ -641,7 +675,8 @@ class Client:
                        default_max_tokens=self._endpoint.defaults.get("max_tokens"))
 
     @io
-    def submit_batch(self, requests: Any, *, custom_ids: Optional[List[str]] = None, **options: Any) -> "BatchJob":
+    def submit_batch(self, requests: Any, *, custom_ids: Optional[List[str]] = None, mode: str = "auto",
+                     **options: Any) -> "BatchJob":
         """Submit ``requests`` to the provider's batch API (about half price, results within 24
         hours) and return the :class:`~llmunified.BatchJob` (also ``client.batch(...)``)::
 
@@ -656,14 +691,16 @@ class Client:
         win). Each body is built exactly as for :meth:`complete`. Custom ids default to
         ``request-<index>``; a duplicate is a ValidationError, as is ``stream``. OpenAI (a JSONL
         upload and ``/v1/batches``), Azure OpenAI (a Global Batch deployment), Anthropic Message
-        Batches and Gemini Batch Mode (inline requests, up to 20 MB); other providers raise
-        UnsupportedOperationError: use :meth:`map` there. Keep ``job.id`` to resume elsewhere with
-        :meth:`batch_job`.
+        Batches and Gemini Batch Mode; other providers raise UnsupportedOperationError: use
+        :meth:`map` there. Gemini takes small jobs inline and larger ones (over 20 MB) as an
+        uploaded JSONL file: ``mode="auto"`` chooses by size, ``"inline"`` / ``"file"`` force one.
+        The entries are built into a temporary file (constant memory). Keep ``job.id`` to resume
+        elsewhere with :meth:`batch_job`.
         """
         from llmunified._batch import plan_batch
 
         options.pop("correlation_id", None)
-        return self._batches().submit_plan(plan_batch(self._endpoint, requests, custom_ids, options))
+        return self._batches().submit_plan(plan_batch(self._endpoint, requests, custom_ids, options, mode))
 
     # the same method: ``batch`` is also a local name in tests the async twin's generator translates,
     # and it adds ``await`` by name

@@ -280,6 +280,10 @@ class Codec(abc.ABC):
     no_batch = ("its API has no batch jobs; run many calls concurrently with client.map(...) instead "
                 "(batch APIs: openai, azure, anthropic, gemini)")
 
+    #: the ``mode`` values ``Client.batch`` takes here: how the entries travel, where a provider
+    #: offers more than one way (Gemini: ``"inline"`` or ``"file"``; ``"auto"`` chooses by size)
+    batch_modes: Tuple[str, ...] = ("auto",)
+
     def batch_check(self) -> None:
         """Raise UnsupportedOperationError unless this provider (this host of the protocol: the
         entry's ``batch`` detail) has a batch API."""
@@ -293,6 +297,11 @@ class Codec(abc.ABC):
 
     def batch_upload_request(self, plan: Any) -> Optional[HTTPRequest]:
         """The upload of the entries as a file, when the provider takes them so (OpenAI), else None."""
+        return None
+
+    def batch_upload_next(self, plan: Any, body: bytes, headers: Mapping[str, str]) -> Optional[HTTPRequest]:
+        """The next request of an upload in several steps, from the 2xx reply to the last one
+        (Gemini's resumable upload); None when that reply carries the file (the default)."""
         return None
 
     def parse_batch_upload(self, body: bytes, headers: Mapping[str, str]) -> str:

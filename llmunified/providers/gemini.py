@@ -462,37 +462,105 @@ class GeminiCodec(Codec):
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream" if stream else "application/json"}
         return self.request("POST", path, headers, body, stream)
 
-    # -- batch jobs (Client.batch; llmunified._batch): Batch Mode, inline requests ----------------
-    # POST models/{model}:batchGenerateContent {"batch": {"displayName", "inputConfig": {"requests":
-    # {"requests": [{"request": <a generateContent body>, "metadata": {"key": <custom id>}}]}}}} ->
-    # an Operation named batches/{id}, read with GET batches/{id}; its metadata carries the state and
-    # batchStats; when done, response.inlinedResponses.inlinedResponses, in input order. Inline
-    # requests are limited to 20 MB (the Batch Mode guide); file-based input is not built here.
-    #: the largest inline batch request body (bytes)
+    # -- batch jobs (Client.batch; llmunified._batch): Batch Mode, inline or file-based -----------
+    # POST models/{model}:batchGenerateContent {"batch": {"displayName", "inputConfig": ...}} ->
+    # an Operation named batches/{id}, read with GET batches/{id}; its metadata carries the state
+    # and batchStats. Inline (small jobs, up to 20 MB per the Batch Mode guide): inputConfig
+    # {"requests": {"requests": [{"request": <a generateContent body>, "metadata": {"key": id}}]}},
+    # results in response.inlinedResponses.inlinedResponses, in input order. File-based (larger
+    # jobs): the JSONL of {"key": id, "request": <body>} lines goes up through the Files API's
+    # resumable upload (POST /upload/v1beta/files with X-Goog-Upload-Protocol: resumable and
+    # X-Goog-Upload-Command: start -> the X-Goog-Upload-URL header; then one POST of the bytes
+    # there with X-Goog-Upload-Command: "upload, finalize" -> {"file": {"name": "files/..."}}),
+    # inputConfig {"fileName": "files/..."}; results in the file response.responsesFile, read from
+    # GET /download/v1beta/{file}:download?alt=media, one {"key", "response" | "error"} a line.
+    #: the largest inline batch request body (bytes); a larger batch goes as a file
     batch_inline_limit = 20_000_000
+    batch_modes = ("auto", "inline", "file")
     _BATCH_STATES = {"PENDING": "validating", "QUEUED": "validating", "RUNNING": "in_progress",
                      "SUCCEEDED": "completed", "FAILED": "failed", "CANCELLING": "cancelling",
                      "CANCELLED": "cancelled", "EXPIRED": "expired", "PAUSED": "in_progress",
                      "PARTIALLY_SUCCEEDED": "completed"}
+    _INLINE_OVERHEAD = 128  # the inline body's wrapping around the entries
 
     def _batch_root(self) -> str:
         return "" if re.search(r"/v1(?:alpha|beta)?\d*$", self.config.base_url) else "/v1beta"
 
+    def _host_root(self) -> Tuple[str, str]:
+        """(the host part of the base URL, the API version) for the upload and download paths."""
+        base = self.config.base_url.rstrip("/")
+        m = re.search(r"/(v1(?:alpha|beta)?\d*)$", base)
+        return (base[:m.start()], m.group(1)) if m else (base, "v1beta")
+
+    def _batch_as_file(self, plan: Any) -> bool:
+        if plan.mode == "file":
+            return True
+        if plan.mode == "inline":
+            return False
+        return plan.size + self._INLINE_OVERHEAD > self.batch_inline_limit
+
     def batch_line(self, custom_id: str, request: HTTPRequest) -> bytes:
+        # the file line {"key": id, "request": body}; an inline job rewraps it (_inline_entry)
         from .._batch import json_str, wrap_body
 
-        return wrap_body(b'{"request":', request.body, b',"metadata":{"key":' + json_str(custom_id) + b"}}")
+        return wrap_body(b'{"key":' + json_str(custom_id) + b',"request":', request.body, b"}")
+
+    @staticmethod
+    def _inline_entry(line: bytes) -> bytes:
+        """A file line as an inline entry: {"request": body, "metadata": {"key": id}} (the body's
+        bytes kept as they are)."""
+        text = line.decode("utf-8")
+        _key, end = _KEY_DECODER.raw_decode(text, 7)  # after '{"key":'
+        key = text[7:end].encode("utf-8")
+        body = line[7 + len(key) + len(b',"request":'):-1]
+        return b'{"request":' + body + b',"metadata":{"key":' + key + b"}}"
+
+    def batch_upload_request(self, plan: Any) -> Optional[HTTPRequest]:
+        if not self._batch_as_file(plan):
+            return None
+        root, version = self._host_root()
+        headers = {"X-Goog-Upload-Protocol": "resumable", "X-Goog-Upload-Command": "start",
+                   "X-Goog-Upload-Header-Content-Length": str(plan.size),
+                   "X-Goog-Upload-Header-Content-Type": "application/jsonl",
+                   "Content-Type": "application/json", "Accept": "application/json"}
+        return self.request("POST", f"/upload/{version}/files", headers,
+                            {"file": {"displayName": "llmunified-batch"}}, base=root)
+
+    def batch_upload_next(self, plan: Any, body: bytes, headers: Mapping[str, str]) -> Optional[HTTPRequest]:
+        if (headers.get("x-goog-upload-status") or "").lower() == "final":
+            return None
+        url = headers.get("x-goog-upload-url")
+        if not url:
+            if body.strip():
+                return None  # the file itself
+            raise malformed(self.provider, "the Files API started no upload (no X-Goog-Upload-URL header)",
+                            body, headers)
+        headers_out = {"X-Goog-Upload-Command": "upload, finalize", "X-Goog-Upload-Offset": "0",
+                       "Content-Type": "application/jsonl", "Accept": "application/json"}
+        return self.request("POST", "", headers_out, plan.jsonl(), base=url)
+
+    @shape_guard
+    def parse_batch_upload(self, body: bytes, headers: Mapping[str, str]) -> str:
+        data = decode_json(self.provider, body, headers=headers, what="file upload reply")
+        file = data.get("file") if isinstance(data.get("file"), dict) else data
+        name = file["name"]
+        if not isinstance(name, str) or not name:
+            raise TypeError("the uploaded file has no name")
+        return name
 
     def batch_create_request(self, plan: Any, file_id: Optional[str]) -> HTTPRequest:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if file_id is not None:
+            return self.request("POST", self._path + ":batchGenerateContent", headers,
+                                {"batch": {"displayName": "llmunified", "inputConfig": {"fileName": file_id}}})
         body = (b'{"batch":{"displayName":"llmunified","inputConfig":{"requests":{"requests":['
-                + b",".join(plan.lines) + b"]}}}}")
+                + b",".join(self._inline_entry(line) for line in plan.lines) + b"]}}}}")
         if len(body) > self.batch_inline_limit:
             raise ValidationError(
                 f"{self.provider}: this batch is {len(body) / 1e6:.1f} MB; Gemini takes inline batch requests up to "
-                f"{self.batch_inline_limit / 1e6:.0f} MB and file-based batches are not supported here: split the "
-                "requests into several batches, or use client.map(...)")
-        return self.request("POST", self._path + ":batchGenerateContent",
-                            {"Content-Type": "application/json", "Accept": "application/json"}, body)
+                f"{self.batch_inline_limit / 1e6:.0f} MB: submit it with mode='file' (or the default mode='auto', "
+                "which uploads large batches as a file)")
+        return self.request("POST", self._path + ":batchGenerateContent", headers, body)
 
     @shape_guard
     def parse_batch(self, body: bytes, headers: Mapping[str, str]) -> Any:
@@ -514,6 +582,8 @@ class GeminiCodec(Codec):
         output = response or (meta.get("output") if isinstance(meta.get("output"), dict) else {})
         inlined = (output.get("inlinedResponses") or {}) if isinstance(output, dict) else {}
         entries = inlined.get("inlinedResponses") if isinstance(inlined, dict) else inlined
+        responses_file = output.get("responsesFile") if isinstance(output, dict) else None
+        config = meta.get("inputConfig") if isinstance(meta.get("inputConfig"), dict) else {}
         ident = data.get("name") or meta.get("name")
         if not isinstance(ident, str):
             raise TypeError("the batch operation has no name")
@@ -521,7 +591,9 @@ class GeminiCodec(Codec):
                          BatchCounts(number(stats.get("requestCount")), number(stats.get("successfulRequestCount")),
                                      number(stats.get("failedRequestCount"))),
                          epoch_seconds(meta.get("createTime")),
-                         {"inline": entries if isinstance(entries, list) else None}, message, data)
+                         {"inline": entries if isinstance(entries, list) else None,
+                          "file": responses_file if isinstance(responses_file, str) and responses_file else None,
+                          "input_file": config.get("fileName")}, message, data)
 
     def batch_get_request(self, job_id: str) -> HTTPRequest:
         from urllib.parse import quote
@@ -541,9 +613,20 @@ class GeminiCodec(Codec):
     def batch_inline_results(self, info: Any) -> List[Any]:
         return info.output.get("inline") or []
 
+    def batch_results_requests(self, info: Any) -> List[HTTPRequest]:
+        name = info.output.get("file")
+        if not name:
+            return []
+        from urllib.parse import quote
+
+        root, version = self._host_root()
+        return [self.request("GET", f"/download/{version}/{quote(name, safe='/')}:download?alt=media",
+                             {"Accept": "*/*"}, base=root, stream=True)]
+
     def parse_batch_result(self, obj: Any, position: Optional[int]) -> Tuple[Optional[str], Optional[bytes], Any]:
         meta = obj.get("metadata")
-        cid = meta.get("key") if isinstance(meta, dict) and isinstance(meta.get("key"), str) else None
+        key = meta.get("key") if isinstance(meta, dict) else obj.get("key")  # inline: metadata.key; file: key
+        cid = key if isinstance(key, str) else None
         if isinstance(obj.get("response"), dict):
             return cid, json.dumps(obj["response"], ensure_ascii=False).encode("utf-8"), None
         error = obj.get("error") if isinstance(obj.get("error"), dict) else {"message": "no response in the result"}
@@ -737,6 +820,9 @@ class GeminiCodec(Codec):
         count = int_or_none(meta.get("promptTokenCount")) if isinstance(meta, dict) else None
         usage = Usage(count, 0, count) if count is not None else None
         return EmbedBatch(as_vectors(list(map(itemgetter("values"), items))), usage, None, data)
+
+
+_KEY_DECODER = json.JSONDecoder()
 
 
 def _batch_name(job_id: str) -> str:

@@ -1,5 +1,6 @@
 """The emulator's batch APIs: OpenAI's (and Azure's) files and batches, Anthropic's Message
-Batches, Gemini's Batch Mode (inline requests).
+Batches, Gemini's Batch Mode (inline requests, or a JSONL file sent through the Files API's
+resumable upload, with the results in a responses file to download).
 
 A job's state moves over polls: created ``validating`` (Anthropic: ``in_progress``, Gemini:
 ``BATCH_STATE_PENDING``), ``in_progress`` at the first read, and final after ``polls`` more reads
@@ -436,37 +437,117 @@ _GEMINI_STATES = {"completed": "BATCH_STATE_SUCCEEDED", "failed": "BATCH_STATE_F
                   "expired": "BATCH_STATE_EXPIRED"}
 
 
+def _gemini_batch_file_upload(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: Dict[str, Any],
+                              request: RecordedRequest) -> Any:
+    """The Files API's resumable upload: ``start`` (metadata; the size and type in
+    X-Goog-Upload-Header-*) answers with the upload URL in X-Goog-Upload-URL; ``upload,
+    finalize`` at that URL with the bytes answers with the file."""
+    from urllib.parse import parse_qs
+
+    command = (request.headers.get("x-goog-upload-command") or "").replace(" ", "").lower()
+    uploads = state.setdefault("gemini_uploads", {})
+    if command == "start":
+        if (request.headers.get("x-goog-upload-protocol") or "").lower() != "resumable":
+            return _error(dialect, 400, "Upload protocol must be 'resumable' (X-Goog-Upload-Protocol)")
+        size = request.headers.get("x-goog-upload-header-content-length")
+        if size is None or not size.isdigit():
+            return _error(dialect, 400, "X-Goog-Upload-Header-Content-Length is required for a resumable upload")
+        meta = request.json if isinstance(request.json, dict) else {}
+        with _LOCK:
+            upload_id = "emu-upload-%d" % next(_IDS)
+        uploads[upload_id] = {"size": int(size), "meta": meta.get("file") or {},
+                              "type": request.headers.get("x-goog-upload-header-content-type") or ""}
+        host = request.headers.get("host") or "127.0.0.1"
+        url = "http://%s%s?upload_id=%s&upload_protocol=resumable" % (host, request.path, upload_id)
+        answer = _answer(dialect, 200, b"")
+        answer.headers = {"X-Goog-Upload-URL": url, "X-Goog-Upload-Status": "active"}
+        return answer
+    if command not in ("upload,finalize", "upload"):
+        return _error(dialect, 400, "X-Goog-Upload-Command must be 'start' or 'upload, finalize'")
+    upload_id = (parse_qs(request.query or "").get("upload_id") or [""])[0]
+    upload = uploads.get(upload_id)
+    if upload is None:
+        return _error(dialect, 404, "No such upload session: %r" % upload_id)
+    if (request.headers.get("x-goog-upload-offset") or "0") != "0" or len(request.body) != upload["size"]:
+        return _error(dialect, 400, "The upload has %d bytes at offset %s; %d were announced"
+                      % (len(request.body), request.headers.get("x-goog-upload-offset"), upload["size"]))
+    del uploads[upload_id]
+    with _LOCK:
+        name = "files/emu%d" % next(_IDS)
+    state.setdefault("gemini_files", {})[name] = request.body
+    answer = _answer(dialect, 200, {"file": {"name": name, "displayName": upload["meta"].get("displayName", ""),
+                                             "mimeType": upload["type"], "sizeBytes": str(len(request.body)),
+                                             "createTime": _iso(time.time()), "state": "ACTIVE",
+                                             "uri": "http://%s/v1beta/%s" % (request.headers.get("host"), name)}})
+    answer.headers = {"X-Goog-Upload-Status": "final"}
+    return answer
+
+
+def _gemini_batch_file_content(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: Dict[str, Any],
+                               request: RecordedRequest) -> Any:
+    name = "files/" + (request.params.get("file_id") or "")
+    content = state.get("gemini_files", {}).get(name)
+    if content is None or name not in state.get("gemini_outputs", ()):
+        # uploaded files cannot be downloaded; only files the service generated
+        return _error(dialect, 404 if content is None else 403, "File %s not found or not downloadable." % name)
+    return _answer(dialect, 200, content, "application/octet-stream")
+
+
 def _gemini_batch_create(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: Dict[str, Any],
                          request: RecordedRequest) -> Any:
     body = request.json if isinstance(request.json, dict) else {}
     batch: Dict[str, Any] = body["batch"] if isinstance(body.get("batch"), dict) else {}
     config = batch.get("inputConfig") or batch.get("input_config") or {}
-    holder = config.get("requests") if isinstance(config, dict) else None
-    entries = holder.get("requests") if isinstance(holder, dict) else None
-    if not isinstance(entries, list) or not entries:
-        return _error(dialect, 400, "batch.input_config.requests.requests: at least one request is required")
+    file_name = (config.get("fileName") or config.get("file_name")) if isinstance(config, dict) else None
+    keyed: List[Tuple[Any, Any]] = []  # (key, request body) of each entry
+    if file_name is not None:
+        content = state.get("gemini_files", {}).get(file_name)
+        if content is None:
+            return _error(dialect, 404, "File %s not found." % file_name)
+        for number, line in enumerate(content.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict) or set(entry) - {"key", "request"}:
+                    raise ValueError("a line holds a key and a request, nothing else")
+            except ValueError as exc:
+                return _error(dialect, 400, "Invalid JSON line %d of %s: %s" % (number, file_name, exc))
+            keyed.append((entry.get("key"), entry.get("request")))
+    else:
+        holder = config.get("requests") if isinstance(config, dict) else None
+        entries = holder.get("requests") if isinstance(holder, dict) else None
+        if not isinstance(entries, list) or not entries:
+            return _error(dialect, 400, "batch.input_config.requests.requests: at least one request is required")
+        for entry in entries:
+            if not isinstance(entry, dict) or set(entry) - {"request", "metadata"}:
+                return _error(dialect, 400, "Invalid JSON payload received. An inlined request holds 'request' "
+                              "and 'metadata' only.")
+            meta = entry.get("metadata")
+            keyed.append((meta.get("key") if isinstance(meta, dict) else None, entry.get("request")))
+    if not keyed:
+        return _error(dialect, 400, "The batch input has no requests.")
     outcome, polls = _plan(state)
     job = _job_base(state, "gemini", outcome, polls)
     ident = "batches/emu%d" % job["n"]
     model = request.params.get("model") or ""
-    job.update(id=ident, model="models/" + model, display=batch.get("displayName") or "")
-    for entry in entries:
-        meta = entry.get("metadata") if isinstance(entry, dict) else None
-        key = meta.get("key") if isinstance(meta, dict) else None
-        status, result = _run_one(dialect, emulator, request, entry.get("request") if isinstance(entry, dict)
-                                  else None, {"model": model, "action": "generateContent"})
+    job.update(id=ident, model="models/" + model, display=batch.get("displayName") or "", input_file=file_name)
+    for key, entry_body in keyed:
+        status, result = _run_one(dialect, emulator, request, entry_body, {"model": model, "action": "generateContent"})
         job["results"].append((key, status, result))
     jobs[ident.split("/", 1)[1]] = job
-    return _answer(dialect, 200, _gemini_object(job))
+    return _answer(dialect, 200, _gemini_object(job, state))
 
 
-def _gemini_object(job: Dict[str, Any]) -> Dict[str, Any]:
+def _gemini_object(job: Dict[str, Any], state: Dict[str, Any]) -> Dict[str, Any]:
     n = len(job["results"])
     meta: Dict[str, Any] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
                             "model": job["model"], "displayName": job["display"], "name": job["id"],
                             "createTime": _iso(job["created"]), "updateTime": _iso(time.time()),
                             "batchStats": {"requestCount": str(n), "pendingRequestCount": str(n)},
                             "state": "BATCH_STATE_PENDING" if job["reads"] == 0 else "BATCH_STATE_RUNNING"}
+    if job.get("input_file"):
+        meta["inputConfig"] = {"fileName": job["input_file"]}
     out: Dict[str, Any] = {"name": job["id"], "metadata": meta}
     if not job["final"]:
         return out
@@ -493,8 +574,22 @@ def _gemini_object(job: Dict[str, Any]) -> Dict[str, Any]:
         responses.append(item)
     meta["batchStats"] = {"requestCount": str(n), "successfulRequestCount": str(good),
                           "failedRequestCount": str(n - good)}
-    out["response"] = {"@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput",
-                       "inlinedResponses": {"inlinedResponses": responses}}
+    kind = "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput"
+    if job.get("input_file"):  # a file job: its results in a responses file, in any order (here: reversed)
+        if "output_file" not in job:
+            lines = []
+            for item in reversed(responses):
+                line: Dict[str, Any] = {"key": item.get("metadata", {}).get("key")}
+                line.update((k, v) for k, v in item.items() if k != "metadata")
+                lines.append(dumps(line) + b"\n")
+            with _LOCK:
+                job["output_file"] = "files/emu-out%d" % next(_IDS)
+            state.setdefault("gemini_files", {})[job["output_file"]] = b"".join(lines)
+            state.setdefault("gemini_outputs", set()).add(job["output_file"])
+        meta["output"] = {"responsesFile": job["output_file"]}
+        out["response"] = {"@type": kind, "responsesFile": job["output_file"]}
+        return out
+    out["response"] = {"@type": kind, "inlinedResponses": {"inlinedResponses": responses}}
     return out
 
 
@@ -511,7 +606,7 @@ def _gemini_batch_get(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: 
     if missing is not None:
         return missing
     _advance(job)
-    return _answer(dialect, 200, _gemini_object(job))
+    return _answer(dialect, 200, _gemini_object(job, state))
 
 
 def _gemini_batch_cancel(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: Dict[str, Any],
@@ -526,5 +621,6 @@ def _gemini_batch_cancel(dialect: Any, emulator: Any, state: Dict[str, Any], job
 
 def _gemini_batch_list(dialect: Any, emulator: Any, state: Dict[str, Any], jobs: Dict[str, Any],
                        request: RecordedRequest) -> Any:
-    return _answer(dialect, 200, {"operations": [_gemini_object(j) for j in jobs.values() if j["kind"] == "gemini"]})
+    return _answer(dialect, 200, {"operations": [_gemini_object(j, state) for j in jobs.values()
+                                                 if j["kind"] == "gemini"]})
 

@@ -162,6 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, rec: RecordedRequest, answer: Answer, headers: Dict[str, str],
                 reply: Optional[Reply] = None) -> None:
+        if answer.headers:
+            headers = dict(headers, **answer.headers)
         if answer.events is not None:
             self._stream(rec, answer.events, answer.content_type, headers, reply or Reply(),
                          answer.status)

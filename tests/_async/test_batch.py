@@ -195,3 +195,93 @@ async def test_resume_when_the_input_file_is_gone(emulator):
         job = await fresh.batch_job(job.id)
         results = [r async for r in job.results()]
     assert [(r.index, r.text) for r in results] == [(0, "You said: x"), (1, "You said: y")]
+
+
+# -- Gemini file-based batches: the Files API's resumable upload, the responses file ----------------
+
+async def test_gemini_file_mode_end_to_end(emulator):
+    emulator.reply(text="first answer")
+    emulator.reply(status=400, error="This request is not valid.")
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as client:
+        job = await client.submit_batch(["one", "two", {"messages": "three", "custom_id": "third", "max_tokens": 30}],
+                                  mode="file")
+        start, upload, create = emulator.requests
+        assert start.path.endswith("/upload/v1beta/files") and start.headers["x-goog-upload-command"] == "start"
+        assert start.headers["x-goog-upload-protocol"] == "resumable"
+        assert int(start.headers["x-goog-upload-header-content-length"]) == len(upload.body)
+        assert upload.headers["x-goog-upload-command"] == "upload, finalize" and "upload_id=" in upload.query
+        assert upload.headers["x-goog-api-key"] == SECRET
+        lines = [json.loads(line) for line in upload.body.splitlines()]
+        assert [line["key"] for line in lines] == ["request-0", "request-1", "third"]
+        assert all(set(line) == {"key", "request"} for line in lines)
+        assert lines[2]["request"]["generationConfig"]["maxOutputTokens"] == 30
+        assert create.path.endswith(":batchGenerateContent")
+        assert create.json["batch"]["inputConfig"] == {"fileName": job.raw["metadata"]["inputConfig"]["fileName"]}
+        await job.until_done(poll=QUICK)
+        assert job.status == "completed" and job.counts.total == 3 and job.counts.failed == 1
+        results = [r async for r in job.results()]
+    download = emulator.requests[-1]
+    assert download.method == "GET" and download.path.endswith(":download") and download.query == "alt=media"
+    assert [(r.custom_id, r.index) for r in results] == [("request-0", 0), ("request-1", 1), ("third", 2)]
+    assert results[0].text == "first answer" and results[2].text == "You said: three"
+    assert isinstance(results[1].error, errors.BadRequestError) and "not valid" in results[1].error.message
+    assert emulator.internal_errors == []
+
+
+async def test_gemini_file_mode_resume_from_a_fresh_client(emulator):
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as client:
+        default_id = (await client.submit_batch(["x", "y", "z"], mode="file")).id
+        own_id = (await client.submit_batch(["1", "2", "3"], custom_ids=["zeta", "alpha", "mid"], mode="file")).id
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as fresh:
+        job = await (await fresh.batch_job(default_id)).until_done(poll=QUICK)
+        results = [r async for r in job.results()]
+        assert [(r.index, r.text) for r in results] == [(0, "You said: x"), (1, "You said: y"), (2, "You said: z")]
+        job = await (await fresh.batch_job(own_id, custom_ids=["zeta", "alpha", "mid"])).until_done(poll=QUICK)
+        results = [r async for r in job.results()]
+        assert [(r.custom_id, r.text) for r in results] == [("zeta", "You said: 1"), ("alpha", "You said: 2"),
+                                                           ("mid", "You said: 3")]
+        job = await (await fresh.batch_job(own_id)).until_done(poll=QUICK)  # ids of its own, order unknown: every one, once
+        results = [r async for r in job.results()]
+        assert sorted(r.custom_id for r in results) == ["alpha", "mid", "zeta"]
+
+
+async def test_gemini_chooses_the_file_by_size(emulator, monkeypatch):
+    from llmunified.providers.gemini import GeminiCodec
+
+    monkeypatch.setattr(GeminiCodec, "batch_inline_limit", 1500)
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as client:
+        small = await client.submit_batch(["short"])
+        assert [r.path.rsplit(":", 1)[-1] for r in emulator.requests] == ["batchGenerateContent"]
+        assert "requests" in emulator.requests[0].json["batch"]["inputConfig"]
+        big = await client.submit_batch([f"prompt {i} " + "x" * 100 for i in range(20)])
+        assert [r.headers.get("x-goog-upload-command") for r in emulator.requests[1:3]] == ["start", "upload, finalize"]
+        assert "fileName" in emulator.requests[3].json["batch"]["inputConfig"]
+        with pytest.raises(errors.ValidationError, match="mode='file'"):
+            await client.submit_batch([f"prompt {i} " + "x" * 100 for i in range(20)], mode="inline")
+        texts = [[r.text async for r in (await job.until_done(poll=QUICK)).results()] for job in (small, big)]
+    assert texts[0] == ["You said: short"]
+    assert texts[1] == [f"You said: prompt {i} " + "x" * 100 for i in range(20)]
+
+
+async def test_gemini_file_results_with_a_malformed_line(emulator):
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as client:
+        job = await (await client.submit_batch(["a", "b", "c"], mode="file")).until_done(poll=QUICK)
+        state = emulator._dialect_state("batches")
+        name = job.raw["response"]["responsesFile"]
+        lines = state["gemini_files"][name].splitlines()
+        lines[0] = b'{"key": "request-2", "response": {"candidates": [tr'  # torn
+        state["gemini_files"][name] = b"\n".join(lines) + b"\n"
+        results = [r async for r in job.results()]
+    assert [r.index for r in results] == [0, 1, 2]
+    assert [r.text for r in results[:2]] == ["You said: a", "You said: b"]
+    assert isinstance(results[2].error, errors.MalformedResponseError)
+
+
+async def test_batch_mode_is_checked(emulator):
+    async with llm.Client(model("openai"), **settings(emulator, "openai")) as client:
+        with pytest.raises(errors.ValidationError, match="mode"):
+            await client.submit_batch(["a"], mode="file")
+    async with llm.Client(model("gemini"), **settings(emulator, "gemini")) as client:
+        with pytest.raises(errors.ValidationError, match="mode"):
+            await client.submit_batch(["a"], mode="files")
+    assert emulator.requests == []

@@ -5,6 +5,7 @@ errors, one shared backoff on 429, rpm pacing, progress, and resuming from a res
 Hand-written for the sync package; tests/_async/test_bulk.py is generated from it by
 scripts/gen_async.py.
 """
+import asyncio
 import json
 import time
 
@@ -12,6 +13,7 @@ import pytest
 
 import llmunified_async as llm
 from llmunified_async import errors
+from llmunified._twin import io
 from llmunified_async.testing import RateLimit, Reply
 from tests._async.helpers import settings
 
@@ -189,3 +191,68 @@ async def test_tpm_budget_with_usage(emulator):
     async with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
         results = [result async for result in client.map(PROMPTS[:4], concurrency=4, tpm=100_000)]
     assert all(r.ok and r.response.usage.total_tokens == 10 for r in results)
+
+
+class Interrupted(Exception):
+    """Stands for a KeyboardInterrupt in the middle of a run."""
+
+
+#: a reply the emulator sends as it is (no rendering): 10,000 of them stay quick
+FAST = Reply(body=json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "test-model",
+                              "choices": [{"index": 0, "message": {"role": "assistant", "content": "done"},
+                                           "finish_reason": "stop"}],
+                              "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}),
+             content_type="application/json")
+
+
+def without_asyncio_debug():
+    """The async twin runs its tests in asyncio's debug mode, whose bookkeeping of every
+    coroutine would dominate a 10,000-call run: off for it, and the loop returned to turn it on
+    again (None in the sync twin, which has no loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    loop.set_debug(False)
+    return loop
+
+
+async def test_ten_thousand_items_interrupted_and_resumed(emulator, tmp_path):
+    loop = without_asyncio_debug()
+    try:
+        await ten_thousand_items_interrupted_and_resumed(emulator, tmp_path)  # awaited in the async twin
+    finally:
+        if loop is not None:
+            loop.set_debug(True)
+
+
+@io
+async def ten_thousand_items_interrupted_and_resumed(emulator, tmp_path):
+    path = tmp_path / "big.jsonl"
+    n = 10_000
+    emulator.default_reply = FAST
+    items = [{"messages": f"n {i}", "id": i} for i in range(n)]
+
+    def stop_at(done, total, errors):
+        if done >= 4_000:
+            raise Interrupted()
+
+    async with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        seen = []
+        with pytest.raises(Interrupted):
+            async with client.map(items, concurrency=4, results_file=path, on_progress=stop_at) as run:
+                async for result in run:
+                    seen.append(result.index)
+        first = len(emulator.requests)
+        recorded = [json.loads(line)["index"] for line in path.read_text(encoding="utf-8").splitlines()]
+        assert 4_000 <= len(recorded) == len(set(recorded)) < n and first < n
+        results = [r async for r in client.map(items, concurrency=4, results_file=path)]
+    assert [r.index for r in results] == list(range(n))  # every index exactly once, in order
+    assert all(r.ok and r.text == "done" for r in results)
+    answered = sorted(int(r.json["messages"][-1]["content"].split()[-1]) for r in emulator.requests)
+    assert set(answered) == set(range(n))  # every item was sent; only those in flight at the stop twice
+    assert len(answered) - n <= 4
+    assert sum(r.resumed for r in results) == len(recorded)
+    assert len(emulator.requests) == first + n - len(recorded)  # nothing recorded was called again
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert sorted(json.loads(line)["index"] for line in lines) == list(range(n))  # the file: each once

@@ -241,3 +241,214 @@ async def test_a_router_failover_keeps_the_correlation_id(emulator):
     assert (failover.from_label, failover.to_label, failover.error_type) == ("primary", "backup", "OverloadedError")
     assert [e.label for e in tracer.events(type="llm_call")] == ["primary", "backup"]
     assert (totals.calls, totals.errors) == (2, 1)
+
+
+# -- a Router's tracer records every call it makes ----------------------------------------------
+
+def entries(emulator, **primary_extra):
+    primary = llm.Client("openai/test-model", base_url=emulator.url_for("openai"), api_key=SECRET, max_retries=0,
+                         label="primary", **primary_extra)
+    backup = llm.Client("anthropic/test-model", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                        max_retries=0, label="backup")
+    return [primary, backup]
+
+
+async def test_a_router_tracer_records_the_calls_of_untraced_entries(emulator):
+    tracer = llm.Tracer()
+    emulator.reply(text="first")
+    emulator.reply(status=503, error="down")
+    emulator.reply(text="from the backup")
+    async with llm.Router(entries(emulator), tracer=tracer) as router:
+        first = await router.complete("Hi")
+        second = await router.complete("Again")
+        assert all(c.tracer is None for c in router.clients)  # the clients themselves are untouched
+    assert first.correlation_id and second.correlation_id and first.correlation_id != second.correlation_id
+    one = tracer.events(correlation_id=first.correlation_id)
+    assert kinds(one) == ["llm_call", "llm_response"] and [e.label for e in one] == ["primary", "primary"]
+    two = tracer.events(correlation_id=second.correlation_id)
+    assert kinds(two) == ["llm_call", "llm_error", "failover", "llm_call", "llm_response"]
+    assert [getattr(e, "label", None) for e in two] == ["primary", "primary", None, "backup", "backup"]
+    assert len(tracer.events()) == 7 and second.text == "from the backup"
+
+
+async def test_a_clients_own_tracer_keeps_recording_and_nothing_is_recorded_twice(emulator):
+    tracer, own = llm.Tracer(), llm.Tracer()
+    emulator.reply(status=503, error="down")
+    emulator.reply(text="ok")
+    async with llm.Router(entries(emulator, tracer=own), tracer=tracer) as router:
+        reply = await router.complete("Hi", correlation_id="both")
+        assert router.clients[0].tracer is own
+    assert kinds(tracer.events()) == ["llm_call", "llm_error", "failover", "llm_call", "llm_response"]
+    assert kinds(own.events()) == ["llm_call", "llm_error"]  # the primary's own calls, once each
+    assert {e.correlation_id for e in tracer.events() + own.events()} == {"both"} == {reply.correlation_id}
+
+
+async def test_a_router_stream_is_traced_across_its_failover(emulator):
+    tracer = llm.Tracer()
+    emulator.reply(status=500, error="oops")
+    emulator.reply(text="streamed")
+    async with llm.Router(entries(emulator), tracer=tracer) as router:
+        async with router.stream("Hi") as stream:
+            texts = [e.text async for e in stream if e.type == "text"]
+    assert "".join(texts) == "streamed"
+    events = tracer.events()
+    assert kinds(events) == ["llm_call", "llm_error", "failover", "llm_call", "llm_response"]
+    assert {e.correlation_id for e in events} == {stream.correlation_id} and stream.correlation_id
+    assert events[0].streaming and events[-1].streaming and events[-1].label == "backup"
+    assert events[2].to_label == "backup"
+
+
+async def test_a_router_tool_loop_is_one_correlation_id(emulator):
+    tracer = llm.Tracer()
+    emulator.reply(tool_calls=[ToolCallSpec("get_weather", {"city": "Paris"}, id="c1")])
+    emulator.reply(status=503, error="down")  # the second round fails over
+    emulator.reply(text="Sunny.")
+    async with llm.Router(entries(emulator), tracer=tracer) as router:
+        reply = await router.run("Weather?", tools=[WEATHER])
+    assert reply.text == "Sunny." and reply.label == "backup"
+    assert kinds(tracer.events()) == ["llm_call", "llm_response", "tool_call", "llm_call", "llm_error", "failover",
+                                      "llm_call", "llm_response"]
+    assert {e.correlation_id for e in tracer.events()} == {reply.correlation_id}
+
+
+async def test_failover_names_the_entry_actually_tried_next(emulator):
+    tracer = llm.Tracer()
+    clients = [llm.Client("openai/test-model", base_url=emulator.url_for("openai"), api_key=SECRET, max_retries=0,
+                          label=label) for label in ("first", "second", "third")]
+    emulator.reply(status=503, error="first down")
+    emulator.reply(text="from the third")
+    emulator.reply(status=503, error="first down again")
+    emulator.reply(status=500, error="third down")
+    async with llm.Router(clients, tracer=tracer, failure_threshold=5) as router:
+        router.breaker("second").trip(errors.ServerError("earlier"))  # open: skipped, never named
+        reply = await router.complete("Hi")
+        assert reply.label == "third" and [label for label, _ in reply.failovers] == ["first"]
+        with pytest.raises(errors.RouterError):
+            await router.complete("Again")
+    first, second, last = tracer.events(type=llm.FailoverEvent)
+    assert (first.from_label, first.to_label) == ("first", "third")
+    assert (second.from_label, second.to_label) == ("first", "third")
+    assert (last.from_label, last.to_label, last.error_type) == ("third", None, "ServerError")  # none left
+    assert "second" not in [e.label for e in tracer.events(type="llm_call")]
+
+
+async def test_a_session_over_a_traced_router_records_into_both_tracers(emulator):
+    tracer, session_tracer = llm.Tracer(), llm.Tracer()
+    emulator.reply(text="Hello!")
+    async with llm.Router(entries(emulator), tracer=tracer) as router:
+        chat = llm.ChatSession(router, tracer=session_tracer)
+        reply = await chat.send("Hi")
+        assert chat.tracer is session_tracer and router.tracer is tracer
+    assert kinds(tracer.events()) == kinds(session_tracer.events()) == ["llm_call", "llm_response"]
+    assert tracer.events()[0].correlation_id == session_tracer.events()[0].correlation_id == reply.correlation_id
+
+
+async def test_a_router_without_a_tracer_gives_traced_entries_one_id(emulator):
+    own = llm.Tracer()
+    emulator.reply(status=503, error="down")
+    emulator.reply(text="ok")
+    primary = llm.Client("openai/test-model", base_url=emulator.url_for("openai"), api_key=SECRET, max_retries=0,
+                         label="primary", tracer=own)
+    backup = llm.Client("anthropic/test-model", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                        max_retries=0, label="backup", tracer=own)
+    async with llm.Router([primary, backup]) as router:
+        reply = await router.complete("Hi")
+    assert kinds(own.events()) == ["llm_call", "llm_error", "llm_call", "llm_response"]  # no router tracer: no failover
+    assert {e.correlation_id for e in own.events()} == {reply.correlation_id} and reply.correlation_id
+
+
+async def test_router_embed_is_traced(emulator):
+    tracer = llm.Tracer()
+    claude = llm.Client("anthropic/test-model", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                        label="claude")
+    openai = llm.Client("openai/text-embedding-3-small", base_url=emulator.url_for("openai"), api_key=SECRET,
+                        label="embedder")
+    async with llm.Router([claude, openai], tracer=tracer) as router:
+        result = await router.embed(["a", "b"], correlation_id="emb-1")
+    assert len(result.vectors) == 2
+    start, done = tracer.events()  # the entry without embeddings is skipped: no request, no failover
+    assert (start.type, start.operation, start.label) == ("llm_call", "embeddings", "embedder")
+    assert (done.type, done.operation, done.label) == ("llm_response", "embeddings", "embedder")
+    assert done.input_tokens == result.usage.input_tokens > 0 and done.response_model == result.model
+    assert start.correlation_id == done.correlation_id == "emb-1"
+
+
+# -- embeddings, token counts, listings and model management are traced --------------------------
+
+async def test_embed_is_traced_with_its_retries_and_failures(emulator):
+    tracer = llm.Tracer()
+    emulator.reply(status=503, error="busy")
+    async with llm.Client("openai/text-embedding-3-small", base_url=emulator.url_for("openai"), api_key=SECRET,
+                    retry=FAST, tracer=tracer) as client:
+        result = await client.embed(["one", "two"])
+        emulator.reply(status=400, error="too long")
+        with pytest.raises(errors.BadRequestError) as info:
+            await client.embed("three")
+    call, retry, done, call2, failed = tracer.events()
+    assert kinds([call, retry, done]) == ["llm_call", "retry", "llm_response"]
+    assert {e.operation for e in (call, retry, done)} == {"embeddings"} and call.model == client.model
+    assert done.input_tokens == result.usage.input_tokens and done.cost == pytest.approx(result.cost.total)
+    assert call.correlation_id == retry.correlation_id == done.correlation_id
+    assert (failed.type, failed.operation, failed.error_type, failed.status) == (
+        "llm_error", "embeddings", "BadRequestError", 400)
+    assert info.value.correlation_id == failed.correlation_id == call2.correlation_id
+    assert tracer.events(type="llm_call")[0].operation == "embeddings"
+    assert all(b"correlation_id" not in r.body for r in emulator.requests)
+
+
+async def test_count_tokens_is_traced_only_when_a_provider_counts(emulator):
+    tracer = llm.Tracer()
+    async with llm.Client("anthropic/test-model", base_url=emulator.url_for("anthropic"), api_key=SECRET,
+                    tracer=tracer) as client:
+        count = await client.count_tokens("How many?", correlation_id="count-1")
+    start, done = tracer.events()
+    assert (start.operation, done.operation, done.type) == ("count_tokens", "count_tokens", "llm_response")
+    assert start.correlation_id == done.correlation_id == "count-1" and count.exact
+    assert done.input_tokens == 0 and done.cost is None  # a count is not a billed call
+    tracer.clear()
+    async with llm.Client("openai/gpt-4o-mini", base_url=emulator.url_for("openai"), api_key=SECRET,
+                    tracer=tracer) as client:
+        await client.count_tokens("Counted here")
+    assert tracer.events() == []  # no request: nothing to trace
+
+
+async def test_list_models_is_traced(emulator):
+    tracer = llm.Tracer()
+    async with llm.Client("openai/m", base_url=emulator.url_for("openai"), api_key=SECRET, tracer=tracer) as client:
+        models = await client.list_models()
+    async with llm.Client("openai/m", base_url=emulator.url_for("openai") + "/nowhere", api_key=SECRET,
+                    tracer=tracer) as client:
+        with pytest.raises(errors.NotFoundError) as info:
+            await client.list_models()
+    assert models
+    assert kinds(tracer.events()) == ["llm_call", "llm_response", "llm_call", "llm_error"]
+    assert {e.operation for e in tracer.events()} == {"list_models"}
+    assert info.value.correlation_id == tracer.events()[-1].correlation_id
+
+
+async def test_ollama_model_management_is_traced(emulator):
+    tracer = llm.Tracer()
+    async with llm.Client("ollama/anything", base_url=emulator.url_for("ollama"), api_key=SECRET,
+                    tracer=tracer) as client:
+        await client.show("llama3.2")
+        with pytest.raises(errors.NotFoundError):
+            await client.show("not-pulled")
+        await client.copy_model("llama3.2", "mine")
+        await client.delete_model("mine")
+        await client.running_models()
+        await client.pull("gemma3:1b").until_done()
+        async with client.pull("qwen3:0.6b"):
+            pass  # opened, closed before its progress was read
+    calls = tracer.events(type="llm_call")
+    assert [(e.operation, e.model) for e in calls] == [
+        ("show", "ollama/llama3.2"), ("show", "ollama/not-pulled"), ("copy", "ollama/llama3.2"),
+        ("delete", "ollama/mine"), ("running_models", "ollama/anything"), ("pull", "ollama/gemma3:1b"),
+        ("pull", "ollama/qwen3:0.6b")]
+    assert [e.streaming for e in calls][-2:] == [True, True]
+    ends = tracer.events(type=["llm_response", "llm_error"])
+    assert [(e.type, e.operation) for e in ends] == [
+        ("llm_response", "show"), ("llm_error", "show"), ("llm_response", "copy"), ("llm_response", "delete"),
+        ("llm_response", "running_models"), ("llm_response", "pull"), ("llm_error", "pull")]
+    assert ends[1].status == 404 and ends[-1].error_type == "StreamClosed"
+    assert [e.correlation_id for e in calls] == [e.correlation_id for e in ends]
+    assert len({e.correlation_id for e in calls}) == 7

@@ -312,6 +312,36 @@ def test_breaker_transitions_through_the_router(emulator, backup):
         assert router.states()["primary"] == "closed" and router.breaker("primary").failures == 0
 
 
+def test_a_failure_rate_opens_an_entry_that_never_fails_twice_in_a_row(emulator, backup):
+    clock = FakeClock()
+    with llm.Router(pair(emulator, backup), failure_threshold=5, failure_rate=0.5, window=4, min_calls=4,
+                    cooldown=10, clock=clock) as router:
+        assert router.breaker("primary").failure_rate == 0.5 and router.breaker("backup").window == 4
+        for _ in range(2):
+            emulator.reply(status=503, error="down")
+            emulator.reply(text="up")
+        labels = [router.complete("Hi").label for _ in range(4)]
+        assert labels == ["backup", "primary", "backup", "primary"]
+        assert router.states()["primary"] == "closed"  # 2 of 4 failed, but the 4th call succeeded
+        emulator.reply(status=503, error="down")
+        assert router.complete("Hi").label == "backup"  # the window 200, 503, 200, 503: half failed
+        assert router.states()["primary"] == "open" and len(emulator.requests) == 5
+        assert router.complete("Hi").label == "backup" and len(emulator.requests) == 5  # skipped
+        clock.now += 10
+        assert router.complete("Hi").label == "primary"  # the probe succeeds: closed, the window empty
+        assert router.states()["primary"] == "closed" and router.breaker("primary").observed_rate is None
+        emulator.reply(status=503, error="down")
+        assert router.complete("Hi").label == "backup"  # one failure after closing: too few calls to judge
+        assert router.states()["primary"] == "closed"
+
+
+@pytest.mark.parametrize("kwargs", [{"failure_rate": 0}, {"failure_rate": 1.01}, {"failure_rate": "half"},
+                                    {"failure_rate": 0.5, "window": 0}, {"failure_rate": 0.5, "min_calls": 30}])
+def test_bad_failure_rate_settings_are_refused(emulator, backup, kwargs):
+    with pytest.raises(errors.ValidationError):
+        llm.Router(pair(emulator, backup), **kwargs)
+
+
 # -- strategies ------------------------------------------------------------------------------
 
 def test_round_robin_spreads_the_calls(emulator, backup):

@@ -340,3 +340,134 @@ def test_round_robin_is_exact_across_threads():
     for t in threads:
         t.join()
     assert Counter(firsts) == {0: 500, 1: 500, 2: 500, 3: 500}
+
+
+# -- the failure-rate trigger ------------------------------------------------------------------
+
+def rated(rate=0.5, window=10, min_calls=None, threshold=100, cooldown=30.0):
+    clock = FakeClock()
+    return Breaker(threshold, cooldown, clock, failure_rate=rate, window=window, min_calls=min_calls), clock
+
+
+def outcome(b, failed, error=None):
+    probe = b.admit()
+    assert probe is not None
+    if failed:
+        b.failure(error or errors.ServerError("boom"), probe)
+    else:
+        b.success(probe)
+    return probe
+
+
+def test_the_rate_trips_at_the_rate_and_not_below():
+    b, _ = rated(rate=0.5, window=10)
+    for failed in (0, 1, 0, 1, 0, 1, 0, 1, 0, 0):  # 4 of 10 failed: below the rate
+        outcome(b, failed)
+    assert b.state == CLOSED and b.observed_rate == pytest.approx(0.4) and b.opened == 0
+    outcome(b, 1)  # the oldest (a success) leaves the window: 5 of the last 10 failed
+    assert b.state == OPEN and b.opened == 1
+    assert b.observed_rate is None  # the window empties when it opens
+
+
+def test_never_two_in_a_row_yet_the_rate_opens_it():
+    b, _ = rated(rate=0.5, window=6, min_calls=6, threshold=2)
+    for failed in (1, 0, 1, 0, 1):
+        outcome(b, failed)
+        assert b.state == CLOSED  # the consecutive count never reaches 2
+    outcome(b, 0)  # 3 of 6 failed, but the last call succeeded: the rate is judged on failures only
+    assert b.state == CLOSED
+    outcome(b, 1)  # window 0,1,0,1,0,1: 3 of 6
+    assert b.state == OPEN
+
+
+def test_no_verdict_before_min_calls():
+    b, _ = rated(rate=0.5, window=10, min_calls=4)
+    outcome(b, 1)
+    outcome(b, 1)
+    outcome(b, 1)  # 3 of 3 failed: too few calls to judge
+    assert b.state == CLOSED and b.observed_rate == 1.0
+    outcome(b, 1)
+    assert b.state == OPEN
+
+
+def test_min_calls_defaults_to_ten_or_the_window():
+    assert rated(window=20)[0].min_calls == 10
+    assert rated(window=4)[0].min_calls == 4
+    assert rated()[0].window == 10 and Breaker().window == 20 and Breaker().failure_rate is None
+
+
+def test_the_rate_opens_for_the_cooldown_then_the_probe_decides_and_closing_resets_the_window():
+    b, clock = rated(rate=0.5, window=4, cooldown=30)
+    for failed in (1, 0, 1, 1):
+        outcome(b, failed)
+    assert b.state == OPEN and b.admit() is None
+    clock.advance(30)
+    assert b.state == HALF_OPEN
+    probe = b.admit()
+    assert probe is True and b.admit() is None  # one probe only
+    b.failure(errors.ServerError("still down"), probe)  # the probe fails: open again
+    assert b.state == OPEN and b.opened == 2 and b.retry_in() == pytest.approx(30)
+    clock.advance(30)
+    assert outcome(b, 0) is True  # the probe succeeds: closed, the window empty
+    assert b.state == CLOSED and b.observed_rate is None
+    for failed in (1, 0, 1):  # 2 of 3, fewer than min_calls (4) since closing: stays closed
+        outcome(b, failed)
+    assert b.state == CLOSED
+    outcome(b, 0)
+    assert b.state == CLOSED and b.observed_rate == 0.5  # 2 of 4: at the rate, but a success
+    outcome(b, 1)  # 1,0,1,0 -> 0,1,0,1: 2 of 4 on a failure
+    assert b.state == OPEN and b.opened == 3
+
+
+def test_a_rate_of_one_needs_every_call_in_the_window_to_fail():
+    b, _ = rated(rate=1.0, window=3, min_calls=3)
+    for failed in (1, 1, 0, 1, 1):
+        outcome(b, failed)
+    assert b.state == CLOSED
+    outcome(b, 1)
+    assert b.state == OPEN
+
+
+def test_the_consecutive_threshold_still_applies_with_a_rate():
+    b, _ = rated(rate=0.9, window=20, threshold=3)
+    for failed in (0, 0, 0, 1, 1, 1):
+        outcome(b, failed)
+    assert b.state == OPEN
+
+
+def test_late_results_while_open_do_not_count_in_the_window():
+    b, clock = rated(rate=0.5, window=4)
+    early = b.admit()
+    for failed in (1, 1, 0, 1):
+        outcome(b, failed)
+    assert b.state == OPEN
+    b.success(early)  # admitted before it opened
+    b.failure(errors.ServerError("late"), False)
+    assert b.state == OPEN and b.observed_rate is None
+
+
+def test_without_a_rate_nothing_is_kept():
+    b, _ = breaker()
+    for failed in (1, 0, 1, 0):
+        outcome(b, failed)
+    assert b.observed_rate is None and "rate" not in repr(b)
+
+
+def test_the_window_state_is_in_the_repr():
+    b, _ = rated(rate=0.5, window=10)
+    outcome(b, 1)
+    outcome(b, 0)
+    assert "rate=1/2" in repr(b)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"failure_rate": 0}, {"failure_rate": 1.5}, {"failure_rate": -0.1}, {"failure_rate": True},
+    {"failure_rate": "0.5"}, {"failure_rate": float("nan")}, {"failure_rate": 0.5, "window": 0},
+    {"failure_rate": 0.5, "window": True}, {"failure_rate": 0.5, "window": 2.5},
+    {"failure_rate": 0.5, "min_calls": 0}, {"failure_rate": 0.5, "window": 5, "min_calls": 6},
+    {"failure_rate": 0.5, "min_calls": 1.0},
+])
+def test_bad_rate_settings_are_refused(kwargs):
+    with pytest.raises(errors.ValidationError) as info:
+        Breaker(3, 30.0, FakeClock(), **kwargs)
+    assert any(name in str(info.value) for name in ("failure_rate", "window", "min_calls"))

@@ -51,7 +51,11 @@ def test_anthropic_and_gemini_entries():
     assert entry["params"]["model"] == "claude-sonnet-4-5" and "stream" not in entry["params"]
     plan = plan_batch(endpoint("gemini/gemini-2.5-flash"), ["Hi"], None, {"temperature": 0.1})
     (entry,) = [json.loads(line) for line in plan.lines]
-    assert entry["metadata"] == {"key": "request-0"}
+    assert entry["key"] == "request-0" and set(entry) == {"key", "request"}  # a file line
+    assert entry["request"]["generationConfig"]["temperature"] == 0.1
+    inline = json.loads(endpoint("gemini/gemini-2.5-flash").codec.batch_create_request(plan, None).body)
+    (entry,) = inline["batch"]["inputConfig"]["requests"]["requests"]  # an inline entry
+    assert entry["metadata"] == {"key": "request-0"} and set(entry) == {"request", "metadata"}
     assert entry["request"]["generationConfig"]["temperature"] == 0.1
 
 

@@ -60,12 +60,14 @@ class Route:
 @dataclass
 class Answer:
     """A response a dialect hands back to the server: a whole body, or a stream of ``events``
-    (already framed; the server adds the chunked transfer encoding)."""
+    (already framed; the server adds the chunked transfer encoding); ``headers``: its own
+    response headers (e.g. the Files API's ``X-Goog-Upload-URL``)."""
 
     status: int
     body: bytes
     content_type: str
     events: Optional[Iterator[bytes]] = None
+    headers: Optional[Dict[str, str]] = None
 
 
 class Dialect:

@@ -135,6 +135,10 @@ class Gemini(Dialect):
         Route("GET", re.compile(r"/(?P<version>v1beta|v1)/batches"), "batch_list"),
         Route("GET", re.compile(r"/(?P<version>v1beta|v1)/batches/(?P<batch_id>[^/:]+)"), "batch_get"),
         Route("POST", re.compile(r"/(?P<version>v1beta|v1)/batches/(?P<batch_id>[^/:]+):cancel"), "batch_cancel"),
+        # the Files API's resumable upload and the download of a batch's responses file
+        Route("POST", re.compile(r"/upload/(?P<version>v1beta|v1)/files"), "batch_file_upload"),
+        Route("GET", re.compile(r"/download/(?P<version>v1beta|v1)/files/(?P<file_id>[^/:]+):download"),
+              "batch_file_content"),
     )
 
     def count_tokens(self, request: RecordedRequest) -> Answer:
