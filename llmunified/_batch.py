@@ -463,15 +463,22 @@ class ResultReader:
 
     ``order`` is the custom ids in input order when known (the job was submitted by this
     process, the caller passed ``custom_ids=``, or the provider's input file was read). Results
-    arrive in any order: one that comes before its turn is held until then, so memory holds only
-    the results that are early. Without an order, a default id (``request-<n>``) gives its index;
+    arrive in any order: one that comes before its turn is held until then. Up to
+    ``hold_in_memory`` early results are held parsed; past that, an early result line is written
+    as it came to a temporary file and parsed when its turn comes, so memory stays flat whatever
+    the order (an offset per early result). Without an order, a default id (``request-<n>``) gives its index;
     other ids are yielded as they come, with ``index=None``. A line that cannot be read is kept
     as a per-item error (of the request it names, if its id can be found; else reported for every
     request left without a result); a request with no result at all gets an error too.
     """
 
+    #: early results held parsed; later ones wait in the spill file as their raw lines
+    hold_in_memory = 256
+
     def __init__(self, codec: Any, order: Optional[Sequence[str]] = None, total: Optional[int] = None) -> None:
         self.codec = codec
+        self._spilled: Dict[int, int] = {}  # index -> offset of its raw line in self._spill
+        self._spill: Any = None
         self._lookup: Any = (order.position_of if isinstance(order, PlanIds)
                              else {cid: i for i, cid in enumerate(order)}.get if order is not None else {}.get)
         self._ordered = order is not None
@@ -486,28 +493,51 @@ class ResultReader:
         self._extra_ids: set = set()
 
     # -- input -----------------------------------------------------------------------------
+    # Each input method has a list form (feed, end_file, entry, finish) and an iterator form
+    # (iter_*): the iterator releases a long run of held results one at a time, so reading a
+    # file whose results come in reverse order never holds them all parsed at once. Exhaust
+    # one iterator before giving the reader more input.
     def feed(self, chunk: bytes) -> List[BatchResult]:
         """Results ready to yield after one chunk of a JSONL download."""
+        return list(self.iter_feed(chunk))
+
+    def iter_feed(self, chunk: bytes) -> Iterator[BatchResult]:
         data = self._buffer + chunk
         lines = data.split(b"\n")
         self._buffer = lines.pop()
         out: List[BatchResult] = []
         for line in lines:
             self._line(line, out)
-        return out
+        return self._drain(out)
 
     def end_file(self) -> List[BatchResult]:
         """The end of one download (its last line may lack a newline)."""
+        return list(self.iter_end_file())
+
+    def iter_end_file(self) -> Iterator[BatchResult]:
         out: List[BatchResult] = []
         rest, self._buffer = self._buffer, b""
         self._line(rest, out)
-        return out
+        return self._drain(out)
 
     def entry(self, obj: Any, position: Optional[int] = None) -> List[BatchResult]:
         """Results ready after one decoded entry (inline results: ``position`` is its place)."""
+        return list(self.iter_entry(obj, position))
+
+    def iter_entry(self, obj: Any, position: Optional[int] = None) -> Iterator[BatchResult]:
         out: List[BatchResult] = []
         self._take(obj, out, position)
-        return out
+        return self._drain(out)
+
+    def _drain(self, out: List[BatchResult]) -> Iterator[BatchResult]:
+        """``out``, then the held results that are next in order, one at a time."""
+        yield from out
+        while True:
+            ready = self._pop(self._next)
+            if ready is None:
+                return
+            self._next += 1
+            yield ready
 
     def _line(self, line: bytes, out: List[BatchResult]) -> None:
         line = line.strip()
@@ -527,13 +557,13 @@ class ResultReader:
             else:
                 self._bad.append(text[:200])
             return
-        self._take(obj, out, None)
+        self._take(obj, out, None, line)
 
     def _failure(self, cid: str, why: str, body: Optional[str] = None) -> LLMError:
         return MalformedResponseError(f"{self.codec.provider} batch: request {cid!r}: {why}",
                                       provider=self.codec.provider, body=body)
 
-    def _take(self, obj: Any, out: List[BatchResult], position: Optional[int]) -> None:
+    def _take(self, obj: Any, out: List[BatchResult], position: Optional[int], raw: Optional[bytes] = None) -> None:
         try:
             cid, body, error = self.codec.parse_batch_result(obj, position)
         except LLMError as exc:
@@ -546,15 +576,57 @@ class ResultReader:
         if cid is None:
             self._bad.append(json.dumps(obj)[:200])
             return
+        if raw is not None and len(self._held) >= self.hold_in_memory:
+            index = self._position(cid, position)
+            if index is not None and index > self._next and index not in self._held and index not in self._spilled:
+                self._spilled[index] = self._spill_line(raw)  # early, and memory is full: wait on disk
+                return
+        self._emit(cid, self._item(cid, body, error), out, position)
+
+    def _item(self, cid: str, body: Any, error: Optional[LLMError]) -> Any:
+        """The result of one parsed line: a BatchResult with its Response, or its error."""
         if error is None:
             try:
-                response = self.codec.parse_chat(body, {})
+                return BatchResult(cid, None, response=self.codec.parse_chat(body, {}))
             except LLMError as exc:
-                error = exc
-            else:
-                self._emit(cid, BatchResult(cid, None, response=response), out, position)
-                return
-        self._emit(cid, error, out, position)
+                return exc
+        return error
+
+    # -- early results past hold_in_memory: their raw lines in a temporary file -------------
+    def _spill_line(self, line: bytes) -> int:
+        if self._spill is None:
+            import tempfile
+
+            self._spill = tempfile.TemporaryFile()
+        f = self._spill
+        f.seek(0, 2)
+        offset = f.tell()
+        f.write(line + b"\n")  # one line: a JSON object without raw newlines
+        return offset
+
+    def _unspill(self, index: int) -> BatchResult:
+        f = self._spill
+        f.seek(self._spilled.pop(index))
+        obj = json.loads(f.readline())
+        cid, body, error = self.codec.parse_batch_result(obj, None)  # it parsed before: the same again
+        item = self._item(cid, body, error)
+        result = item if isinstance(item, BatchResult) else BatchResult(cid, None, error=item)
+        result.index = index
+        return result
+
+    def _pop(self, index: int) -> Optional[BatchResult]:
+        """The held result of ``index`` (from memory or the spill file), or None."""
+        result = self._held.pop(index, None)
+        if result is None and index in self._spilled:
+            result = self._unspill(index)
+        return result
+
+    def discard(self) -> None:
+        """Drop the spill file (results() does; a reader left unfinished closes it when collected)."""
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+        self._spilled.clear()
 
     # -- ordering --------------------------------------------------------------------------
     def _position(self, cid: str, position: Optional[int] = None) -> Optional[int]:
@@ -579,34 +651,42 @@ class ResultReader:
                 self._extra_ids.add(cid)  # an id the known order lacks: kept for the end, never lost
                 self._extra.append(result)
             return
-        if index < self._next or index in self._held:
+        if index < self._next or index in self._held or index in self._spilled:
             return  # a duplicate line: the first one counts
-        self._held[index] = result
-        while self._next in self._held:
-            out.append(self._held.pop(self._next))
+        if index == self._next:
+            out.append(result)
             self._next += 1
+        else:
+            self._held[index] = result  # early: held until its turn (released by _drain)
 
     def finish(self, reason: str = "the provider sent no result for it") -> List[BatchResult]:
         """The rest, in order, at the end of every file: held results, and an error for each
         request that got none."""
-        out = self.end_file()
+        return list(self.iter_finish(reason))
+
+    def iter_finish(self, reason: str = "the provider sent no result for it") -> Iterator[BatchResult]:
+        yield from self.iter_end_file()
         why = reason
         if self._bad:
             why += "; unreadable result lines: " + "; ".join(self._bad[:3])
         total = self._total
         if total is None or self._unplaced:  # ids that do not say their place: no gaps can be told
-            total = max(self._held) + 1 if self._held else self._next
+            total = max(max(self._held, default=-1), max(self._spilled, default=-1)) + 1
+            total = max(total, self._next)
         for index in range(self._next, total):
-            result = self._held.pop(index, None)
+            result = self._pop(index)
             if result is None:
                 cid = self._order[index] if self._order is not None else default_custom_id(index)
                 result = BatchResult(cid, index, error=self._failure(cid, why))
-            out.append(result)
-        for index in sorted(self._held):
-            out.append(self._held.pop(index))
-        out.extend(self._extra)
-        self._extra = []
-        return out
+            self._next = index + 1
+            yield result
+        for index in sorted(set(self._held) | set(self._spilled)):
+            popped = self._pop(index)
+            assert popped is not None
+            yield popped
+        extra, self._extra = self._extra, []
+        yield from extra
+        self.discard()
 
 
 def error_from_item(codec: Any, status: Optional[int], message: str, etype: Optional[str] = None,

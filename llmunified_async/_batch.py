@@ -189,33 +189,36 @@ class BatchJob:
             self._order = order
         reader = ResultReader(codec, order, self._info.counts.total)
         yielded = 0
-        for position, entry in enumerate(codec.batch_inline_results(self._info)):
-            for result in reader.entry(entry, position):
+        try:
+            for position, entry in enumerate(codec.batch_inline_results(self._info)):
+                for result in reader.iter_entry(entry, position):
+                    yielded += 1
+                    yield result
+            for request in codec.batch_results_requests(self._info):
+                http = await self._io.exchange(lambda: request)
+                try:
+                    while True:
+                        chunk = await batch_io.transport.read_chunk(http)
+                        if not chunk:
+                            break
+                        for result in reader.iter_feed(chunk):  # a run of held results: one at a time
+                            yielded += 1
+                            yield result
+                finally:
+                    await batch_io.transport.close_response(http)
+                for result in reader.iter_end_file():
+                    yielded += 1
+                    yield result
+            status = self._info.status
+            reason = {"failed": f"the batch failed ({self.error or 'no reason given'})",
+                      "expired": "the batch expired before this request ran",
+                      "cancelled": "the batch was cancelled before this request ran"}.get(
+                status, "the provider sent no result for it")
+            for result in reader.iter_finish(reason):
                 yielded += 1
                 yield result
-        for request in codec.batch_results_requests(self._info):
-            http = await self._io.exchange(lambda: request)
-            try:
-                while True:
-                    chunk = await batch_io.transport.read_chunk(http)
-                    if not chunk:
-                        break
-                    for result in reader.feed(chunk):
-                        yielded += 1
-                        yield result
-            finally:
-                await batch_io.transport.close_response(http)
-            for result in reader.end_file():
-                yielded += 1
-                yield result
-        status = self._info.status
-        reason = {"failed": f"the batch failed ({self.error or 'no reason given'})",
-                  "expired": "the batch expired before this request ran",
-                  "cancelled": "the batch was cancelled before this request ran"}.get(
-            status, "the provider sent no result for it")
-        for result in reader.finish(reason):
-            yielded += 1
-            yield result
+        finally:
+            reader.discard()  # the spill file of early results, if any
         if not yielded and status == "failed":
             raise APIError(f"batch {self.id} failed: {self.error or 'no reason given'}",
                            provider=batch_io.client.provider)

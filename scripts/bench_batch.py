@@ -10,8 +10,9 @@ build with per-request options (``max_tokens``, and an own custom id on every te
 shows the path that cannot use the shared template. Read: a results file of ``n`` lines in the
 provider's format is read back in 1 MiB chunks through ``ResultReader`` (every line parsed into a
 ``Response`` by the codec), in input order, and in reverse order (the worst case: every result
-arrives before its turn and is held). Wall time is measured without tracemalloc, the peak of
-Python allocations in a second run with it; both at ``n`` and at ``n / 10`` (a flat peak does
+arrives before its turn; past ``ResultReader.hold_in_memory`` the early ones wait in a spill
+file as raw lines, an offset each in memory). Wall time is measured without tracemalloc, the
+peak of Python allocations in a second run with it; both at ``n`` and at ``n / 10`` (a flat peak does
 not grow with ``n``). ``--profile`` prints the cProfile top 25 of the build. Exits 1 when the
 build is over budget.
 """
@@ -110,10 +111,10 @@ def read_results(codec: Any, order: Any, path: str) -> int:
             chunk = f.read(1 << 20)
             if not chunk:
                 break
-            for result in reader.feed(chunk):
+            for result in reader.iter_feed(chunk):  # as BatchJob.results() reads them
                 count += 1
                 ok += result.ok
-    for result in reader.finish():
+    for result in reader.iter_finish():
         count += 1
         ok += result.ok
     assert count == ok == len(order), (count, ok, len(order))
@@ -158,7 +159,7 @@ def main() -> int:
                     write_results(args.provider, path, n, reverse)
                     order = plan_batch(endpoint, prompts(n), None).custom_ids  # default ids: kept compactly
                     seconds, peak, _ = measure(lambda: read_results(codec, order, path))
-                    what = "reverse order (all held)" if reverse else "input order"
+                    what = "reverse order (all early)" if reverse else "input order"
                     print(f"  read,  {what:34s} n={n:>7,}: {seconds:6.2f} s  peak {peak:6.1f} MiB  "
                           f"file {os.path.getsize(path) / 1e6:6.1f} MB")
     client.close()

@@ -369,3 +369,85 @@ def test_batch_result_to_dict():
 def test_info_defaults():
     info = BatchInfo("x", "validating")
     assert info.counts.total is None and info.output == {}
+
+
+# -- early results past the in-memory hold wait on disk ----------------------------------------------
+
+class WatchedReader(ResultReader):
+    """A reader with a small in-memory hold that records the most results ever held parsed."""
+    hold_in_memory = 4
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.most_held = 0
+
+    def _emit(self, *args: Any, **kw: Any) -> None:
+        super()._emit(*args, **kw)
+        self.most_held = max(self.most_held, len(self._held))
+
+
+def read_all(reader: ResultReader, data: bytes, rng: random.Random) -> List[Any]:
+    out: List[Any] = []
+    for piece in chunked(data, rng):
+        for result in reader.iter_feed(piece):
+            out.append(result)
+    out.extend(reader.iter_finish())
+    return out
+
+
+@pytest.mark.parametrize("order", ["reverse", "shuffled", "input"])
+@pytest.mark.parametrize("known_ids", [True, False])
+def test_early_results_past_the_hold_are_spilled_and_come_back_intact(order, known_ids):
+    rng = random.Random(f"{order}{known_ids}")
+    n = 60
+    ids = [f"request-{i}" for i in range(n)]
+    lines = [openai_line(cid, f"answer {i}") for i, cid in enumerate(ids)]
+    lines[7] = json.dumps({"custom_id": "request-7", "response": {"status_code": 429, "body": {
+        "error": {"message": "slow down"}}}, "error": None}).encode()
+    if order == "reverse":
+        lines.reverse()
+    elif order == "shuffled":
+        rng.shuffle(lines)
+    lines.insert(n // 2, lines[0])  # a duplicate of an early (likely spilled) line: the first counts
+    reader = WatchedReader(endpoint("openai/gpt-4o-mini").codec, ids if known_ids else None,
+                           total=None if known_ids else n)
+    results = read_all(reader, b"\n".join(lines) + b"\n", rng)
+    assert [r.index for r in results] == list(range(n))
+    assert [r.custom_id for r in results] == ids
+    assert [r.text for r in results if r.index != 7] == [f"answer {i}" for i in range(n) if i != 7]
+    assert isinstance(results[7].error, RateLimitError) and results[7].response is None
+    assert all(isinstance(r.response, llm.Response) for r in results if r.index != 7)
+    assert reader.most_held <= WatchedReader.hold_in_memory
+    if order == "reverse":
+        assert reader._spill is None and not reader._spilled  # finished: the spill file is gone
+
+
+def test_a_reverse_order_file_releases_its_results_one_at_a_time():
+    # the last line read (request-0) makes the whole file ready: the results still come one by one,
+    # each parsed only when its turn comes (never the whole run in a list)
+    n = 40
+    ids = [f"request-{i}" for i in range(n)]
+    reader = WatchedReader(endpoint("openai/gpt-4o-mini").codec, ids)
+    data = b"\n".join(openai_line(cid, f"answer {i}") for i, cid in reversed(list(enumerate(ids)))) + b"\n"
+    released = reader.iter_feed(data)
+    assert len(reader._spilled) == n - 1 - WatchedReader.hold_in_memory  # waiting on disk, not parsed
+    first = next(released)
+    assert first.index == 0 and len(reader._spilled) == n - 1 - WatchedReader.hold_in_memory
+    rest = list(released)
+    assert [r.index for r in rest] == list(range(1, n)) and not reader._spilled and not reader._held
+    assert reader.finish() == []
+
+
+def test_missing_results_among_spilled_ones_get_their_errors_in_place():
+    n = 20
+    ids = [f"r{i}" for i in range(n)]
+    present = [i for i in range(n) if i % 3]  # 0, 3, 6 ... never come
+    reader = WatchedReader(endpoint("openai/gpt-4o-mini").codec, ids)
+    data = b"\n".join(openai_line(ids[i], f"answer {i}") for i in reversed(present)) + b"\n"
+    results = reader.feed(data) + reader.finish("the batch expired before this request ran")
+    assert [r.custom_id for r in results] == ids
+    for i, r in enumerate(results):
+        if i % 3:
+            assert r.ok and r.text == f"answer {i}"
+        else:
+            assert isinstance(r.error, MalformedResponseError) and "expired" in r.error.message
