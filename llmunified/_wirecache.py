@@ -38,8 +38,27 @@ from ._types import Message
 
 __all__ = ["WireMessages", "Conversation", "encode_body", "encode_json"]
 
-#: the encoder of every request body (providers/_base.py makes the same one): compact, UTF-8
-encode_json: Callable[[Any], str] = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def _make_encode_json() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode``: the same text and
+    the same errors (a value containing itself is json's ValueError), with less per-call set-up
+    (``encode`` goes through ``iterencode``, which looks up its settings and defines a float
+    formatter on every call before making the C encoder this calls directly)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python implementation): json's own path
+        return encoder.encode
+    default, strings, join = encoder.default, json.encoder.encode_basestring, "".join
+
+    def encode_json(obj: Any) -> str:
+        # a fresh dict of the containers being encoded each time: the circular-reference check
+        return join(make({}, default, strings, None, ":", ",", False, False, True)(obj, 0))
+
+    return encode_json
+
+
+#: the encoder of every request body: compact, UTF-8, exactly ``json.dumps(obj,
+#: ensure_ascii=False, separators=(",", ":"))``
+encode_json: Callable[[Any], str] = _make_encode_json()
 
 # What is kept per conversation, by its first message: id(message) -> (a weak reference to it,
 # {codec key: [_Memo, ...], codec key + "?": the ids of the messages of a first encoding}).

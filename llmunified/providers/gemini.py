@@ -65,6 +65,7 @@ from .._reasoning import EFFORT_BUDGETS, Reasoning
 from .._registry import Auth, ProviderInfo
 from .._sse import SSEDecoder, SSEEvent
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
+from .._wirecache import encode_json
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
                     put_sampling, shape_guard)
@@ -129,7 +130,7 @@ _LEVELS = re.compile(r"gemini-(?:[3-9]|[1-9][0-9])(?:[.-]|$)")
 # 128 up, and Gemini 3 models think at their lowest level at least).
 _ALWAYS_THINKS = re.compile(r"gemini-(?:2\.5-pro|(?:[3-9]|[1-9][0-9])(?:[.-]|$))")
 
-_encode_args = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_args = encode_json  # compact UTF-8 JSON, as json.dumps(..., ensure_ascii=False, separators=(",", ":"))
 
 
 def map_finish_reason(value: Optional[str]) -> Optional[str]:

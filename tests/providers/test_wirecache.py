@@ -463,3 +463,75 @@ def test_anthropic_encodes_the_last_kept_turn_again_when_the_next_message_joins_
     joined = longer[:4] + [Message("user", "more of q2"), Message("assistant", "a3")]  # q2's turn grows
     assert anthropic.encode_messages(joined) == anthropic_reference(joined)
     check("anthropic", joined)
+
+
+# -- the body encoder: json.dumps's text and errors, faster --------------------------------------
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10 ** 30), max_value=10 ** 30)
+    | st.floats(allow_nan=True, allow_infinity=True) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_encode_json_writes_exactly_what_json_dumps_writes(value):
+    assert _wirecache.encode_json(value) == _dumps(value)
+
+
+@pytest.mark.parametrize("value", ["plain", "é ✓ \u2028 \x00 \"q\" \\", 1.5e300, float("nan"), float("-inf"), -0.0,
+                                   10 ** 40, {1: "int key", None: "null key", 2.5: "float key", True: "bool"},
+                                   {"deep": [[[[{"x": [1, 2, {"y": None}]}]]]]}, [], {}, ()])
+def test_encode_json_edge_values(value):
+    assert _wirecache.encode_json(value) == _dumps(value)
+
+
+def test_encode_json_raises_as_json_does():
+    circular: Dict[str, Any] = {"a": 1}
+    circular["self"] = circular
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        _wirecache.encode_json(circular)
+    looped: List[Any] = [1]
+    looped.append({"back": looped})
+    with pytest.raises(ValueError, match="Circular reference detected"):
+        _wirecache.encode_json({"messages": looped})
+    with pytest.raises(TypeError) as ours:
+        _wirecache.encode_json({"when": object()})
+    with pytest.raises(TypeError) as theirs:
+        _dumps({"when": object()})
+    assert str(ours.value) == str(theirs.value)
+    with pytest.raises(TypeError):
+        _wirecache.encode_json({(1, 2): "tuple key"})
+    # and it still works after each of those (no state left behind)
+    assert _wirecache.encode_json({"ok": [1, "two"]}) == '{"ok":[1,"two"]}'
+
+
+def test_a_circular_value_is_a_value_error_even_on_a_small_thread_stack():
+    # the encoder must keep json's circular check: recursing until RecursionError instead would
+    # overflow a small C stack (a crash on Python 3.13) before the error
+    import threading
+
+    circular: Dict[str, Any] = {}
+    circular["again"] = [circular]
+    seen: List[BaseException] = []
+
+    def encode() -> None:
+        try:
+            _wirecache.encode_json(circular)
+        except BaseException as exc:  # noqa: B902 - what it raises is the test
+            seen.append(exc)
+
+    old = threading.stack_size(256 * 1024)
+    try:
+        worker = threading.Thread(target=encode)
+        worker.start()
+    finally:
+        threading.stack_size(old)
+    worker.join()
+    assert len(seen) == 1 and isinstance(seen[0], ValueError) and "Circular" in str(seen[0])
