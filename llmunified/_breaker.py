@@ -345,15 +345,22 @@ class Rotation:
         n = self.n
         if self.strategy == "fallback" or n == 1:
             return list(range(n))
-        with self._lock:
-            if self.strategy == "round_robin":
-                first = self._next
-                self._next = (first + 1) % n
-            else:
-                first = self._pick()
+        first = self.first()
         if self.strategy == "round_robin":
             return [(first + i) % n for i in range(n)]
         return [first] + [i for i in range(n) if i != first]
+
+    def first(self) -> int:
+        """The entry the next call tries first (round robin: each call starts at the next entry;
+        weighted: by weight); the others follow as :meth:`order` gives them."""
+        if self.strategy == "fallback" or self.n == 1:
+            return 0
+        with self._lock:
+            if self.strategy == "round_robin":
+                first = self._next
+                self._next = (first + 1) % self.n
+                return first
+            return self._pick()
 
     def _pick(self) -> int:
         weights = self.weights

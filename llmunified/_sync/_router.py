@@ -147,8 +147,8 @@ class Router:
         if windows:
             raise ValidationError(f"context_windows names no entry: {sorted(windows)} (labels: {list(seen)})")
         self._clients: Tuple[Client, ...] = tuple(e.client for e in entries)
-        self._entries = entries
         self._rotation = Rotation(len(entries), strategy, weights)
+        self._use(entries)
         self.fail_over_on = check_fail_over_on(fail_over_on)
         self.strategy = strategy
         self.label = label
@@ -178,9 +178,15 @@ class Router:
             joined = entry_tracer(client, tracers)
             view = client._with_tracer(joined) if joined is not None else client
             entries.append(_Entry(view, entry.label, entry.breaker, entry.context_window))
-        self._entries = entries
+        self._use(entries)
         self._recorders = tracers
         self._traced = True
+
+    def _use(self, entries: List[_Entry]) -> None:
+        self._entries = entries
+        # round robin's orders, made once: the entries starting from each one in turn
+        self._rotated = [tuple(entries[k:] + entries[:k]) for k in range(len(entries))] \
+            if self._rotation.strategy == "round_robin" else []
 
     # -- what it is ----------------------------------------------------------------------------
     @property
@@ -258,7 +264,8 @@ class Router:
     @io
     def complete(self, messages: MessagesInput, **options: Any) -> Response:
         """One completion from the first entry that can serve it (see the class docstring)."""
-        return cast(Response, self._route("complete", messages, options))
+        response: Response = self._route("complete", messages, options)  # (no cast(): a call per call)
+        return response
 
     @io
     def extract(self, target: Any, messages: MessagesInput, **options: Any) -> Any:
@@ -323,17 +330,22 @@ class Router:
     def _correlation_id(self, options: Any) -> Optional[str]:
         """The call's correlation id, put into ``options`` so every entry tried carries it (a new
         one when the router has a tracer and the caller gave none)."""
-        cid = options.get("correlation_id")
+        cid: Optional[str] = options.get("correlation_id") if options else None
         if cid is None and self._traced:
             from llmunified._trace import new_correlation_id
 
             cid = options["correlation_id"] = new_correlation_id()
-        return cast(Optional[str], cid)
+        return cid  # (not cast(Optional[str], ...): that builds Optional[str] on every call)
 
     def _plan(self) -> List[_Entry]:
         """The entries in the order this call tries them (the strategy's)."""
+        rotation = self._rotation
+        if rotation.n == 1 or rotation.strategy == "fallback":
+            return list(self._entries)  # always the same order: no lock, no index list
+        if rotation.strategy == "round_robin":
+            return list(self._rotated[rotation.first()])  # the entries from that one on, wrapping
         entries = self._entries
-        return [entries[i] for i in self._rotation.order()]
+        return [entries[i] for i in rotation.order()]
 
     def _admit(self, plan: List[_Entry], limit: Optional[int], left: Optional[Tuple[_Entry, BaseException]] = None,
                cid: Optional[str] = None) -> Tuple[Optional[_Entry], Optional[bool]]:
@@ -438,6 +450,8 @@ class Router:
             try:
                 # (the result is never bound to a local here: a failover's error keeps this frame
                 # alive through its traceback, and the response would make a cycle with it)
+                if op == "complete":  # the common call, without a level of _invoke
+                    return _served(entry.client.complete(subject, **options), tried, entry, probe)
                 return _served(_invoke(entry.client, op, subject, options), tried, entry, probe)
             except BaseException as exc:
                 decision = self._judge(entry, probe, exc, tried, cid)
