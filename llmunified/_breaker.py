@@ -130,6 +130,8 @@ class Breaker:
     def admit(self) -> Optional[bool]:
         """Let a call through: False for a normal call, True for the half-open probe, None when
         the entry is to be skipped (open, or its probe is already out)."""
+        if self._state == CLOSED:  # the healthy case, read without the lock: admitting changes nothing
+            return False
         with self._lock:
             state = self._state
             if state == CLOSED:
@@ -145,6 +147,8 @@ class Breaker:
 
     def success(self, probe: Optional[bool] = False) -> None:
         """The entry answered: the breaker closes and its failure count starts again."""
+        if not probe and self._failures == 0 and self._state == CLOSED and self.failure_rate is None:
+            return  # healthy, nothing to count: as if this call came just before any concurrent change
         with self._lock:
             if probe:
                 self._probing = False

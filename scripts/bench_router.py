@@ -5,12 +5,16 @@ sync call time and async throughput), against the loopback bench server
     python scripts/bench_router.py [--calls N] [--rounds R] [--async-calls N] [--concurrency C]
 
   sync   ``client.complete`` against ``Router([client]).complete`` and a two-entry round-robin
-         Router over two clients of the same server: ``R`` interleaved rounds of ``N``
+         Router over two clients of the same server: ``R`` interleaved rounds (the order of the
+         sides alternating from round to round) of ``N``
          sequential calls each, median per-call wall time (and this process's CPU time)
   async  the same in ``llmunified_async``: ``N`` calls at concurrency ``C`` (workers sharing the
          client or router), ``R`` interleaved rounds, median time per call; throughput ratio
 
-Each row prints the difference to the plain client, in microseconds and percent. Exit status 0
+Each row prints the difference to the plain client, in microseconds and percent. The loopback
+rows move by a few percent from run to run on a shared machine, so a last line also measures the
+router's own work in-process (both sides over a transport that answers at once, no sockets) and
+gives it as a share of the loopback call. Exit status 0
 (informational: timings on a shared machine are noisy; no timed assertion gates anything).
 """
 import argparse
@@ -43,8 +47,10 @@ def sync_side(base: str, calls: int, rounds: int) -> Dict[str, Any]:
             call()
     wall: Dict[str, List[float]] = {name: [] for name in sides}
     cpu: Dict[str, List[float]] = {name: [] for name in sides}
-    for _ in range(rounds):
-        for name, call in sides.items():
+    for round_ in range(rounds):
+        names = list(sides) if round_ % 2 == 0 else list(reversed(sides))  # no side always first
+        for name in names:
+            call = sides[name]
             c0 = time.process_time()
             wall[name].append(median_us(call, calls))
             cpu[name].append((time.process_time() - c0) / calls * 1e6)
@@ -77,9 +83,10 @@ def async_side(base: str, calls: int, concurrency: int, rounds: int) -> Dict[str
         for target in sides.values():
             await batch(target, concurrency * 5)
         per_call: Dict[str, List[float]] = {name: [] for name in sides}
-        for _ in range(rounds):
-            for name, target in sides.items():
-                per_call[name].append(await batch(target, calls))
+        for round_ in range(rounds):
+            names = list(sides) if round_ % 2 == 0 else list(reversed(sides))
+            for name in names:
+                per_call[name].append(await batch(sides[name], calls))
         for target in sides.values():
             await target.close()
         return {name: statistics.median(v) for name, v in per_call.items()}
@@ -87,10 +94,86 @@ def async_side(base: str, calls: int, concurrency: int, rounds: int) -> Dict[str
     return asyncio.run(run())
 
 
+_BODY = (b'{"id":"x","object":"chat.completion","created":1,"model":"bench-model","choices":[{"index":0,'
+         b'"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}],'
+         b'"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}')
+
+
+def router_work(calls: int, rounds: int) -> Dict[str, float]:
+    """The router's own work per call, without the network's noise: the same calls over a
+    transport that answers at once (in-process), Router minus Client, sync and async, medians of
+    interleaved rounds in microseconds."""
+    import llmunified as llm
+    import llmunified_async as allm
+    from llmunified._http import TransportResponse
+
+    class Instant:
+        def send_request(self, request: Any, timeout: Any = None) -> Any:
+            return TransportResponse(200, {"content-type": "application/json"}, _BODY, None)
+
+        def read_chunk(self, response: Any) -> bytes:
+            return b""
+
+        def read_body(self, response: Any) -> bytes:
+            return response.body
+
+        def close_response(self, response: Any) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    class AsyncInstant:
+        async def send_request(self, request: Any, timeout: Any = None) -> Any:
+            return TransportResponse(200, {"content-type": "application/json"}, _BODY, None)
+
+        async def read_chunk(self, response: Any) -> bytes:
+            return b""
+
+        async def read_body(self, response: Any) -> bytes:
+            return response.body
+
+        async def close_response(self, response: Any) -> None:
+            pass
+
+        async def close(self) -> None:
+            pass
+
+    out: Dict[str, float] = {}
+    plain = llm.Client("openai/bench-model", api_key="k", transport=Instant(), max_retries=0)
+    router = llm.Router([llm.Client("openai/bench-model", api_key="k", transport=Instant(), max_retries=0)])
+    times: Dict[str, List[float]] = {"Client": [], "Router": []}
+    for round_ in range(rounds):
+        for name, target in ((("Client", plain), ("Router", router)) if round_ % 2 == 0
+                             else (("Router", router), ("Client", plain))):
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                target.complete("Hello")
+            times[name].append((time.perf_counter() - t0) / calls * 1e6)
+    out["sync"] = statistics.median(times["Router"]) - statistics.median(times["Client"])
+
+    async def run() -> float:
+        plain = allm.Client("openai/bench-model", api_key="k", transport=AsyncInstant(), max_retries=0)
+        router = allm.Router([allm.Client("openai/bench-model", api_key="k", transport=AsyncInstant(),
+                                          max_retries=0)])
+        times: Dict[str, List[float]] = {"Client": [], "Router": []}
+        for round_ in range(rounds):
+            for name, target in ((("Client", plain), ("Router", router)) if round_ % 2 == 0
+                                 else (("Router", router), ("Client", plain))):
+                t0 = time.perf_counter()
+                for _ in range(calls):
+                    await target.complete("Hello")
+                times[name].append((time.perf_counter() - t0) / calls * 1e6)
+        return statistics.median(times["Router"]) - statistics.median(times["Client"])
+
+    out["async"] = asyncio.run(run())
+    return out
+
+
 def main(argv: Any = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=400, help="sync calls per round (default 400)")
-    parser.add_argument("--rounds", type=int, default=7, help="rounds per side (default 7)")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds per side, alternating the order (default 9)")
     parser.add_argument("--async-calls", type=int, default=2000, help="async calls per round (default 2000)")
     parser.add_argument("--concurrency", type=int, default=100, help="async concurrency (default 100)")
     args = parser.parse_args(argv)
@@ -108,7 +191,11 @@ def main(argv: Any = None) -> int:
               f"{'throughput':>11}")
         for name, us in asyn.items():
             print(f"{name:34} {us:9.1f} {us - base:+8.1f}us {100 * (us - base) / base:+6.1f}% {base / us:10.3f}x")
-        print("\nbudget (issue 11): a Router with healthy entries adds under 3% (sync time, async throughput)")
+        work = router_work(3000, args.rounds)
+        print(f"\nthe router's own work (in-process, a transport that answers at once): "
+              f"sync {work['sync']:+.1f} us/call = {100 * work['sync'] / base_wall:.1f}% of the loopback call above; "
+              f"async {work['async']:+.1f} us/call = {100 * work['async'] / base:.1f}%")
+        print("budget (issue 11): a Router with healthy entries adds under 3% (sync time, async throughput)")
     finally:
         server.stop()
     return 0
