@@ -349,13 +349,7 @@ class CallTrace:
 
     def retry(self, attempt: int, wait: float, error: BaseException) -> None:
         """Attempt number ``attempt`` failed with ``error``; the next one comes after ``wait`` s."""
-        tracer = self.hooks.tracer
-        if tracer is not None:
-            kind, message, status = _error_fields(error)
-            tracer.record(RetryEvent(time.time(), self.correlation_id, self.model, self.provider, self.label, attempt,
-                                     wait, kind, message, status))
-        if self.span is not None:
-            self.hooks.otel.retry(self.span, attempt, wait, error)
+        _record_retry(self, attempt, wait, error, "chat")
 
     def done(self, response: Any) -> None:
         if self.ended:
@@ -375,18 +369,8 @@ class CallTrace:
             self.hooks.otel.chat_done(self.span, response)
 
     def failed(self, error: BaseException, attempts: Optional[int] = None, kind: Optional[str] = None) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        duration = time.perf_counter() - self.started
-        tracer = self.hooks.tracer
-        if tracer is not None:
-            error_type, message, status = _error_fields(error)
-            tracer.record(LLMErrorEvent(time.time(), self.correlation_id, self.model, self.provider, self.label,
-                                        self.streaming, duration, kind or error_type, message, status,
-                                        attempts if attempts is not None else getattr(error, "attempts", 1)))
-        if self.span is not None:
-            self.hooks.otel.chat_failed(self.span, error, kind)
+        _record_failure(self, error, kind, attempts if attempts is not None else getattr(error, "attempts", 1),
+                        "chat")
 
     def closed(self, attempts: int) -> None:
         """A stream the caller closed before its end."""
@@ -424,13 +408,7 @@ class OpTrace:
             if hooks.otel is not None else None
 
     def retry(self, attempt: int, wait: float, error: BaseException) -> None:
-        tracer = self.hooks.tracer
-        if tracer is not None:
-            kind, message, status = _error_fields(error)
-            tracer.record(RetryEvent(time.time(), self.correlation_id, self.model, self.provider, self.label, attempt,
-                                     wait, kind, message, status, self.operation))
-        if self.span is not None:
-            self.hooks.otel.retry(self.span, attempt, wait, error)
+        _record_retry(self, attempt, wait, error, self.operation)
 
     def done(self, result: Any = None) -> None:
         """It returned ``result`` (Embeddings: its tokens, cost and model are recorded)."""
@@ -453,18 +431,42 @@ class OpTrace:
             self.hooks.otel.operation_done(self.span, result)
 
     def failed(self, error: BaseException, kind: Optional[str] = None) -> None:
-        if self.ended:
-            return
-        self.ended = True
-        duration = time.perf_counter() - self.started
-        tracer = self.hooks.tracer
-        if tracer is not None:
-            error_type, message, status = _error_fields(error)
-            tracer.record(LLMErrorEvent(time.time(), self.correlation_id, self.model, self.provider, self.label,
-                                        self.streaming, duration, kind or error_type, message, status,
-                                        _attempts(error), self.operation))
-        if self.span is not None:
-            self.hooks.otel.chat_failed(self.span, error, kind)
+        """The call failed: its ``llm_error`` event and span; an LLMError gets the call's
+        correlation id (the caller re-raises it)."""
+        from .errors import LLMError
+
+        if isinstance(error, LLMError):
+            error.correlation_id = self.correlation_id
+        _record_failure(self, error, kind, _attempts(error), self.operation)
+
+
+def _record_retry(trace: Any, attempt: int, wait: float, error: BaseException, operation: str) -> None:
+    """Attempt ``attempt`` of ``trace``'s call failed with ``error``; the next comes after ``wait``
+    seconds: a ``retry`` event and a span event."""
+    tracer = trace.hooks.tracer
+    if tracer is not None:
+        kind, message, status = _error_fields(error)
+        tracer.record(RetryEvent(time.time(), trace.correlation_id, trace.model, trace.provider, trace.label, attempt,
+                                 wait, kind, message, status, operation))
+    if trace.span is not None:
+        trace.hooks.otel.retry(trace.span, attempt, wait, error)
+
+
+def _record_failure(trace: Any, error: BaseException, kind: Optional[str], attempts: int, operation: str) -> None:
+    """End ``trace`` (a :class:`CallTrace` or :class:`OpTrace`) with ``error``, once: its
+    ``llm_error`` event and its span's error status."""
+    if trace.ended:
+        return
+    trace.ended = True
+    duration = time.perf_counter() - trace.started
+    tracer = trace.hooks.tracer
+    if tracer is not None:
+        error_type, message, status = _error_fields(error)
+        tracer.record(LLMErrorEvent(time.time(), trace.correlation_id, trace.model, trace.provider, trace.label,
+                                    trace.streaming, duration, kind or error_type, message, status, attempts,
+                                    operation))
+    if trace.span is not None:
+        trace.hooks.otel.chat_failed(trace.span, error, kind)
 
 
 def _attempts(error: BaseException) -> int:

@@ -354,9 +354,7 @@ class Client:
                 seen.append(token)
         except BaseException as exc:
             if trace is not None:
-                if isinstance(exc, LLMError):
-                    exc.correlation_id = trace.correlation_id
-                trace.failed(exc)
+                trace.failed(exc)  # and the error gets the call's correlation id
             raise
 
     @io
@@ -402,9 +400,7 @@ class Client:
             counted = self._endpoint.parse_token_count(response.body or b"", response.headers)
         except BaseException as exc:
             if trace is not None:
-                if isinstance(exc, LLMError):
-                    exc.correlation_id = trace.correlation_id
-                trace.failed(exc)
+                trace.failed(exc)  # and the error gets the call's correlation id
             raise
         if trace is not None:
             trace.done(counted)
@@ -504,10 +500,8 @@ class Client:
         except BaseException as exc:
             if isinstance(exc, LLMError):
                 self._totals.failed(exc)
-                if trace is not None:
-                    exc.correlation_id = trace.correlation_id
             if trace is not None:
-                trace.failed(exc)
+                trace.failed(exc)  # and the error gets the call's correlation id
             raise
         if job.batches:
             self._totals.add(result.provider, result.model, result.usage)  # usage_totals(): one call

@@ -64,6 +64,7 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
 import _benchworker as W  # noqa: E402
+from _benchutil import Server as _Server  # noqa: E402
 
 WORKER = os.path.join(HERE, "_benchworker.py")
 STREAM_CHUNKS = 2000
@@ -93,31 +94,11 @@ def progress(msg: str) -> None:
     print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
 
-class Server:
+class Server(_Server):
     def __init__(self, chunks: int) -> None:
-        fd, self.port_file = tempfile.mkstemp()
-        os.close(fd)
-        os.unlink(self.port_file)
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_benchserver.py"),
-                                      self.port_file, "--chunks", str(chunks)])
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.port_file):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("bench server did not start")
-            time.sleep(0.01)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-        self.base = f"http://127.0.0.1:{self.port}/v1"
+        super().__init__(chunks)
         # The same server, answering streams of MEM_STREAM_CHUNKS chunks (path prefix /cN/).
         self.mem_base = f"http://127.0.0.1:{self.port}/c{MEM_STREAM_CHUNKS}/v1"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait()
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
 
 
 def med(xs: List[float]) -> float:

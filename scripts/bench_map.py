@@ -143,7 +143,7 @@ def main() -> int:
         print(SIDES[args.side](args.base, args.calls, args.concurrency))
         return 0
 
-    from bench import Server  # the loopback server process of scripts/bench.py
+    from _benchutil import Server  # the loopback server process
 
     server = Server(chunks=10)
     try:

@@ -24,7 +24,7 @@ import sys
 import time
 from typing import Any, Callable, Dict, List
 
-from bench_trace import Server  # the same loopback server process
+from bench_trace import Server  # noqa: F401  (sets sys.path to this checkout first)
 
 from _benchutil import median_us  # noqa: E402
 

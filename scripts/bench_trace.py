@@ -22,9 +22,7 @@ import cProfile
 import os
 import pstats
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from typing import Any, Callable, Dict, List
 
@@ -33,30 +31,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _benchutil import median_us  # noqa: E402
-
-
-class Server:
-    def __init__(self) -> None:
-        fd, self.port_file = tempfile.mkstemp(prefix="bench-trace-port-")
-        os.close(fd)
-        os.unlink(self.port_file)
-        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_benchserver.py"), self.port_file])
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.port_file) or not open(self.port_file).read().strip():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                raise RuntimeError("bench server did not start")
-            time.sleep(0.01)
-        with open(self.port_file) as f:
-            self.base = f"http://127.0.0.1:{int(f.read())}/v1"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        self.proc.wait()
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
+from _benchutil import Server, median_us  # noqa: E402
 
 
 def span_path(clients, args) -> None:

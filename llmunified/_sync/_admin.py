@@ -244,9 +244,7 @@ class ModelManager:
             result = parse(response) if parse is not None else None
         except BaseException as exc:
             if trace is not None:
-                if isinstance(exc, LLMError):
-                    exc.correlation_id = trace.correlation_id
-                trace.failed(exc)
+                trace.failed(exc)  # and the error gets the call's correlation id
             raise
         if trace is not None:
             trace.done(result)

@@ -4,11 +4,14 @@
 What differs between wire protocols is a row of :data:`EXPECT`, not a branch in a test: a new
 provider adds its name to :data:`PROVIDERS` and one :class:`Expect` row.
 """
+import asyncio
+import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
 import llmunified_async as llm
+from llmunified._twin import io
 from llmunified_async import errors
 
 PROVIDERS = ["openai", "anthropic", "ollama", "lmstudio", "gemini", "vertex", "vertex-claude", "cohere", "azure"]
@@ -291,3 +294,31 @@ def sent_roles(provider: str, body: Dict[str, Any]) -> List[str]:
 def stream_error_class(provider: str, typed: Optional[type]) -> type:
     """The error class an in-stream error of a typed kind surfaces as on this provider."""
     return typed if typed is not None and expect(provider).typed_stream_errors else errors.APIError
+
+
+def without_asyncio_debug() -> Any:
+    """The async twin runs its tests in asyncio's debug mode, whose bookkeeping of every
+    coroutine would dominate a run of thousands of calls (time and memory): off for it, and the
+    loop returned to turn it on again (None in the sync twin, which has no loop)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    loop.set_debug(False)
+    return loop
+
+
+@io
+async def settled_requests(emulator: Any, quiet: float = 0.2, timeout: float = 5.0) -> int:
+    """How many requests ``emulator`` recorded, once no new one has arrived for ``quiet``
+    seconds: a request a client sent just before it stopped is recorded a moment later by the
+    emulator's handler thread, so counting at once can miss it on a loaded machine."""
+    deadline = time.monotonic() + timeout
+    count = len(emulator.requests)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(quiet)
+        now = len(emulator.requests)
+        if now == count:
+            break
+        count = now
+    return count

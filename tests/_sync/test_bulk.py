@@ -4,7 +4,6 @@ errors, one shared backoff on 429, rpm pacing, progress, and resuming from a res
 Hand-written for the sync package; tests/_async/test_bulk.py is generated from it by
 scripts/gen_async.py.
 """
-import asyncio
 import json
 import time
 
@@ -14,7 +13,7 @@ import llmunified as llm
 from llmunified import errors
 from llmunified._twin import io
 from llmunified.testing import RateLimit, Reply
-from tests._sync.helpers import settings
+from tests._sync.helpers import settings, settled_requests, without_asyncio_debug
 
 PROMPTS = [f"prompt {i}" for i in range(24)]
 
@@ -135,7 +134,7 @@ def test_resume_from_a_results_file(emulator, tmp_path):
             for result in run:
                 if result.index == 3:
                     break  # interrupted: what is in flight is waited for (threads) or cancelled (tasks)
-        first = len(emulator.requests)
+        first = settled_requests(emulator)  # (those in flight at the stop included)
         recorded = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert 4 <= len(recorded) <= first <= 6
         by_index = {r["index"]: r for r in recorded}  # written as they finished
@@ -204,18 +203,6 @@ FAST = Reply(body=json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "
              content_type="application/json")
 
 
-def without_asyncio_debug():
-    """The async twin runs its tests in asyncio's debug mode, whose bookkeeping of every
-    coroutine would dominate a 10,000-call run: off for it, and the loop returned to turn it on
-    again (None in the sync twin, which has no loop)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    loop.set_debug(False)
-    return loop
-
-
 def test_ten_thousand_items_interrupted_and_resumed(emulator, tmp_path):
     loop = without_asyncio_debug()
     try:
@@ -242,7 +229,7 @@ def ten_thousand_items_interrupted_and_resumed(emulator, tmp_path):
             with client.map(items, concurrency=4, results_file=path, on_progress=stop_at) as run:
                 for result in run:
                     seen.append(result.index)
-        first = len(emulator.requests)
+        first = settled_requests(emulator)  # (those in flight at the stop included)
         recorded = [json.loads(line)["index"] for line in path.read_text(encoding="utf-8").splitlines()]
         assert 4_000 <= len(recorded) == len(set(recorded)) < n and first < n
         results = [r for r in client.map(items, concurrency=4, results_file=path)]

@@ -5,7 +5,6 @@ run_stream() and streams (failover before content only), and a 1,000-call soak.
 
 Hand-written for the sync package; tests/_async/test_router.py is generated from it.
 """
-import asyncio
 import functools
 import gc
 import os
@@ -22,7 +21,7 @@ from llmunified import errors
 from llmunified._backends.sync import run_all
 from llmunified._twin import io
 from llmunified.testing import Emulator, Reply, ToolCallSpec
-from tests._sync.helpers import SECRET, WEATHER
+from tests._sync.helpers import SECRET, WEATHER, without_asyncio_debug
 
 
 @pytest.fixture
@@ -530,18 +529,6 @@ def _fd_count():
     return len(os.listdir("/proc/self/fd"))
 
 
-def _without_asyncio_debug():
-    """The async twin runs its tests in asyncio's debug mode, whose bookkeeping of every
-    coroutine would dominate a soak's time and memory: off for the soak, and the loop returned
-    to turn it on again (None in the sync twin, which has no loop)."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    loop.set_debug(False)
-    return loop
-
-
 @io
 def _batch(router, start, n):
     """Calls ``start`` .. ``start + n - 1`` through ``router``, eight at a time (threads here,
@@ -578,7 +565,7 @@ def test_soak_a_thousand_calls_one_entry_failing_thirty_percent():
         with llm.Router(clients, failure_threshold=3, cooldown=0.01) as router:
             texts = []
             labels = Counter()
-            loop = _without_asyncio_debug()
+            loop = without_asyncio_debug()
             try:
                 fds = []
                 memory = []
