@@ -165,7 +165,7 @@ def test_approvals_allow_deny(emulator, provider):
         reply = client.run("Weather?", tools=[WEATHER], approve=approve)
     assert reply.text == "Paris and Rome are clear."
     assert [s[2]["city"] for s in seen] == ["Paris", "Oslo", "Rome", "Bern"]
-    assert RAN == [("Paris", 1), ("Rome", 1)]
+    assert sorted(RAN) == [("Paris", 1), ("Rome", 1)]  # approved calls run once each (concurrently in the async twin)
     results = list(tool_results(reply.messages).values())
     assert [r[1] for r in results] == [False, True, False, True]
     assert "Oslo is off limits" in results[1][0] and "did not allow" in results[3][0]
