@@ -101,7 +101,10 @@ class Endpoint:
         return caps if caps is not None else self._resolve()
 
     def _resolve(self) -> Any:
-        from ._capabilities import conversation_steps, resolve
+        from ._dccache import loading
+
+        with loading:  # the first call loads the registry: its dataclasses' methods from the cache
+            from ._capabilities import conversation_steps, resolve
 
         try:
             facts = self.model_info()

@@ -60,12 +60,13 @@ def namespace(package: str, io_module: str, submodules: Dict[str, str]
 
     def __getattr__(name: str) -> Any:
         module = table.get(name)
-        if module is not None:
-            value = getattr(importlib.import_module(module), name)
-        elif name in submodules:
-            value = importlib.import_module(submodules[name])
-        else:
+        if module is None and name not in submodules:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        from ._dccache import loading
+
+        with loading:  # the dataclasses' methods from the cache, not compiled again
+            value = getattr(importlib.import_module(module), name) if module is not None else \
+                importlib.import_module(submodules[name])
         setattr(importlib.import_module(package), name, value)  # cache: next lookup is a dict hit
         return value
 
