@@ -823,14 +823,14 @@ class OpenAIStream(SSEStreamDecoder):
         raise self.broken("the connection closed before finish_reason and [DONE]")
 
 
-_VERSIONED = re.compile(r"/v\d+[a-z0-9]*(/|$)", re.I)
+_VERSIONED = r"(?i)/v\d+[a-z0-9]*(/|$)"  # compiled (and cached by re) on first use: an error path
 
 
 def _missing_version(base_url: str) -> str:
     """The hint for a 404 when ``base_url`` has no version segment (``/v1``, ``/v1beta``)."""
     shown = re.sub(r"(?<=://)[^/@]*@", "", base_url.split("?")[0])
     path = shown.split("://", 1)[-1].partition("/")[2]
-    if _VERSIONED.search("/" + path):
+    if re.search(_VERSIONED, "/" + path):
         return ""
     return (f"; base_url may be missing /v1: OpenAI-compatible servers serve the API under /v1 "
             f"(try base_url='{shown}/v1')")
