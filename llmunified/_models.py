@@ -28,7 +28,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import ConfigurationError, ValidationError
 
@@ -324,25 +324,28 @@ class _Table:
 
     A bundled table is made from the JSON text of its models and decodes it on first use
     (``pending``): a program that talks to one provider never decodes the others' entries
-    (OpenRouter's alone are half the file)."""
+    (OpenRouter's alone are half the file). The registry gives its tables a callable that
+    reads that text from the file when it is needed instead, so the ~200 KB of other
+    providers' text is not held for the life of the program either."""
 
     __slots__ = ("defaults", "_entries", "origin", "_aliases", "_pending")
 
-    def __init__(self, defaults: Mapping[str, Any], pending: Optional[str] = None) -> None:
+    def __init__(self, defaults: Mapping[str, Any], pending: Union[str, Callable[[], str], None] = None) -> None:
         self.defaults = dict(defaults)
         self._entries: Dict[str, Tuple[str, Dict[str, Any]]] = {}  # normal id -> (id, entry)
         self.origin: Dict[str, str] = {}  # normal id -> source, for user entries
         self._aliases: Optional[Dict[str, str]] = None
-        self._pending = pending  # the JSON object of the bundled models, not decoded yet
+        self._pending = pending  # the JSON object of the bundled models (or its reader), not decoded yet
 
     @property
     def entries(self) -> Dict[str, Tuple[str, Dict[str, Any]]]:
         """normal id -> (id, raw entry)."""
         pending = self._pending
         if pending is not None:
+            text = pending if isinstance(pending, str) else pending()
             self._pending = None
             loaded: Dict[str, Tuple[str, Dict[str, Any]]] = {}
-            for mid, entry in json.loads(pending).items():
+            for mid, entry in json.loads(text).items():
                 loaded[_normal(mid)] = (mid, entry)
             loaded.update(self._entries)  # entries put before the first use win
             self._entries = loaded
@@ -420,6 +423,29 @@ def _split_bundled(text: str) -> Optional[Tuple[Dict[str, Any], Dict[str, _Table
     return doc, tables
 
 
+class _Section:
+    """The text of one provider's models in the bundled file, read from the file when its table
+    is first used (it is read whole and split again: a few hundred microseconds, once per
+    provider a program uses). Should the file have been replaced on disk while the program runs,
+    its new text for the provider is read (decoded whole when laid out otherwise; none: empty)."""
+
+    __slots__ = ("provider",)
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def __call__(self) -> str:
+        with open(_DATA, encoding="utf-8") as f:
+            text = f.read()
+        split = _split_bundled(text)
+        if split is None:
+            models = json.loads(text).get("providers", {}).get(self.provider, {}).get("models", {})
+            return json.dumps(models)
+        table = split[1].get(self.provider)
+        pending = table._pending if table is not None else None
+        return pending if isinstance(pending, str) else "{}"
+
+
 class _Registry:
     def __init__(self) -> None:
         with open(_DATA, encoding="utf-8") as f:
@@ -431,6 +457,8 @@ class _Registry:
                       for provider, data in doc["providers"].items()}
         else:
             doc, tables = split
+            for name, table in tables.items():  # read again when used: the text is not kept
+                table._pending = _Section(name)
         self.snapshot_date: str = doc["snapshot_date"]
         self.source: str = f"{doc['source']}, snapshot {doc['snapshot_date']}"
         self.currency: str = doc.get("currency", "USD")

@@ -337,3 +337,34 @@ def test_a_call_to_one_provider_decodes_no_other_table():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ, LLMUNIFIED_MODELS=""))
     assert out.stdout.strip() == "['openai']"
+
+
+def test_the_registry_keeps_no_table_text_and_reads_each_table_from_the_file_when_used():
+    doc = json.loads(_bundled_text())
+    registry = _models._Registry()
+    assert all(not isinstance(t._pending, str) for t in registry.tables.values())  # no text held
+    for provider, data in doc["providers"].items():
+        table = registry.tables[provider]
+        assert table.entries == {_models._normal(mid): (mid, entry) for mid, entry in data["models"].items()}
+        assert table._pending is None
+
+
+@pytest.mark.parametrize("relayout", [False, True])
+def test_a_bundled_file_replaced_while_running_is_read_as_it_now_is(tmp_path, monkeypatch, relayout):
+    path = tmp_path / "models.json"
+    path.write_text(_bundled_text(), encoding="utf-8")
+    monkeypatch.setattr(_models, "_DATA", str(path))
+    registry = _models._Registry()
+    doc = json.loads(_bundled_text())
+    anthropic = {_models._normal(mid): (mid, e) for mid, e in doc["providers"]["anthropic"]["models"].items()}
+    doc["providers"]["openai"]["models"] = {"gpt-new": {"name": "New"}}
+    del doc["providers"]["anthropic"]
+    # the generator's layout, or another one (decoded whole)
+    text = _bundled_text().replace('"gpt-4o":{', '"gpt-4o-renamed":{', 1) if not relayout else json.dumps(doc)
+    path.write_text(text, encoding="utf-8")
+    assert registry.tables["anthropic"].entries == ({} if relayout else anthropic)
+    openai = registry.tables["openai"].entries
+    if relayout:
+        assert openai == {"gpt-new": ("gpt-new", {"name": "New"})}
+    else:
+        assert "gpt-4o-renamed" in openai and "gpt-4o" not in openai
