@@ -58,8 +58,8 @@ class Recorder:
 
         def fast(city):
             self.enter("fast")
+            self.leave("fast")  # noted before "slow" is released, so "slow" is noted ending after it
             self.fast_started.set()
-            self.leave("fast")
             return f"{city}: fast"
 
         return [llm.Tool("slow", "A slow lookup.", CITY, function=slow),
