@@ -60,7 +60,7 @@ def cache_file(tmp_path):
 @pytest.mark.parametrize("package", ["llmunified", "llmunified_async"])
 def test_a_warm_start_makes_the_same_classes_without_compiling(tmp_path, package):
     cold = probe(tmp_path, package)
-    assert cold["stats"]["compiled"] > 40 and cold["stats"]["cached"] == 0 and cold["stats"]["written"] >= 1
+    assert cold["stats"]["compiled"] > 10 and cold["stats"]["cached"] == 0 and cold["stats"]["written"] >= 1
     assert cache_file(tmp_path) is not None
     warm = probe(tmp_path, package)
     assert warm["stats"] == {"compiled": 0, "cached": cold["stats"]["compiled"], "written": 0}
