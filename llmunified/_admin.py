@@ -6,6 +6,7 @@ here: the checked model names, the request of each operation (built by the codec
 UnsupportedOperationError), the result types (:class:`PullProgress`, :class:`ModelDetails`) and
 the decoder of a progress stream (:class:`ProgressDecoder`), which takes bytes in any chunking.
 """
+from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field

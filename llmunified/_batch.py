@@ -13,6 +13,7 @@ Unified statuses (:data:`STATUSES`): ``validating``, ``in_progress``, ``finalizi
 ``completed``, ``failed``, ``expired``, ``cancelling``, ``cancelled``; the last four but
 ``cancelling`` are final (:data:`FINAL`).
 """
+from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field

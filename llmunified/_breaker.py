@@ -6,6 +6,7 @@ returning seconds, ``time.monotonic`` by default), so tests drive it with a fake
 lock guards a few field updates and is never held across a call or an ``await``: one breaker is
 safe to share between threads, and between tasks of an event loop.
 """
+from __future__ import annotations
 import threading
 import time
 from collections import deque

@@ -15,6 +15,7 @@
 Retries happen here rather than inside each call: the calls are made with retries off, so a 429
 pauses every worker at once (one shared backoff) instead of each retrying on its own.
 """
+from __future__ import annotations
 import heapq
 import json
 from collections import deque

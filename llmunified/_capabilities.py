@@ -68,6 +68,7 @@ Client, on its first call; a call with only the client's default options reuses 
 Drops are reported in log records only: they happen before a stream opens, where the event
 model has no place for a warning.
 """
+from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple

@@ -15,6 +15,7 @@ applies when the request's input tokens exceed its threshold. A response that st
 several billed calls (the rounds of ``Client.run``, the re-asks of ``extract``) is priced call
 by call and summed, so each call's tier is its own.
 """
+from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
 

@@ -16,6 +16,7 @@ nothing written under ``PYTHONDONTWRITEBYTECODE`` / ``-B``, written atomically, 
 unreadable, foreign or corrupt file only means compiling as usual (it is then rewritten). The cached
 code objects are dropped when the outermost ``with loading:`` ends; only the methods stay, as always.
 """
+from __future__ import annotations
 import builtins
 import marshal
 import os

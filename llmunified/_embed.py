@@ -9,6 +9,7 @@ each provider is its codec's (``Codec.embed_request`` / ``Codec.parse_embeddings
 Memory: the vectors are the only per-input objects kept (lists of floats); a reply's other
 fields are kept once per request (``Embeddings.raw``), its vectors taken out of it.
 """
+from __future__ import annotations
 import array
 import base64
 import binascii

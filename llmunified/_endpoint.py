@@ -10,6 +10,7 @@ its request is built: resolved once, on the client's first call (the registry lo
 at construction); the client's default options are checked once and their :class:`Plan` kept,
 so a call without options of its own pays nothing more.
 """
+from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 

@@ -4,6 +4,7 @@ Every provider's stream decoder produces these events through :class:`Accumulato
 provider's non-streaming parser builds its Response through the same Accumulator, so a streamed
 response and a non-streamed one for the same content are equal by construction.
 """
+from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Literal, Optional, Union
 

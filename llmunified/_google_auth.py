@@ -17,6 +17,7 @@ blocked by it; building the request then only reads the token.
 
 Tokens are never logged, never in a repr and never in an error message.
 """
+from __future__ import annotations
 import threading
 from typing import Any, Optional, Tuple
 

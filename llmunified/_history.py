@@ -30,6 +30,7 @@ counter work plus O(log n) (building the list sent copies references, a C-level 
 Counts are cached by position: the History assumes its messages are not edited in place.
 After an in-place edit call :meth:`History.invalidate`.
 """
+from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 Codecs build :class:`HTTPRequest`; transports (``llmunified/_backends/``) send it and return a
 :class:`TransportResponse`. Neither side knows the other: a transport knows nothing of providers.
 """
+from __future__ import annotations
 import json
 from typing import Any, Dict, Iterator, Optional
 

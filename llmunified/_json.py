@@ -13,6 +13,7 @@ compares them on generated documents).
 ``LLMUNIFIED_JSON=json`` in the environment keeps the standard library even when ``orjson`` is
 installed. The choice is made on first use, so ``import llmunified`` never imports ``orjson``.
 """
+from __future__ import annotations
 import os
 from typing import Any, Callable, Optional
 

@@ -1,4 +1,5 @@
 """Lazy public namespaces: ``import llmunified`` stays cheap, names load on first use."""
+from __future__ import annotations
 import importlib
 from typing import Any, Callable, Dict, List, Tuple
 

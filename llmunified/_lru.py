@@ -1,4 +1,5 @@
 """A small thread-safe LRU map (sans-IO utility): the schema, rewrite and output-spec caches."""
+from __future__ import annotations
 import threading
 from collections import OrderedDict
 from typing import Generic, Hashable, Optional, TypeVar

@@ -22,6 +22,7 @@ environment variable (several files separated by ``os.pathsep``), read with the 
 An entry has the fields of :class:`ModelFacts` (``prices`` as in :class:`Prices`, tiers as
 ``[{"above": 200000, "input": 2.5, ...}]``) and optionally ``base``: the entry it starts from.
 """
+from __future__ import annotations
 import json
 import math
 import os

@@ -1,4 +1,5 @@
 """Call options and message coercion (sans-IO): what the caller wrote -> validated values."""
+from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union

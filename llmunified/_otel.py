@@ -36,6 +36,7 @@ Message content (``gen_ai.system_instructions``, ``gen_ai.input.messages``,
 ``llm.Tracer(otel=True, capture_content=True)`` or the environment variable
 ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true``. Keys and headers never go on a span.
 """
+from __future__ import annotations
 import json
 import os
 from typing import Any, Dict, List, Optional

@@ -15,6 +15,7 @@ arguments it was created with, minus what must not or cannot travel:
 Settings that came from the environment rather than from arguments (the key, ``base_url`` from
 ``OLLAMA_HOST``...) are resolved again in the worker, from the worker's environment. Sans-IO.
 """
+from __future__ import annotations
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 __all__ = ["client_args", "reduce_client", "rebuild"]

@@ -18,6 +18,7 @@ The clock is injected (``clock=``, seconds, monotonic) and every method also tak
 the state machine is tested without sleeping. The I/O layer (``llmunified._sync._bulk``) sleeps
 for what :meth:`RateLimiter.delay` says, and only it. One driver uses a limiter (no lock).
 """
+from __future__ import annotations
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Optional

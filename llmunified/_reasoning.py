@@ -21,6 +21,7 @@ sends for each value, and what ``False`` does where the API has no off switch.
 
 ``cache`` places prompt-caching hints (see :class:`CacheSpec`).
 """
+from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple, Union
 

@@ -6,6 +6,7 @@ at module level) and the table collects them on first use. Providers that share 
 protocol (the OpenAI-compatible hosts) differ only by data on their entry: URLs, environment
 variables, the :class:`Auth` scheme, the token-estimate family and ``details`` the codec reads.
 """
+from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field

@@ -4,6 +4,7 @@ The I/O loop asks ``policy.delay_for(error)``: ``None`` means raise, a number me
 long and try again with ``policy.increment(delay)``. A stream that fails before any content
 reached the caller asks :func:`retryable_before_content` first, then the same policy.
 """
+from __future__ import annotations
 import email.utils
 import random
 import time

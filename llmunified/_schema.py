@@ -24,6 +24,7 @@ Common schemas (types, properties, required, enums, bounds, anyOf, ...) are vali
 compiled checker; jsonschema is only asked to explain a failure or to validate the keywords the
 checker does not implement, so the answer is always jsonschema's.
 """
+from __future__ import annotations
 import copy
 import json
 import numbers

@@ -20,6 +20,7 @@ Session files::
      "system": "...", "messages": [...], "dropped": [...], "pinned": [0, 3],
      "options": {...}, "meta": {...}}
 """
+from __future__ import annotations
 import json
 import os
 import stat

@@ -1,5 +1,6 @@
 """ChatSession's decisions (sans-IO): history, truncation to the token budget, what a finished
 exchange adds, and the session file. Both twins' ChatSession hold one ``SessionState``."""
+from __future__ import annotations
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 

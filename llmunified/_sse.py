@@ -4,6 +4,7 @@ Both take raw bytes in whatever pieces the network delivers. Lines are split on 
 decoding, and line terminators are ASCII, so a UTF-8 character split across two network chunks is
 always decoded whole.
 """
+from __future__ import annotations
 from typing import List, Optional
 
 __all__ = ["SSEEvent", "SSEDecoder", "NDJSONDecoder"]

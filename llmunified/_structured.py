@@ -12,6 +12,7 @@ Replies are decoded tolerantly, because models wrap JSON even when told not to: 
 as JSON first; then the first fenced block (```` ```json ... ``` ````); then the first ``{`` or
 ``[`` from which a complete JSON document decodes, ignoring prose before and after it.
 """
+from __future__ import annotations
 import copy
 import dataclasses
 import json

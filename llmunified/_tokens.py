@@ -56,6 +56,7 @@ Completions has no field for reasoning), only signed or redacted blocks for Anth
 for Ollama. Anthropic leaves thinking of earlier turns out of the context, so counting it there
 errs high; the History's correction from reported usage absorbs that.
 """
+from __future__ import annotations
 import json
 import logging
 import math

@@ -4,6 +4,7 @@ The parameters' JSON Schema comes from their annotations (:mod:`llmunified._type
 table), the descriptions from the docstring (:mod:`llmunified._docstrings`), and tool-call
 arguments are converted back to the annotated types before the function is called.
 """
+from __future__ import annotations
 import dataclasses
 import inspect
 import types

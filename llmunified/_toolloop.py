@@ -1,5 +1,6 @@
 """The automatic tool loop's decisions (sans-IO): which tool a call names, whether its arguments
 are valid, what goes back to the model. The I/O layer only calls the functions and the model."""
+from __future__ import annotations
 import dataclasses
 import enum
 import functools

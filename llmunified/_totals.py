@@ -1,9 +1,9 @@
 """The value of ``client.usage_totals()`` (see ``llmunified._usage`` for how it is counted)."""
+from __future__ import annotations
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ._cost import Cost
+from ._cost import Cost  # at run time too: typing.get_type_hints(UsageTotals) resolves it
 
 __all__ = ["UsageTotals"]
 
@@ -32,7 +32,7 @@ class UsageTotals:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     reasoning_tokens: int = 0
-    cost: Optional["Cost"] = None
+    cost: Optional[Cost] = None
     unpriced_calls: int = 0
     estimated: bool = False
 

@@ -35,6 +35,7 @@ the thread that made the call.
 The I/O layer talks to :class:`Hooks` (built by :func:`hooks_for` when a client gets a tracer
 or OpenTelemetry), which feeds the tracer and, when enabled, ``llmunified._otel``.
 """
+from __future__ import annotations
 import os
 import threading
 import time

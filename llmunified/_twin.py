@@ -5,6 +5,7 @@ calls something that does): the generator turns it into ``async def`` in the asy
 puts ``await`` before every call to it. An ``@io`` function that contains ``yield`` becomes an
 async generator: calls to it are not awaited, and ``for`` over it becomes ``async for``.
 """
+from __future__ import annotations
 from typing import Callable, TypeVar
 
 _F = TypeVar("_F", bound=Callable)

@@ -3,6 +3,7 @@
 Validation happens at construction (``__post_init__``) so a bad message fails where it is
 written, not later inside a provider codec.
 """
+from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union, cast

@@ -11,6 +11,7 @@ selects) without building a :class:`~llmunified.Cost`; the costs are computed wh
 are read, once per price group. Because a cost is linear in the token counts at
 fixed rates, the sum equals the sum of each call's own ``Response.cost``.
 """
+from __future__ import annotations
 import threading
 from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Optional, Tuple

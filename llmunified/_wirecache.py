@@ -26,6 +26,7 @@ cannot resume one kept before only notes which messages it had, and the next is 
 starts with those. So one-off requests, and conversations truncated at the front on every
 turn, pay almost nothing for this.
 """
+from __future__ import annotations
 import copy
 import json
 import threading

@@ -58,6 +58,7 @@ retried and its ``retryable`` is False (the caller already holds part of the rep
 builtin ``TimeoutError`` / ``ConnectionError`` makes them ``OSError`` too: an ``except
 OSError`` around a call catches them, as it catches requests' and aiohttp's own errors.
 """
+from __future__ import annotations
 import builtins
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 

@@ -1,5 +1,6 @@
 """The asyncio transport, on a pooled ``aiohttp.ClientSession``: the hand-written twin of
 ``sync.py`` (same methods, as coroutines). Knows nothing of providers, imports no ``requests``."""
+from __future__ import annotations
 import asyncio
 import contextvars
 import functools

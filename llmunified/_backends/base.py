@@ -6,6 +6,7 @@ needed). The sync client calls them plainly; the async client awaits them
 HTTP stack: a configured ``requests.Session`` (proxies, mTLS, a custom CA), a recording or a
 mock transport in tests.
 """
+from __future__ import annotations
 import errno
 import logging
 import os

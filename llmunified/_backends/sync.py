@@ -3,6 +3,7 @@
 Its hand-written twin, ``asyncio.py``, has the same methods as coroutines. Both map library
 exceptions to ``llmunified.errors`` and never put request headers (API keys) in messages.
 """
+from __future__ import annotations
 import builtins
 import contextvars
 import inspect

@@ -5,6 +5,7 @@ What to send and what the replies mean is decided in ``llmunified._admin`` and t
 admin hooks; here bytes move. ``Client.pull``, ``Client.show`` ... delegate to
 :class:`ModelManager`.
 """
+from __future__ import annotations
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterator, List, Mapping, Optional
 

@@ -6,6 +6,7 @@ worker threads here, tasks on the event loop there (``WorkerPool`` of the backen
 decision (what starts when, retries, order, the file's format) is the sans-IO core's
 (``llmunified._bulkplan``, ``llmunified._ratelimit``); this only starts calls, waits and writes.
 """
+from __future__ import annotations
 import dataclasses
 import functools
 import time

@@ -2,6 +2,7 @@
 
 The source of ``llmunified_async/_session.py``; decisions live in ``llmunified._session_core``.
 """
+from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Iterator, List, Mapping, Optional, Union, cast
 

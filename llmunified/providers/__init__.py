@@ -6,6 +6,7 @@ A codec module defines its :class:`~llmunified.providers._base.Codec` subclass a
 package on first use and collects them. Adding a provider is adding a module (see the README's
 development section); nothing central is edited.
 """
+from __future__ import annotations
 import importlib
 import os
 from typing import Dict, List, Optional

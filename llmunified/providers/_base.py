@@ -1,5 +1,6 @@
 """What every provider codec shares: request building with auth, JSON decoding with nothing
 lost, error construction, and the stream-decoder skeleton. Sans-IO."""
+from __future__ import annotations
 import abc
 import functools
 import json

@@ -1,4 +1,5 @@
 """Anthropic Messages API (``POST /v1/messages``). Wire facts: docs/wire.md §3."""
+from __future__ import annotations
 import json
 import logging
 import re

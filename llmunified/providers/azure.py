@@ -31,6 +31,7 @@ Decisions this module makes (the behaviour tests hold it to them):
   ``categories`` are the filter's verdicts (``error.filtered`` names the flagged ones).
 - ``apim-request-id`` is the request id of errors and responses when no ``x-request-id`` came.
 """
+from __future__ import annotations
 import json
 import re
 from typing import Mapping, Optional

@@ -1,4 +1,5 @@
 """Cohere v2 Chat (``POST /v2/chat``). Wire facts: docs/wire.md §8."""
+from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 

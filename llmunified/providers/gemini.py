@@ -53,6 +53,7 @@ Decisions this codec makes (the behaviour tests hold it to them):
 - ``ImagePart.detail`` has no per-image counterpart (Gemini's ``mediaResolution`` is set for the
   whole request, through ``extra``).
 """
+from __future__ import annotations
 import json
 import logging
 import re

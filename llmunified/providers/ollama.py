@@ -10,6 +10,7 @@ speaks. The native API differs in ways that matter here:
 - images are bare base64 strings on the message (no URLs, no ``data:`` prefix);
 - the stream is NDJSON; its last line has ``done: true`` with the reason and token counts.
 """
+from __future__ import annotations
 import json
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple

@@ -1,5 +1,6 @@
 """OpenAI Chat Completions, and every OpenAI-compatible server (LM Studio, Groq, Together,
 OpenRouter, DeepSeek, vLLM, Ollama's /v1). Wire facts: docs/wire.md §1."""
+from __future__ import annotations
 import json
 import logging
 import re

@@ -42,6 +42,7 @@ Decisions this module makes (the behaviour tests hold it to them):
   ``cache_control`` breakpoints for Claude, ``thinkingConfig`` for Gemini (see AnthropicCodec,
   GeminiCodec).
 """
+from __future__ import annotations
 import dataclasses
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple

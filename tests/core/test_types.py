@@ -588,3 +588,24 @@ def test_a_partial_response_copies_every_field_of_a_thinking_part():
     acc.thinking(", step two")
     assert first == ThinkingPart("step one", "sig")  # the copy did not grow with the stream
     assert acc.response().message.content[0] == ThinkingPart("step one, step two", "sig")
+
+
+@pytest.mark.parametrize("package", ["llmunified", "llmunified_async"])
+def test_every_public_dataclass_has_annotations_that_resolve(package):
+    """Annotations are lazy (``from __future__ import annotations``: nothing evaluated at import),
+    so they must still resolve for the tools that read them (``typing.get_type_hints``:
+    dataclasses_json, cattrs, pydantic, IDEs), each to a real type."""
+    import dataclasses
+    import importlib
+    import typing
+
+    namespace = importlib.import_module(package)
+    checked = 0
+    for name in namespace.__all__:
+        obj = getattr(namespace, name)
+        if isinstance(obj, type) and dataclasses.is_dataclass(obj):
+            hints = typing.get_type_hints(obj)
+            assert set(hints) >= {f.name for f in dataclasses.fields(obj)}, name
+            assert not any(isinstance(h, (str, typing.ForwardRef)) for h in hints.values()), name
+            checked += 1
+    assert checked >= 35
