@@ -388,21 +388,26 @@ class _Table:
         return self.aliases().get(base)
 
 
-def _split_bundled(text: str) -> Optional[Tuple[Dict[str, Any], Dict[str, _Table]]]:
+def _split_bundled(text: str, texts: Union[bool, str] = True) -> Optional[Tuple[Dict[str, Any], Dict[str, _Table]]]:
     """(the header fields, a lazy table per provider) of the bundled file as
     ``scripts/gen_models.py`` lays it out: the header fields, then ``"providers":{``, then per
     provider a line ``"name":{"defaults":{...},"models":{``, one line per model, and ``}}``.
     Only the header and each provider's defaults are decoded here; each provider's model lines
-    stay text until its table is used. None when the text is laid out otherwise."""
-    head, sep, rest = text.partition('\n"providers":{\n')
-    if not sep:
+    stay text until its table is used. None when the text is laid out otherwise.
+
+    ``texts``: which tables get their models' text (the rest none, and no copy of it is made):
+    all (True), none (False), or the one provider named."""
+    marker = '\n"providers":{\n'
+    at = text.find(marker)
+    if at < 0:
         return None
     try:
-        doc = json.loads(head.rstrip().rstrip(",") + "}")
+        doc = json.loads(text[:at].rstrip().rstrip(",") + "}")
     except ValueError:
         return None
+    rest = text  # walked in place from just past the marker (no copy of the rest)
     tables: Dict[str, _Table] = {}
-    pos = 0
+    pos = at + len(marker)
     while not rest.startswith("}}", pos):
         eol = rest.find("\n", pos)
         close = rest.find("\n}}", eol)  # a model line starts with its quoted id, never with }}
@@ -413,7 +418,8 @@ def _split_bundled(text: str) -> Optional[Tuple[Dict[str, Any], Dict[str, _Table
             defaults = section["defaults"]
         except (ValueError, KeyError, AttributeError, TypeError):
             return None
-        tables[name] = _Table(defaults or {}, "{" + rest[eol + 1:close] + "}")
+        keep = texts is True or texts == name
+        tables[name] = _Table(defaults or {}, "{" + rest[eol + 1:close] + "}" if keep else None)
         pos = close + 3
         if rest.startswith(",\n", pos):
             pos += 2
@@ -438,7 +444,7 @@ class _Section:
     def __call__(self) -> str:
         with open(_DATA, encoding="utf-8") as f:
             text = f.read()
-        split = _split_bundled(text)
+        split = _split_bundled(text, self.provider)
         if split is None:
             models = json.loads(text).get("providers", {}).get(self.provider, {}).get("models", {})
             return json.dumps(models)
@@ -451,7 +457,7 @@ class _Registry:
     def __init__(self) -> None:
         with open(_DATA, encoding="utf-8") as f:
             text = f.read()
-        split = _split_bundled(text)
+        split = _split_bundled(text, False)  # no table's text: each reads its own when used
         if split is None:  # not the generator's layout: decode it all now
             doc = json.loads(text)
             tables = {provider: _Table(data.get("defaults") or {}, json.dumps(data["models"]))

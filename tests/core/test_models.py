@@ -368,3 +368,14 @@ def test_a_bundled_file_replaced_while_running_is_read_as_it_now_is(tmp_path, mo
         assert openai == {"gpt-new": ("gpt-new", {"name": "New"})}
     else:
         assert "gpt-4o-renamed" in openai and "gpt-4o" not in openai
+
+
+def test_the_split_copies_only_the_text_asked_for():
+    text = _bundled_text()
+    _, none = _models._split_bundled(text, False)
+    assert all(t._pending is None for t in none.values()) and "openai" in none
+    _, one = _models._split_bundled(text, "anthropic")
+    assert [p for p, t in one.items() if t._pending is not None] == ["anthropic"]
+    _, every = _models._split_bundled(text)
+    assert one["anthropic"]._pending == every["anthropic"]._pending
+    assert {p: t.defaults for p, t in none.items()} == {p: t.defaults for p, t in every.items()}
