@@ -12,7 +12,8 @@ so a call without options of its own pays nothing more.
 """
 from __future__ import annotations
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from json.encoder import encode_basestring
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from ._http import HTTPRequest
 from ._options import MessagesInput, make_options, to_messages
@@ -41,12 +42,52 @@ class Call:
         return f"Call({self.request!r}, timeout={self.timeout})"
 
 
+# A prompt no caller sends (private-use code points around a fixed tag): where a bare prompt's
+# JSON string goes in the request built for it.
+_PROMPT_MARK = "\ue000llmunified-prompt-5c1f\ue001"
+_PROMPT_MARK_JSON = encode_basestring(_PROMPT_MARK).encode()
+
+
+class _PromptCall:
+    """The call of a bare prompt string with the client's default options, as the bytes around
+    the prompt's JSON string: what :meth:`Endpoint.chat` makes for ``complete("...")`` on every
+    call, built once. The body is exactly what encoding the whole request writes (the string
+    encoder is the one the body encoder uses); it is kept only after the full build of a real
+    prompt gave the very same request."""
+
+    __slots__ = ("head", "tail", "method", "url", "headers", "stream", "timeout", "spec")
+
+    def __init__(self, template: Call) -> None:
+        request = template.request
+        self.head, self.tail = (request.body or b"").split(_PROMPT_MARK_JSON)
+        self.method, self.url, self.headers, self.stream = request.method, request.url, request.headers, request.stream
+        self.timeout, self.spec = template.timeout, template.spec
+
+    def call(self, prompt: str) -> Optional[Call]:
+        try:
+            text = encode_basestring(prompt).encode()
+        except UnicodeEncodeError:  # a lone surrogate: the full build says what is wrong
+            return None
+        # a fresh headers dict each time: a transport may add to the one it is given
+        return Call(HTTPRequest(self.method, self.url, dict(self.headers), b"".join((self.head, text, self.tail)),
+                                self.stream), self.timeout, self.spec)
+
+
+def _same(a: Call, b: Call) -> bool:
+    ra, rb = a.request, b.request
+    return (ra.method, ra.url, ra.headers, ra.body, ra.stream, a.timeout) == (
+        rb.method, rb.url, rb.headers, rb.body, rb.stream, b.timeout) and a.spec is b.spec
+
+
 class Endpoint:
     """A resolved ``provider/model`` with its codec (bound to the model) and the caller's
     default options."""
 
     __slots__ = ("model", "provider", "model_name", "config", "codec", "defaults", "_default_options", "base_model",
-                 "_profile", "_overrides", "_caps", "_steps", "_reshapes", "_plan")
+                 "_profile", "_overrides", "_caps", "_steps", "_reshapes", "_plan", "_prompt_calls")
+
+    #: build the call of a bare prompt from a template (tests turn it off to compare both ways)
+    prompt_fast_path = True
 
     def __init__(self, model: str, *, api_key: Optional[KeySource] = None, base_url: Optional[str] = None,
                  headers: Optional[Mapping[str, str]] = None, defaults: Optional[Mapping[str, Any]] = None,
@@ -84,6 +125,10 @@ class Endpoint:
         self._steps: Tuple[Any, ...] = ()  # their conversation transforms
         self._reshapes: List[Any] = [None, None]  # those transforms, without and with drop_unsupported
         self._plan: Any = None  # the default options' checked Plan
+        # per stream flag: the _PromptCall of a bare prompt, False where there is none (a
+        # credential that changes, a request that is not the prompt's JSON string in a fixed
+        # frame), None until the first bare prompt
+        self._prompt_calls: List[Union[_PromptCall, bool, None]] = [None, None]
 
     @property
     def base_url(self) -> str:
@@ -137,8 +182,37 @@ class Endpoint:
     def chat(self, messages: MessagesInput, options: Mapping[str, Any], stream: bool) -> Call:
         """The call for a chat completion (``options`` over the client's defaults), checked
         against the model's capabilities and its conversation reshaped by them."""
-        plan = self.plan(options) if options else (self._plan or self.plan(options))
-        return self.planned_chat(messages, plan, stream)
+        if options:
+            return self.planned_chat(messages, self.plan(options), stream)
+        bare = messages.__class__ is str and messages and not messages.isspace()  # (an empty turn may be left out)
+        if bare:
+            fast = self._prompt_calls[stream]
+            if fast:
+                call = fast.call(messages)  # type: ignore[union-attr,arg-type]
+                if call is not None:
+                    return call
+        plan = self._plan or self.plan(options)
+        call = self.planned_chat(messages, plan, stream)
+        if bare and self._prompt_calls[stream] is None:
+            self._learn_prompt(messages, plan, stream, call)  # type: ignore[arg-type]
+        return call
+
+    def _learn_prompt(self, prompt: str, plan: Any, stream: bool, built: Call) -> None:
+        """Keep the template of a bare prompt's call, if the request is one (``built``: the call
+        just built in full for ``prompt``, which the template must give back exactly)."""
+        fast: Union[_PromptCall, bool] = False
+        key = self.config.api_key
+        if self.prompt_fast_path and (key is None or not key.is_callable):
+            template = self.planned_chat(_PROMPT_MARK, plan, stream)
+            body = template.request.body
+            if (body.__class__ is bytes and body.count(_PROMPT_MARK_JSON) == 1
+                    and _PROMPT_MARK not in template.request.url
+                    and not any(_PROMPT_MARK in v for v in template.request.headers.values())):
+                candidate = _PromptCall(template)
+                again = candidate.call(prompt)
+                if again is not None and _same(again, built):
+                    fast = candidate
+        self._prompt_calls[stream] = fast
 
     def planned_chat(self, messages: MessagesInput, plan: Any, stream: bool) -> Call:
         """:meth:`chat` with its options already checked (a :class:`Plan` from :meth:`plan`): many

@@ -11,6 +11,7 @@ import pytest
 
 import llmunified_async as llm
 from llmunified_async import errors
+from llmunified._twin import io
 from llmunified_async.testing import Reply, ToolCallSpec
 from tests._async.helpers import (SECRET, WEATHER, expect, model, provider, provider_name, provider_settings, sent_roles,  # noqa: F401 - a fixture
                                  settings, stream_error_class)
@@ -36,6 +37,34 @@ async def test_complete_text(emulator, provider):
         assert system == "Be terse." and sent_roles(provider, body) == ["user"]
     header, prefix = exp.key_header
     assert request.headers[header] == prefix + SECRET
+
+
+BARE_PROMPTS = ["Say hello", 'Quote "this" \\ and that', "Ünïcödé \U0001f600\nline two", "Say hello"]
+
+
+@io
+async def send_bare_prompts(emulator, provider):
+    """complete() each of BARE_PROMPTS on one client; what the emulator received of each."""
+    start = len(emulator.requests)
+    for prompt in BARE_PROMPTS:
+        emulator.reply(text=f"re: {prompt}")
+    async with llm.Client(model(provider), **settings(emulator, provider), temperature=0.5) as client:
+        replies = [(await client.complete(prompt)).text for prompt in BARE_PROMPTS]
+    assert replies == [f"re: {p}" for p in BARE_PROMPTS]
+    requests = emulator.requests[start:]
+    assert [r.violations for r in requests] == [[]] * len(BARE_PROMPTS)
+    assert [expect(provider).turns(r.json)[-1][0] for r in requests] == ["user"] * len(BARE_PROMPTS)
+    return [(r.method, r.path, r.body, r.headers.get("Content-Type")) for r in requests]
+
+
+async def test_bare_prompts_send_what_the_full_build_sends(emulator, provider, monkeypatch):
+    """complete("...") with the client's defaults builds its request from a template after the
+    first call (llmunified._endpoint._PromptCall): the same bytes as building it in full."""
+    from llmunified._endpoint import Endpoint
+
+    fast = await send_bare_prompts(emulator, provider)
+    monkeypatch.setattr(Endpoint, "prompt_fast_path", False)
+    assert await send_bare_prompts(emulator, provider) == fast
 
 
 async def test_options_reach_the_wire(emulator, provider):
