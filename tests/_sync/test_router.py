@@ -567,6 +567,7 @@ def test_soak_a_thousand_calls_one_entry_failing_thirty_percent():
             labels = Counter()
             loop = without_asyncio_debug()
             try:
+                fds_before = _fd_count()  # the emulators listening, no connection yet
                 fds = []
                 memory = []
                 for start in range(0, 1000, 100):
@@ -585,7 +586,12 @@ def test_soak_a_thousand_calls_one_entry_failing_thirty_percent():
                 tracemalloc.stop()
                 if loop is not None:
                     loop.set_debug(True)
-    assert max(fds[5:]) <= max(fds[1:5]) + 2, f"file descriptors grew: {fds}"
+    # No descriptor piles up while it runs: each client's pool holds about as many connections as
+    # calls were in flight at once (8; how many overlap, and when, depends on timing), each two
+    # descriptors here (the emulators are in this process), and a failed call's error can keep
+    # its connection open while the error lives (a failover record, the breaker's last error):
+    # bounded, where a leak would grow with the 1,000 calls.
+    assert max(fds) <= fds_before + 2 * 2 * 16, f"file descriptors grew: {fds_before} -> {fds}"
     assert memory[-1] - memory[0] < 500_000, f"memory grew: {memory}"
     assert texts == [f"You said: call {i}" for i in range(1000)]  # none lost, none duplicated, in order
     assert labels["flaky"] + labels["steady"] == 1000
