@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Optional
 
-__all__ = ["fast_loads", "backend"]
+__all__ = ["fast_loads", "fast_loads_bytes", "backend"]
 
 #: every digit byte made "0", the other bytes kept: a text has a run of 19 digits (long enough
 #: for an integer beyond 64 bits, which orjson would make a float) when its translation holds
@@ -56,6 +56,20 @@ def fast_loads(text: str) -> Any:
     try:
         return loads(data)
     except ValueError:  # orjson.JSONDecodeError: json decides (its value or its error)
+        return NotImplemented
+
+
+def fast_loads_bytes(data: bytes) -> Any:
+    """:func:`fast_loads` for a reply's bytes as they came off the wire, without decoding them to
+    text and encoding that back (for UTF-8 bytes the round trip gives the same bytes, so orjson
+    sees exactly what :func:`fast_loads` would give it). ``NotImplemented`` in the same cases,
+    and for bytes that are not UTF-8 (orjson refuses them): the caller's own path decides."""
+    loads = _resolved if _chosen else _choose()
+    if loads is None or _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
+        return NotImplemented
+    try:
+        return loads(data)
+    except ValueError:  # orjson.JSONDecodeError (invalid UTF-8 too): the caller decides
         return NotImplemented
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
-from .._json import fast_loads
+from .._json import fast_loads, fast_loads_bytes
 from .._wirecache import encode_body
 from .._options import Options
 from .._registry import ProviderConfig
@@ -57,6 +57,10 @@ def body_text(body: bytes) -> str:
 def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None,
                 what: str = "response") -> Any:
     """``json.loads`` that raises MalformedResponseError keeping the raw body."""
+    if body.__class__ is bytes:
+        obj = fast_loads_bytes(body)  # orjson straight on the bytes, when installed
+        if obj is not NotImplemented:
+            return obj
     try:
         try:
             text = body.decode("utf-8")

@@ -103,3 +103,36 @@ def test_import_llmunified_does_not_import_orjson():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
     assert llmunified  # the package under test is the one imported here too
+
+
+@settings(max_examples=300, deadline=None)
+@given(_documents, st.sampled_from([{}, {"separators": (",", ":")}, {"ensure_ascii": False}]))
+def test_reply_bytes_read_as_json_reads_their_text(doc, style):
+    # decode_json hands a reply's bytes straight to orjson (when installed): the value must be
+    # what json makes of the text, as before
+    body = json.dumps(doc, **style).encode("utf-8")
+    assert _same(decode_json("openai", body), json.loads(body.decode("utf-8")))
+
+
+@pytest.mark.parametrize("body", [
+    b'{"usage": {"total_tokens": 123456789012345678901234567890}}',   # a big integer in the bytes
+    b'{"n": NaN}',                                                     # json takes it, orjson does not
+    b'{"s": "\\ud800"}',                                               # a lone surrogate escape
+    '{"s": "caf\u00e9 \U0001F600"}'.encode("utf-16"),                   # not UTF-8: json detects it
+    '{"s": "caf\u00e9"}'.encode("utf-32-le"),
+])
+def test_reply_bytes_that_orjson_would_read_differently_read_as_json(body):
+    got, want = decode_json("openai", body), json.loads(body)
+    assert _same(got, want) or math.isnan(want["n"]) and math.isnan(got["n"])
+
+
+@pytest.mark.parametrize("body", [
+    b'\xef\xbb\xbf{"a": 1}',        # a UTF-8 byte-order mark: json refuses the text
+    b'{"a": "\xff\xfe"}',           # not UTF-8, not UTF-16 either
+    b'{"a": 1} {"b": 2}',           # trailing data
+    b"",
+])
+def test_reply_bytes_json_refuses_are_malformed_with_the_body_kept(body):
+    with pytest.raises(MalformedResponseError) as err:
+        decode_json("openai", body)
+    assert err.value.body is not None and err.value.provider == "openai"
