@@ -9,7 +9,7 @@ the decoder of a progress stream (:class:`ProgressDecoder`), which takes bytes i
 from __future__ import annotations
 import json
 import re
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ._http import HTTPRequest

@@ -16,7 +16,7 @@ Unified statuses (:data:`STATUSES`): ``validating``, ``in_progress``, ``finalizi
 from __future__ import annotations
 import json
 import re
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from ._http import HTTPRequest

@@ -21,7 +21,7 @@ import json
 from collections import deque
 import logging
 import os
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import errors as _errors

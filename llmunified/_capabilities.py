@@ -70,7 +70,7 @@ model has no place for a warning.
 """
 from __future__ import annotations
 import logging
-from dataclasses import dataclass, fields, replace
+from ._dc import dataclass, fields, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ._models import MAX_TOKENS_FIELDS, STRUCTURED_MODES

@@ -16,7 +16,7 @@ several billed calls (the rounds of ``Client.run``, the re-asks of ``extract``) 
 by call and summed, so each call's tier is its own.
 """
 from __future__ import annotations
-from dataclasses import dataclass
+from ._dc import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Sequence, Tuple
 
 from .errors import ValidationError

@@ -1,20 +1,22 @@
 """Dataclass methods compiled once per interpreter instead of once per process.
 
-``@dataclass`` writes the source of each class's ``__init__``, ``__repr__``, ``__eq__`` (and, when
-frozen, ``__setattr__``, ``__delattr__``, ``__hash__``) and compiles it with ``exec`` every time the
-defining module is imported. For llmunified's ~40 dataclasses that compilation is about a third of
-what ``import llmunified; llmunified.Client(...)`` costs on Python 3.9-3.12 (~18 ms of ~55 ms on a
-slow machine).
+A dataclass's ``__init__``, ``__repr__``, ``__eq__`` (and, when frozen, ``__setattr__``,
+``__delattr__``, ``__hash__``) are generated source, compiled every time the defining module is
+imported. For llmunified's ~60 dataclasses that compilation was about a third of what
+``import llmunified; llmunified.Client(...)`` cost on Python 3.9-3.12 (~18 ms of ~55 ms on a slow
+machine).
 
-While :data:`loading` is active, the ``exec`` that :mod:`dataclasses` calls (a module-level name it
-looks up in its own globals before the builtins) is :func:`_exec` here: for the methods of
-llmunified's own classes it runs a code object kept in a cache file, keyed by the generated source
-itself, so the class gets exactly what ``exec(source)`` would have given it; any other package's
-dataclasses go straight to the builtin. The cache file sits with the package's ``.pyc`` files and
-follows their rules: ``__pycache__`` (or ``sys.pycache_prefix``), one file per interpreter version,
-nothing written under ``PYTHONDONTWRITEBYTECODE`` / ``-B``, written atomically, and a missing,
-unreadable, foreign or corrupt file only means compiling as usual (it is then rewritten). The cached
-code objects are dropped when the outermost ``with loading:`` ends; only the methods stay, as always.
+While :data:`loading` is active, :func:`code_for` (what :mod:`llmunified._dc` compiles the methods it
+writes with) takes a code object kept in a cache file, keyed by the generated source itself, so the
+class gets exactly what compiling the source would have given it. The classes the real
+:mod:`dataclasses` makes (those ``_dc`` hands over) use it too when that module is loaded already:
+the ``exec`` it calls (a module-level name it looks up in its own globals before the builtins) is
+:func:`_exec` here for llmunified's own classes, while any other package's dataclasses go straight
+to the builtin. The cache file sits with the package's ``.pyc`` files and follows their rules:
+``__pycache__`` (or ``sys.pycache_prefix``), one file per interpreter version, nothing written under
+``PYTHONDONTWRITEBYTECODE`` / ``-B``, written atomically, and a missing, unreadable, foreign or
+corrupt file only means compiling as usual (it is then rewritten). The cached code objects are
+dropped when the outermost ``with loading:`` ends; only the methods stay, as always.
 """
 from __future__ import annotations
 import builtins
@@ -24,7 +26,7 @@ import sys
 import threading
 from typing import Any, Dict, Optional, Set
 
-__all__ = ["loading", "cache_path"]
+__all__ = ["loading", "cache_path", "code_for"]
 
 _OURS = ("llmunified.", "llmunified_async.")
 _lock = threading.Lock()
@@ -33,6 +35,7 @@ _installed = False
 _codes: Optional[Dict[str, Any]] = None  # source -> code object, read on first use while loading
 _dirty = False
 _used: Set[str] = set()  # the sources asked for in this scope: what a cache grown too large keeps
+_FORMAT = 2  # 2: compiled without inheriting this module's __future__ flags (1 gave string annotations)
 _LIMIT = 1000  # entries (llmunified has ~150): past it, stale sources from edited classes are dropped
 stats = {"compiled": 0, "cached": 0, "written": 0}  # for tests and the benchmark
 
@@ -48,7 +51,7 @@ def cache_path() -> str:
 def _header() -> Any:
     from importlib.util import MAGIC_NUMBER
 
-    return MAGIC_NUMBER, sys.version
+    return MAGIC_NUMBER, sys.version, _FORMAT
 
 
 def _read() -> Dict[str, Any]:
@@ -80,23 +83,38 @@ def _write(codes: Dict[str, Any]) -> None:
             pass
 
 
-def _exec(source: Any, globals: Any = None, locals: Any = None) -> None:  # noqa: A002 - exec's own names
+def code_for(source: str) -> Any:
+    """The compiled ``source`` (methods :mod:`llmunified._dc` writes): from the cache file while
+    :data:`loading` is active, else compiled here."""
     global _dirty, _codes
+    if not _depth:
+        stats["compiled"] += 1
+        return compile(source, "<string>", "exec", dont_inherit=True)
+    with _lock:
+        return _cached(source)
+
+
+def _exec(source: Any, globals: Any = None, locals: Any = None) -> None:  # noqa: A002 - exec's own names
     name = globals.get("__name__", "") if isinstance(globals, dict) else ""
     if not _installed or not isinstance(source, str) or not name.startswith(_OURS):
         return builtins.exec(source, globals, locals)
+    return builtins.exec(_cached(source), globals, locals)
+
+
+def _cached(source: str) -> Any:
+    global _dirty, _codes
     codes = _codes
     if codes is None:  # read on the first class actually made, not on every lookup of a lazy name
         codes = _codes = _read()
     _used.add(source)
     code = codes.get(source)
     if code is None:
-        code = codes[source] = compile(source, "<string>", "exec")
+        code = codes[source] = compile(source, "<string>", "exec", dont_inherit=True)
         _dirty = True
         stats["compiled"] += 1
     else:
         stats["cached"] += 1
-    return builtins.exec(code, globals, locals)
+    return code
 
 
 class _Loading:
@@ -107,25 +125,26 @@ class _Loading:
 
     def __enter__(self) -> None:
         global _depth, _installed, _codes, _dirty
-        import dataclasses
-
         with _lock:
             _depth += 1
-            if _depth == 1 and "exec" not in vars(dataclasses):
+            if _depth == 1:
                 _codes = None
                 _dirty = False
-                dataclasses.exec = _exec  # type: ignore[attr-defined]
-                _installed = True
+                # a class the real dataclasses makes (one _dc hands over, or any other) uses the
+                # cache too, when that module is loaded already: it is not imported for this
+                dataclasses = sys.modules.get("dataclasses")
+                if dataclasses is not None and "exec" not in vars(dataclasses):
+                    dataclasses.exec = _exec  # type: ignore[attr-defined]
+                    _installed = True
 
     def __exit__(self, *exc: Any) -> None:
         global _depth, _installed, _codes
-        import dataclasses
-
         with _lock:
             _depth -= 1
-            if _depth == 0 and _installed:
-                del dataclasses.exec  # type: ignore[attr-defined]
-                _installed = False
+            if _depth == 0:
+                if _installed:
+                    del sys.modules["dataclasses"].exec
+                    _installed = False
                 codes, _codes = _codes, None
                 if _dirty and codes is not None:
                     _write(codes if len(codes) <= _LIMIT else {k: v for k, v in codes.items() if k in _used})

@@ -5,7 +5,7 @@ provider's non-streaming parser builds its Response through the same Accumulator
 response and a non-streamed one for the same content are equal by construction.
 """
 from __future__ import annotations
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import Any, Dict, List, Literal, Optional, Union
 
 from ._types import Choice, Message, Part, Response, TextPart, ThinkingPart, ToolCall, Usage, parse_arguments

@@ -33,7 +33,7 @@ After an in-place edit call :meth:`History.invalidate`.
 from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 from ._types import Message

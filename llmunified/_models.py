@@ -28,7 +28,7 @@ import math
 import os
 import re
 import threading
-from dataclasses import dataclass, field, fields
+from ._dc import dataclass, field, fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .errors import ConfigurationError, ValidationError

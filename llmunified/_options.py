@@ -1,7 +1,7 @@
 """Call options and message coercion (sans-IO): what the caller wrote -> validated values."""
 from __future__ import annotations
 import json
-from dataclasses import dataclass, field, fields
+from ._dc import dataclass, field, own_fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._reasoning import Reasoning, check_cache, check_reasoning
@@ -45,7 +45,7 @@ class Options:
     extra: Dict[str, Any] = field(default_factory=dict)
 
 
-OPTION_NAMES: Tuple[str, ...] = tuple(f.name for f in fields(Options))
+OPTION_NAMES: Tuple[str, ...] = own_fields(Options)
 #: options of a call that the client itself takes (``llmunified._trace``), never sent: a path
 #: that hands them on to the request builder leaves them out here
 CALL_ONLY = frozenset(("correlation_id",))

@@ -22,7 +22,7 @@ sends for each value, and what ``False`` does where the API has no off switch.
 ``cache`` places prompt-caching hints (see :class:`CacheSpec`).
 """
 from __future__ import annotations
-from dataclasses import dataclass
+from ._dc import dataclass
 from typing import Any, Optional, Tuple, Union
 
 from .errors import ValidationError

@@ -9,7 +9,7 @@ variables, the :class:`Auth` scheme, the token-estimate family and ``details`` t
 from __future__ import annotations
 import os
 import re
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Union
 

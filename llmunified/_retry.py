@@ -8,7 +8,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
-from dataclasses import dataclass, replace
+from ._dc import dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Optional, Tuple
 
 from .errors import APIError, LLMError, StreamConnectionError, StreamTimeoutError

@@ -8,7 +8,7 @@ unchanged. Checking schemas and validating values is :mod:`llmunified._schema`'s
 """
 import copy
 import math
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from ._lru import LRU

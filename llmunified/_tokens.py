@@ -61,7 +61,7 @@ import json
 import logging
 import math
 import sys
-from dataclasses import dataclass
+from ._dc import dataclass
 from typing import (Any, Callable, Dict, Iterable, List, Optional, Protocol, Sequence, Tuple, Union, cast,
                     runtime_checkable)
 

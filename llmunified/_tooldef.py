@@ -5,11 +5,11 @@ table), the descriptions from the docstring (:mod:`llmunified._docstrings`), and
 arguments are converted back to the annotated types before the function is called.
 """
 from __future__ import annotations
-import dataclasses
 import inspect
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from ._dc import dataclass, replace
 from ._docstrings import parse_docstring
 from ._schema import CHECKED_MARK, TOOL_NAME_PATTERN
 from ._typeschema import (Converter, SchemaBuilder, accepts_none, compile_converter, convert_value, is_class,
@@ -22,7 +22,7 @@ __all__ = ["tool", "FunctionTool",
            "schema_for_type", "parse_docstring", "convert_value", "is_class"]
 
 
-@dataclasses.dataclass(eq=False, repr=False)
+@dataclass(eq=False, repr=False)
 class FunctionTool(Tool):
     """A :class:`~llmunified.Tool` built from a Python function by :func:`tool`.
 
@@ -69,7 +69,7 @@ class FunctionTool(Tool):
     def __get__(self, instance: Any, owner: Optional[type] = None) -> "FunctionTool":
         if instance is None or not self._method:
             return self
-        bound = dataclasses.replace(self, function=types.MethodType(self._callable(), instance))
+        bound = replace(self, function=types.MethodType(self._callable(), instance))
         bound._types = self._types
         bound._converters = self._converters
         mark = self.__dict__.get(CHECKED_MARK)

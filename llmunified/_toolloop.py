@@ -1,13 +1,13 @@
 """The automatic tool loop's decisions (sans-IO): which tool a call names, whether its arguments
 are valid, what goes back to the model. The I/O layer only calls the functions and the model."""
 from __future__ import annotations
-import dataclasses
 import enum
 import functools
 import json
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from ._cost import bill, billed_parts
+from ._dc import asdict, replace
 from ._options import to_messages, to_tool
 from ._types import Message, Response, Tool, ToolCall, ToolResult, Usage
 from .errors import (ToolApprovalError, ToolLoopCancelledError, ToolLoopError, ToolSubmissionError,
@@ -120,8 +120,8 @@ def caller_tool_names(value: Any) -> FrozenSet[str]:
 
 
 def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if hasattr(type(value), "__dataclass_fields__"):  # a dataclass instance (dataclasses.is_dataclass's test)
+        return {k: _jsonable(v) for k, v in asdict(value).items()}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
@@ -305,7 +305,7 @@ class ToolLoop:
         call = plan.call
         if plan.arguments is None or plan.arguments == call.arguments:
             return call
-        return dataclasses.replace(call, arguments=dict(plan.arguments), raw_arguments=None)
+        return replace(call, arguments=dict(plan.arguments), raw_arguments=None)
 
     def to_approve(self, plans: List[ToolPlan]) -> List[ToolPlan]:
         """The calls to ask the approver about (those that would run: valid arguments)."""
@@ -355,7 +355,7 @@ class ToolLoop:
         plan.arguments = arguments
         plan.kwargs = kwargs
         # the transcript shows the call as it runs, so the result answers what the model sees
-        edited = dataclasses.replace(plan.call, arguments=dict(arguments), raw_arguments=None)
+        edited = replace(plan.call, arguments=dict(arguments), raw_arguments=None)
         last = self.new[-1] if self.new else None
         if last is not None and isinstance(last.content, list):
             last.content = [edited if part is plan.call else part for part in last.content]

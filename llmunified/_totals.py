@@ -1,6 +1,6 @@
 """The value of ``client.usage_totals()`` (see ``llmunified._usage`` for how it is counted)."""
 from __future__ import annotations
-from dataclasses import dataclass, fields
+from ._dc import dataclass, own_fields
 from typing import Any, Optional
 
 from ._cost import Cost  # at run time too: typing.get_type_hints(UsageTotals) resolves it
@@ -62,4 +62,4 @@ class UsageTotals:
         return NotImplemented
 
 
-_COUNTS = [f.name for f in fields(UsageTotals) if f.name not in ("cost", "unpriced_calls", "estimated")]
+_COUNTS = [name for name in own_fields(UsageTotals) if name not in ("cost", "unpriced_calls", "estimated")]

@@ -40,7 +40,7 @@ import os
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from ._dc import asdict, dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple, Type, Union
 
 __all__ = ["Tracer", "TraceEvent", "LLMCallEvent", "LLMResponseEvent", "LLMErrorEvent", "RetryEvent",

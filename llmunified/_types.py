@@ -5,7 +5,7 @@ written, not later inside a provider codec.
 """
 from __future__ import annotations
 import json
-from dataclasses import dataclass, field
+from ._dc import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union, cast
 
 from .errors import ValidationError

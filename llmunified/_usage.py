@@ -190,7 +190,7 @@ def _group_cost(prices: Any, name: str, rates: Optional[Tuple[Any, ...]], estima
                 ) -> Optional["Cost"]:
     """The cost of a price group's calls: their summed usage at the group's rates (the tier each
     call's prompt length selected, the same for every call of the group), the request fee per call."""
-    from dataclasses import replace
+    from ._dc import replace
 
     from ._cost import compute
     from ._types import Usage

@@ -7,13 +7,13 @@ decision (what starts when, retries, order, the file's format) is the sans-IO co
 (``llmunified._bulkplan``, ``llmunified._ratelimit``); this only starts calls, waits and writes.
 """
 from __future__ import annotations
-import dataclasses
 import functools
 import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, Iterator, Optional
 
 from llmunified._backends.sync import WorkerPool
+from llmunified._dc import replace
 from llmunified._bulkplan import (BulkItem, BulkResult, BulkScheduler, ResultsFile, check_map_args, plan_items,
                                   token_estimator)
 from llmunified._ratelimit import RateLimiter
@@ -45,7 +45,7 @@ class BulkRun:
         check_map_args(concurrency, rpm, tpm, max_retries)
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
-            policy = dataclasses.replace(policy, max_retries=max_retries)
+            policy = replace(policy, max_retries=max_retries)
         planned = plan_items(items, options or {}, policy)
         self.total = len(planned)
         resumed = []

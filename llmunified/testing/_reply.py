@@ -4,7 +4,7 @@ Both are plain dataclasses written in provider-neutral ("unified") terms. The di
 ``_dialects/`` (one module per provider) turn one :class:`Reply` into the wire format of
 whichever endpoint asked for it.
 """
-from dataclasses import dataclass, field
+from llmunified._dc import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 

@@ -1,6 +1,6 @@
 """What the emulator records of each request: :class:`RecordedRequest` and its :class:`Headers`."""
 import collections.abc
-from dataclasses import dataclass, field
+from llmunified._dc import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Optional, Tuple
 from urllib.parse import parse_qsl
 

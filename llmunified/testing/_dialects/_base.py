@@ -4,7 +4,7 @@ A :class:`Dialect` owns its provider's routes, contract checks, headers, error s
 rendering of a :class:`~llmunified.testing.Reply`. The server never looks at a provider's name.
 """
 import re
-from dataclasses import dataclass
+from llmunified._dc import dataclass
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Pattern, Sequence, Tuple, Union
 from urllib.parse import unquote
 
