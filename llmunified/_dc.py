@@ -31,6 +31,7 @@ import _thread
 import re
 import sys
 import types
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 __all__ = ["dataclass", "field", "own_fields", "fields", "replace", "asdict"]
@@ -284,17 +285,12 @@ def _process(cls: Any, repr_: bool, eq: bool, frozen: bool) -> Any:
     return cls
 
 
-def _tuple(obj: str, fields: List[_Field]) -> str:
-    return f"({','.join(f'{obj}.{f.name}' for f in fields)},)" if fields else "()"
-
-
 def _install(cls: Any, fields: List[_Field], repr_: bool, eq: bool, frozen: bool, module: Any) -> None:
-    """Write and set the methods :mod:`dataclasses` would set, in one compiled unit."""
+    """Write and set the methods :mod:`dataclasses` would set, in one compiled unit. The source
+    names only what varies (field names, which have defaults or factories); default values and
+    annotations are set on ``__init__`` afterwards, so classes of one shape share a cache entry."""
     own = cls.__dict__
-    names: Dict[str, Any] = {"__dc_object": object, "__dc_factory": _HAS_DEFAULT_FACTORY, "__dc_cls": cls,
-                             "__dc_frozen_error": _frozen_error, "__dc_ident": _thread.get_ident, "__dc_id": id, "__dc_none": None,
-                             "__dc_running": set()}
-    made: List[str] = []
+    names: Dict[str, Any] = {}
     lines: List[str] = []
     seen_default: Optional[_Field] = None
     for f in fields:  # checked even when the class writes its own __init__, as dataclasses does
@@ -305,98 +301,159 @@ def _install(cls: Any, fields: List[_Field], repr_: bool, eq: bool, frozen: bool
         elif seen_default is not None:
             raise TypeError(f"non-default argument {f.name!r} follows default argument"
                             + (f" {seen_default.name!r}" if _NAMED_ORDER_ERROR else ""))
+    defaults: List[Any] = []
+    annotations: Dict[str, Any] = {}
     if "__init__" not in own:
         params, body = ["self"], []
+        if frozen:
+            names["__dc_object"] = object
         for f in fields:
-            names[f"__dc_type_{f.name}"] = f.type
             if f.init:
+                annotations[f.name] = f.type
                 if f.default_factory is not _MISSING:
-                    params.append(f"{f.name}:__dc_type_{f.name}=__dc_factory")
+                    params.append(f"{f.name}=0")
+                    defaults.append(_HAS_DEFAULT_FACTORY)
+                    names["__dc_factory"] = _HAS_DEFAULT_FACTORY
                     names[f"__dc_dflt_{f.name}"] = f.default_factory
                     value = f"__dc_dflt_{f.name}() if {f.name} is __dc_factory else {f.name}"
-                elif f.default is not _MISSING:
-                    params.append(f"{f.name}:__dc_type_{f.name}=__dc_dflt_{f.name}")
-                    names[f"__dc_dflt_{f.name}"] = f.default
-                    value = f.name
                 else:
-                    params.append(f"{f.name}:__dc_type_{f.name}")
+                    if f.default is not _MISSING:
+                        params.append(f"{f.name}=0")
+                        defaults.append(f.default)
+                    else:
+                        params.append(f.name)
                     value = f.name
             elif f.default_factory is not _MISSING:
                 names[f"__dc_dflt_{f.name}"] = f.default_factory
                 value = f"__dc_dflt_{f.name}()"
             else:
                 continue  # init=False with a plain default: the class attribute holds it
-            body.append(f"__dc_object.__setattr__(self, {f.name!r}, {value})" if frozen
-                        else f"self.{f.name} = {value}")
+            body.append(f"__dc_object.__setattr__(self,{f.name!r},{value})" if frozen
+                        else f"self.{f.name}={value}")
         if hasattr(cls, "__post_init__"):
             body.append("self.__post_init__()")
-        lines += [f" def __init__({','.join(params)})->__dc_none:"] + [f"  {b}" for b in body or ["pass"]]
-        made.append("__init__")
+        annotations["return"] = None
+        lines += [f" def __init__({','.join(params)}):"] + [f"  {b}" for b in body or ["pass"]]
+    generic: Dict[str, Any] = {}  # methods whose code is the same for every class (closures over names)
     if repr_ and "__repr__" not in own:
-        shown = ", ".join(f"{f.name}={{self.{f.name}!r}}" for f in fields if f.repr)
-        lines += [" def __repr__(self):",
-                  "  key = __dc_id(self), __dc_ident()",
-                  "  if key in __dc_running:",
-                  "   return '...'",
-                  "  __dc_running.add(key)",
-                  "  try:",
-                  f"   return self.__class__.__qualname__ + f\"({shown})\"",
-                  "  finally:",
-                  "   __dc_running.discard(key)"]
-        made.append("__repr__")
-    compared = [f for f in fields if f.compare]
+        generic["__repr__"] = _repr_fn(tuple(f.name for f in fields if f.repr))
+    compared = tuple(f.name for f in fields if f.compare)
     if eq and "__eq__" not in own:
-        if _EQ_IS_AND_CHAIN:
-            terms = " and ".join(f"self.{f.name}==other.{f.name}" for f in compared) or "True"
-            lines += [" def __eq__(self, other):", "  if self is other:", "   return True",
-                      "  if other.__class__ is self.__class__:", f"   return {terms}", "  return NotImplemented"]
-        else:
-            lines += [" def __eq__(self, other):", "  if other.__class__ is self.__class__:",
-                      f"   return {_tuple('self', compared)}=={_tuple('other', compared)}", "  return NotImplemented"]
-        made.append("__eq__")
+        generic["__eq__"] = _eq_fn(compared)
     if frozen:
         for name in ("__setattr__", "__delattr__"):
             if name in own:
                 raise TypeError(f"Cannot overwrite attribute {name} in class {cls.__name__}")
-        condition = "type(self) is __dc_cls"
-        if fields:
-            condition += " or name in {" + ", ".join(repr(f.name) for f in fields) + "}"
-        lines += [" def __setattr__(self, name, value):", f"  if {condition}:",
-                  "   raise __dc_frozen_error()(f\"cannot assign to field {name!r}\")",
-                  "  super(__dc_cls, self).__setattr__(name, value)",
-                  " def __delattr__(self, name):", f"  if {condition}:",
-                  "   raise __dc_frozen_error()(f\"cannot delete field {name!r}\")",
-                  "  super(__dc_cls, self).__delattr__(name)"]
-        made += ["__setattr__", "__delattr__"]
+        generic.update(zip(("__setattr__", "__delattr__"), _frozen_fns(cls, frozenset(f.name for f in fields))))
     class_hash = own.get("__hash__", _MISSING)
     explicit_hash = not (class_hash is _MISSING or (class_hash is None and "__eq__" in own))
     set_hash_none = False
     if eq and not explicit_hash:
         if frozen:
-            hashed = [f for f in fields if (f.compare if f.hash is None else f.hash)]
-            lines += [" def __hash__(self):", f"  return hash({_tuple('self', hashed)})"]
-            made.append("__hash__")
+            generic["__hash__"] = _hash_fn(tuple(f.name for f in fields if (f.compare if f.hash is None else f.hash)))
         else:
             set_hash_none = True
     if _REPLACE and "__replace__" not in own:
-        lines += [" def __replace__(self, /, **changes):", "  import dataclasses",
-                  "  return dataclasses.replace(self, **changes)"]
-        made.append("__replace__")
-    if made:
+        generic["__replace__"] = _replace
+    for name, fn in generic.items():
+        if fn is not _replace:
+            fn.__qualname__ = f"{cls.__qualname__}.{name}"
+        setattr(cls, name, fn)
+    if lines:  # __init__: compiled (the signature is the class's), from the cache while loading
         keys = list(names)
-        source = (f"def __create_fn__({', '.join(keys)}):\n" + "\n".join(lines)
-                  + f"\n return ({', '.join(made)},)")
+        source = f"def __create_fn__({', '.join(keys)}):\n" + "\n".join(lines) + "\n return __init__"
         from ._dccache import code_for
 
         scope: Dict[str, Any] = {}
         exec(code_for(source), getattr(module, "__dict__", {}), scope)  # noqa: S102 - our own generated source
-        for name, fn in zip(made, scope["__create_fn__"](*[names[k] for k in keys])):
-            fn.__qualname__ = f"{cls.__qualname__}.{fn.__name__}"
-            setattr(cls, name, fn)
+        init = scope["__create_fn__"](*[names[k] for k in keys])
+        init.__qualname__ = f"{cls.__qualname__}.__init__"
+        init.__defaults__ = tuple(defaults) or None
+        init.__annotations__ = annotations
+        cls.__init__ = init
     if set_hash_none:
         cls.__hash__ = None
     if _MATCH_ARGS and "__match_args__" not in own:
         setattr(cls, "__match_args__", tuple(f.name for f in fields if f.init))
+
+
+def _values(names: Tuple[str, ...]) -> Any:
+    """``obj -> (obj.a, obj.b, ...)`` for ``names`` (a tuple always, as dataclasses' ``(self.a,)``)."""
+    if not names:
+        return lambda obj: ()
+    get = attrgetter(*names)
+    return get if len(names) > 1 else (lambda obj: (get(obj),))
+
+
+def _repr_fn(names: Tuple[str, ...]) -> Any:
+    running: set = set()  # (id, thread) of the reprs under way: a recursive one shows "..."
+
+    def __repr__(self: Any) -> str:
+        key = id(self), _thread.get_ident()
+        if key in running:
+            return "..."
+        running.add(key)
+        try:
+            return self.__class__.__qualname__ + "(" + ", ".join(
+                [f"{name}={getattr(self, name)!r}" for name in names]) + ")"
+        finally:
+            running.discard(key)
+
+    return __repr__
+
+
+def _eq_fn(names: Tuple[str, ...]) -> Any:
+    if _EQ_IS_AND_CHAIN:  # 3.13+: self is other, then self.a == other.a and self.b == other.b ...
+        def __eq__(self: Any, other: Any) -> Any:
+            if self is other:
+                return True
+            if other.__class__ is self.__class__:
+                result: Any = True
+                for name in names:
+                    result = getattr(self, name) == getattr(other, name)
+                    if not result:
+                        return result
+                return result
+            return NotImplemented
+    else:  # 3.9-3.12: (self.a, self.b) == (other.a, other.b)
+        values = _values(names)
+
+        def __eq__(self: Any, other: Any) -> Any:
+            if other.__class__ is self.__class__:
+                return values(self) == values(other)
+            return NotImplemented
+
+    return __eq__
+
+
+def _hash_fn(names: Tuple[str, ...]) -> Any:
+    values = _values(names)
+
+    def __hash__(self: Any) -> int:
+        return hash(values(self))
+
+    return __hash__
+
+
+def _frozen_fns(cls: Any, names: frozenset) -> Tuple[Any, Any]:
+    def __setattr__(self: Any, name: str, value: Any) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen_error()(f"cannot assign to field {name!r}")
+        super(cls, self).__setattr__(name, value)
+
+    def __delattr__(self: Any, name: str) -> None:
+        if type(self) is cls or name in names:
+            raise _frozen_error()(f"cannot delete field {name!r}")
+        super(cls, self).__delattr__(name)
+
+    return __setattr__, __delattr__
+
+
+def _replace(self: Any, /, **changes: Any) -> Any:
+    """``copy.replace`` support (3.13+), as dataclasses gives it."""
+    import dataclasses
+
+    return dataclasses.replace(self, **changes)
 
 
 def _frozen_error() -> Any:
