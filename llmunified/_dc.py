@@ -28,7 +28,6 @@ real decorator's behaviour on each interpreter.
 """
 from __future__ import annotations
 import _thread
-import re
 import sys
 import types
 from operator import attrgetter
@@ -59,7 +58,6 @@ _REPLACE = sys.version_info >= (3, 13)
 _NAMED_ORDER_ERROR = sys.version_info >= (3, 13)  # "... follows default argument 'x'"
 _UNHASHABLE_RULE = sys.version_info >= (3, 11)  # a default is "mutable" when unhashable (before: list, dict, set)
 _SUPPORTED = sys.version_info < (3, 14)  # 3.14 evaluates annotations lazily: leave it to dataclasses
-_MODULE_IDENT = re.compile(r"^(?:\s*(\w+)\s*\.)?\s*(\w+)")
 _MemberDescriptor = types.MemberDescriptorType
 
 
@@ -176,6 +174,37 @@ def _real(cls: Any, params: Dict[str, Any]) -> Any:
     return dataclasses.dataclass(cls, **params)
 
 
+def _word(text: str, i: int) -> int:
+    """The end of the run of regex ``\\w`` characters (``isalnum()`` or ``_``) from ``i``."""
+    n = len(text)
+    while i < n and (text[i].isalnum() or text[i] == "_"):
+        i += 1
+    return i
+
+
+def _spaces(text: str, i: int) -> int:
+    n = len(text)
+    while i < n and text[i].isspace():
+        i += 1
+    return i
+
+
+def _module_ident(text: str) -> Optional[Tuple[Optional[str], str]]:
+    """What :mod:`dataclasses`' ``^(?:\\s*(\\w+)\\s*\\.)?\\s*(\\w+)`` matches in a string
+    annotation (``(module or None, name)``), without compiling the regex at import."""
+    start = _spaces(text, 0)
+    end = _word(text, start)
+    if end == start:
+        return None
+    dot = _spaces(text, end)
+    if dot < len(text) and text[dot] == ".":
+        name_start = _spaces(text, dot + 1)
+        name_end = _word(text, name_start)
+        if name_end > name_start:
+            return text[start:end], text[name_start:name_end]
+    return None, text[start:end]
+
+
 def _is_classvar(annotation: Any, module: Any) -> bool:
     """``ClassVar`` by :mod:`dataclasses`' own rule: a string annotation's first name is looked up in
     the class's module, or in :mod:`typing` after a ``module.`` prefix that names :mod:`typing` there;
@@ -183,15 +212,16 @@ def _is_classvar(annotation: Any, module: Any) -> bool:
     import typing
 
     if isinstance(annotation, str):
-        match = _MODULE_IDENT.match(annotation)
-        if not match:
+        match = _module_ident(annotation)
+        if match is None:
             return False
         namespace = getattr(module, "__dict__", None) or {}
-        if match.group(1):  # "typing.ClassVar[...]": the module must call typing so; the name is typing's
-            if namespace.get(match.group(1)) is not typing:
+        prefix, name = match
+        if prefix:  # "typing.ClassVar[...]": the module must call typing so; the name is typing's
+            if namespace.get(prefix) is not typing:
                 return False
             namespace = vars(typing)
-        annotation = namespace.get(match.group(2))
+        annotation = namespace.get(name)
     return annotation is typing.ClassVar or (
         type(annotation) is typing._GenericAlias and annotation.__origin__ is typing.ClassVar)  # type: ignore
 

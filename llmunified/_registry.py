@@ -379,6 +379,11 @@ def _resolve_settings(info: ProviderInfo, given: Mapping[str, Any], env: Mapping
     return out
 
 
+def _hide_password(url: str) -> str:
+    """``url`` as an error message may show it: never a password (``user:***@host``)."""
+    return re.sub(r"(?<=://)[^/@]*@", "***@", url)
+
+
 def check_base_url(url: str, source: str = "base_url") -> None:
     """Raise :class:`ConfigurationError` unless ``url`` can be an API root: an http or https URL
     with a host, no whitespace, no query or fragment (paths are appended to it). Checked once,
@@ -386,13 +391,12 @@ def check_base_url(url: str, source: str = "base_url") -> None:
     ``source`` names where the URL came from (``base_url``, an environment variable)."""
     from urllib.parse import urlsplit
 
-    shown = re.sub(r"(?<=://)[^/@]*@", "***@", url)  # never echo a password in the URL
     problem = None
     if any(c.isspace() for c in url):
         problem = "it contains whitespace (a stray space or newline?)"
     elif "://" not in url:
-        scheme = "http" if re.match(r"(localhost|127\.|\[?::1)", url) else "https"
-        problem = f"it has no scheme; write '{scheme}://{shown}'"
+        scheme = "http" if url.startswith(("localhost", "127.", "::1", "[::1")) else "https"
+        problem = f"it has no scheme; write '{scheme}://{_hide_password(url)}'"
     else:
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("http", "https"):
@@ -407,6 +411,7 @@ def check_base_url(url: str, source: str = "base_url") -> None:
             except ValueError:
                 problem = f"its port {parts.netloc.rpartition(':')[2]!r} is not a number from 0 to 65535"
     if problem is not None:
+        shown = _hide_password(url)
         fix = "" if source == "base_url" else (
             f" (fix {source}, or pass base_url=... to the Client)" if source.isupper() else " (fix the settings)")
         raise ConfigurationError(f"{source} {shown!r} is not an http(s) URL: {problem}{fix}")

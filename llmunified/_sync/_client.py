@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Deque, Dict, Iterator, List, Mapping, Opt
 from llmunified._dc import replace
 from llmunified._backends.sync import HTTPTransport, Transport, as_transport, call_function, run_all, run_blocking
 from llmunified._endpoint import Call, Endpoint
-from llmunified._events import RoundEnd, StreamEvent, ToolCallsPending, ToolResultEvent
 from llmunified._http import HTTPRequest, TransportResponse
 from llmunified._options import MessagesInput, to_messages
 from llmunified._pickling import client_args, key_callable, reduce_client
@@ -27,6 +26,7 @@ from llmunified.errors import (ConnectionError, LLMError, MalformedResponseError
                                ValidationError, interrupted_stream)
 
 if TYPE_CHECKING:  # pragma: no cover - the tool loop's module loads with the first run()
+    from llmunified._events import StreamEvent
     from llmunified._admin import ModelDetails
     from llmunified._models import ModelFacts
     from llmunified._totals import UsageTotals
@@ -1089,6 +1089,8 @@ class RunStream:
         self._answered(self._loop.submit_all(results))
 
     def _answered(self, done: Any) -> None:
+        from llmunified._events import RoundEnd, ToolResultEvent  # loaded by the stream already
+
         if done is not None:
             for call, message in done:
                 result = message.content[0]
@@ -1158,6 +1160,8 @@ class RunStream:
             return
         response = stream.response
         self._stream = None
+        from llmunified._events import RoundEnd, ToolCallsPending, ToolResultEvent  # once a round (loaded by now)
+
         plans = loop.record(response)
         if not plans:
             if loop.over(plans):

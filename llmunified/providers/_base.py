@@ -4,19 +4,21 @@ from __future__ import annotations
 import abc
 import functools
 import json
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
-from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
 from .._json import fast_loads, fast_loads_bytes
 from .._wirecache import encode_body
 from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
-from .._sse import NDJSONDecoder, SSEDecoder, SSEEvent
 from .._types import Message, ModelInfo, Response
 from ..errors import (APIError, ConfigurationError, ContextWindowExceededError, LLMError, MalformedResponseError,
                       StreamError, UnsupportedOperationError, error_for_status)
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream (or multi-choice reply), not at import
+    from .._events import Accumulator, StreamEvent
+    from .._sse import SSEEvent
 
 __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
            "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
@@ -507,6 +509,8 @@ class StreamDecoderBase(abc.ABC):
 
     @staticmethod
     def unit_text(unit: Any) -> str:
+        from .._sse import SSEEvent
+
         return unit.data if isinstance(unit, SSEEvent) else body_text(unit)
 
     def _run(self, units: List[Any], out: List[StreamEvent]) -> bool:
@@ -552,6 +556,8 @@ class SSEStreamDecoder(StreamDecoderBase):
 
     def __init__(self, codec: "Codec", acc: Accumulator) -> None:
         super().__init__(codec, acc)
+        from .._sse import SSEDecoder
+
         self._sse = SSEDecoder()
 
     def units(self, chunk: bytes) -> List[Any]:
@@ -575,6 +581,8 @@ class NDJSONStreamDecoder(StreamDecoderBase):
 
     def __init__(self, codec: "Codec", acc: Accumulator) -> None:
         super().__init__(codec, acc)
+        from .._sse import NDJSONDecoder
+
         self._nd = NDJSONDecoder()
 
     def units(self, chunk: bytes) -> List[Any]:
@@ -638,6 +646,13 @@ def put_sampling(target: Dict[str, Any], options: Options, temperature: str, top
         target[stop] = list(options.stop)
     if options.seed is not None:
         target[seed] = options.seed
+
+
+def new_accumulator(provider: str, model: Optional[str], headers: Mapping[str, str]) -> "Accumulator":
+    """An :class:`~llmunified._events.Accumulator` (its module loads with the first one made)."""
+    from .._events import Accumulator
+
+    return Accumulator(provider, model, headers)
 
 
 def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:

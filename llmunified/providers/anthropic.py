@@ -3,12 +3,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._reasoning import CacheSpec, budget_for
-from .._sse import SSEEvent
 from .. import _wirecache
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, ValidationError, error_for_status
@@ -17,6 +15,11 @@ from .._registry import Auth, ProviderInfo
 from ._base import (Codec, SSEStreamDecoder, body_text, decode_json, emit, epoch_seconds, int_or_none, malformed,
                     shape_guard)
 from ._base import count_of
+from ._base import new_accumulator
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
+    from .._events import Accumulator, StreamEvent
+    from .._sse import SSEEvent
 
 __all__ = ["AnthropicCodec", "AnthropicStream", "map_stop_reason", "map_usage", "encode_messages",
            "STATUS_BY_ERROR_TYPE", "MIN_THINKING_BUDGET", "MAX_CACHE_BREAKPOINTS"]
@@ -573,7 +576,7 @@ class AnthropicCodec(Codec):
         content = data.get("content")
         if not isinstance(content, list):
             raise malformed(self.provider, "content is not a list of blocks", body, headers)
-        acc = Accumulator(self.provider, _str(data.get("model")) or self.model, headers)
+        acc = new_accumulator(self.provider, _str(data.get("model")) or self.model, headers)
         acc.id = _str(data.get("id"))
         acc.raw = data
         for block in content:
@@ -608,7 +611,7 @@ class AnthropicCodec(Codec):
         return acc.response()
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "AnthropicStream":
-        return AnthropicStream(self, Accumulator(self.provider, self.model, headers))
+        return AnthropicStream(self, new_accumulator(self.provider, self.model, headers))
 
 
 def _str(value: Any) -> Optional[str]:

@@ -1,21 +1,24 @@
 """Cohere v2 Chat (``POST /v2/chat``). Wire facts: docs/wire.md §8."""
 from __future__ import annotations
 import logging
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
 from .._options import Options, deep_merge
 from .._reasoning import budget_for
 from .._registry import ProviderInfo
 from .._retry import parse_should_retry
-from .._sse import SSEEvent
 from .. import _wirecache
 from .._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall,
                       ToolResult, Usage)
 from ..errors import APIError, AuthenticationError, ValidationError
 from ._base import (Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, put_sampling,
                     shape_guard)
+from ._base import new_accumulator
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
+    from .._events import Accumulator, StreamEvent
+    from .._sse import SSEEvent
 
 __all__ = ["CohereCodec", "CohereStream", "map_finish_reason", "map_usage", "encode_messages"]
 
@@ -336,7 +339,7 @@ class CohereCodec(Codec):
         message = data.get("message")
         if not isinstance(message, dict):
             raise malformed(self.provider, "no message in the reply", body, headers)
-        acc = Accumulator(self.provider, self.model, headers)  # the reply names no model
+        acc = new_accumulator(self.provider, self.model, headers)  # the reply names no model
         rid = data.get("id")
         acc.id = rid if isinstance(rid, str) else None
         acc.raw = data
@@ -377,7 +380,7 @@ class CohereCodec(Codec):
         return acc.response()
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "CohereStream":
-        return CohereStream(self, Accumulator(self.provider, self.model, headers))
+        return CohereStream(self, new_accumulator(self.provider, self.model, headers))
 
 
 def _string(value: Any, what: str) -> str:

@@ -57,20 +57,23 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .._events import Accumulator, StreamEvent
 from .._http import HTTPRequest
 from .._options import Options, deep_merge
 from .._reasoning import EFFORT_BUDGETS, Reasoning
 from .._registry import Auth, ProviderInfo
-from .._sse import SSEDecoder, SSEEvent
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._wirecache import encode_json
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
                     put_sampling, shape_guard)
 from ._base import count_of, epoch_seconds
+from ._base import new_accumulator
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
+    from .._events import Accumulator, StreamEvent
+    from .._sse import SSEDecoder, SSEEvent
 
 __all__ = ["GeminiCodec", "GeminiStream", "map_finish_reason", "map_usage", "encode_contents", "retry_delay",
            "takes_json_schema", "thinking_config", "is_generated_id", "STATUS_BY_GOOGLE_STATUS", "GENERATED_ID_PREFIX"]
@@ -760,7 +763,7 @@ class GeminiCodec(Codec):
                                   cls=error_for_status(status) if status is not None else APIError)
             err.retry_after = err.retry_after if err.retry_after is not None else retry_delay(data)
             raise err
-        acc = Accumulator(self.provider, self.model, headers)
+        acc = new_accumulator(self.provider, self.model, headers)
         acc.raw = data
         reply = _Reply(acc)
         reply.event(data, [])
@@ -770,7 +773,7 @@ class GeminiCodec(Codec):
         return acc.response()
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "GeminiStream":
-        return GeminiStream(self, Accumulator(self.provider, self.model, headers))
+        return GeminiStream(self, new_accumulator(self.provider, self.model, headers))
 
     # -- embeddings (docs/wire.md §5 Embeddings) ------------------------------------------------
     # One input: :embedContent; several: :batchEmbedContents, which takes up to 100 requests.
@@ -1357,7 +1360,10 @@ class GeminiStream(StreamDecoderBase):
         self.reply = _Reply(acc)
         self._mode: Optional[str] = None  # "sse" or "json", decided by the first byte
         self._head = b""
+        from .._sse import SSEDecoder, SSEEvent
+
         self._sse = SSEDecoder()
+        self._sse_event = SSEEvent  # the class handle() tells units by (its module loads with the stream)
         self._split = _ObjectSplitter()
         self._tail: List[bytes] = []  # the last reads (at least _TAIL bytes of them), joined at the end
         self._tail_size = 0
@@ -1391,7 +1397,7 @@ class GeminiStream(StreamDecoderBase):
         return []
 
     def handle(self, unit: Any, out: List[StreamEvent]) -> None:
-        text = unit.data if unit.__class__ is SSEEvent else body_text(unit)
+        text = unit.data if unit.__class__ is self._sse_event else body_text(unit)
         try:
             obj = loads(text)
         except ValueError:

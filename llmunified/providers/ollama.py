@@ -13,9 +13,8 @@ speaks. The native API differs in ways that matter here:
 from __future__ import annotations
 import json
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .. import _wirecache
@@ -25,6 +24,10 @@ from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ._base import (Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, put_sampling,
                     shape_guard)
+from ._base import new_accumulator
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
+    from .._events import Accumulator, StreamEvent
 
 __all__ = ["OllamaCodec", "OllamaStream", "map_done_reason", "map_usage", "encode_messages"]
 
@@ -393,7 +396,7 @@ class OllamaCodec(_OllamaAdmin):
         if not isinstance(data.get("message"), dict):
             raise malformed(self.provider, "no 'message' object in the chat response", body, headers)
         model_name = data.get("model")
-        acc = Accumulator(self.provider, model_name if isinstance(model_name, str) and model_name else self.model,
+        acc = new_accumulator(self.provider, model_name if isinstance(model_name, str) and model_name else self.model,
                           headers)
         acc.raw = data
         try:
@@ -404,7 +407,7 @@ class OllamaCodec(_OllamaAdmin):
         return acc.response()
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "OllamaStream":
-        return OllamaStream(self, Accumulator(self.provider, self.model, headers))
+        return OllamaStream(self, new_accumulator(self.provider, self.model, headers))
 
     # -- embeddings: POST /api/embed (docs/wire.md §7) ----------------------------------------
     # No documented limit: batches of 512 keep one request's work (and its timeout) bounded.

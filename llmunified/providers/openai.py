@@ -4,12 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .._events import Accumulator, StreamEvent
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
-from .._sse import SSEEvent
 from .. import _wirecache
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
@@ -17,6 +15,11 @@ from .._registry import ProviderInfo
 from ..errors import APIError
 from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
                     put_sampling, shape_guard)
+from ._base import new_accumulator
+
+if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
+    from .._events import Accumulator, StreamEvent
+    from .._sse import SSEEvent
 
 __all__ = ["OpenAICodec", "map_finish_reason", "map_usage", "REASONING_STYLES"]
 
@@ -605,7 +608,7 @@ class OpenAICodec(Codec):
             response = self._plain_reply(data, choices[0], headers)
             if response is not None:
                 return response
-        acc = Accumulator(self.provider, data.get("model") or self.model, headers)
+        acc = new_accumulator(self.provider, data.get("model") or self.model, headers)
         acc.id = data.get("id")
         acc.raw = data
         for position, choice in enumerate(choices):
@@ -683,7 +686,7 @@ class OpenAICodec(Codec):
         acc.finish(finish)
 
     def stream_decoder(self, headers: Mapping[str, str]) -> "OpenAIStream":
-        return OpenAIStream(self, Accumulator(self.provider, self.model, headers))
+        return OpenAIStream(self, new_accumulator(self.provider, self.model, headers))
 
 
 class _ChoiceState:

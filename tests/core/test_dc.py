@@ -537,3 +537,13 @@ def test_fields_are_made_on_first_access_and_kept(via):
     assert reader.__dataclass_fields__ is cls.__dataclass_fields__ is cls(1).__dataclass_fields__
     assert "__dataclass_fields__" not in vars(sub)
     assert dataclasses.asdict(sub(1, [2])) == {"x": 1, "y": [2]}
+
+
+@pytest.mark.parametrize("text", [
+    "int", "  x", "ClassVar[int]", "typing.ClassVar[int]", " typing . ClassVar", "typing.", "typing. [", ".x", "",
+    "   ", "[int]", "a.b.c", "ClassVar", "é_1.ü2[x]", "x1 .y", "x\t.\ty", "1x.2y", "x..y", "Optional['ClassVar']",
+])
+def test_the_annotation_scanner_matches_dataclasses_regex(text):
+    """The first names of a string annotation are read as dataclasses' own regex reads them."""
+    match = re.match(r"^(?:\s*(\w+)\s*\.)?\s*(\w+)", text)
+    assert _dc._module_ident(text) == (match.groups() if match else None)

@@ -319,6 +319,27 @@ def test_a_client_imports_only_the_codec_it_needs():
     assert "llmunified.providers.openai" in out[1] and "llmunified.providers.ollama" in out[1]
 
 
+def test_a_client_loads_no_stream_machinery_until_it_streams():
+    """Making a client (any provider) loads neither the stream events nor the SSE/NDJSON decoders:
+    a program that never streams never pays for them; the first accumulator loads the events, the
+    first stream decoder the SSE reader."""
+    import subprocess
+    import sys
+
+    code = ("import sys, llmunified as llm, llmunified_async as allm\n"
+            "for model in ('openai/m', 'anthropic/m', 'ollama/m', 'cohere/m', 'gemini/m'):\n"
+            "    llm.Client(model, api_key='k'); allm.Client(model, api_key='k')\n"
+            "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n"
+            "from llmunified.providers._base import new_accumulator\n"
+            "acc = new_accumulator('openai', 'm', {})\n"
+            "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n"
+            "from llmunified.providers.openai import OpenAICodec, OpenAIStream\n"
+            "OpenAIStream(llm.Client('openai/m', api_key='k')._endpoint.codec, acc)\n"
+            "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:3] == ["[]", "['llmunified._events']", "['llmunified._events', 'llmunified._sse']"]
+
+
 def test_lookup_and_the_table_agree():
     from llmunified.providers import codec_modules, lookup, provider_table
 
