@@ -5,7 +5,6 @@ exceptions to ``llmunified.errors`` and never put request headers (API keys) in 
 """
 from __future__ import annotations
 import builtins
-import contextvars
 import logging
 import socket
 import time
@@ -206,6 +205,7 @@ def run_all(thunks: Sequence[Callable[[], _T]], limit: int) -> List[_T]:
     """
     if limit <= 1 or len(thunks) <= 1:
         return [thunk() for thunk in thunks]
+    import contextvars  # here, not at import: a plain call needs neither (requests does not load it)
     from concurrent.futures import ThreadPoolExecutor  # only for a round with several tools
 
     pool = ThreadPoolExecutor(max_workers=min(limit, len(thunks)), thread_name_prefix="llmunified-tool")
@@ -253,7 +253,9 @@ class WorkerPool:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix=self.name)
-        future = self._pool.submit(contextvars.copy_context().run, thunk)
+        from contextvars import copy_context
+
+        future = self._pool.submit(copy_context().run, thunk)
         self._futures[future] = key
         future.add_done_callback(self._done.put)
 
