@@ -316,9 +316,10 @@ def _process(cls: Any, repr_: bool, eq: bool, frozen: bool) -> Any:
 
 
 def _install(cls: Any, fields: List[_Field], repr_: bool, eq: bool, frozen: bool, module: Any) -> None:
-    """Write and set the methods :mod:`dataclasses` would set, in one compiled unit. The source
-    names only what varies (field names, which have defaults or factories); default values and
-    annotations are set on ``__init__`` afterwards, so classes of one shape share a cache entry."""
+    """Set the methods :mod:`dataclasses` would set. Only ``__init__`` is compiled (its signature is
+    the class's): its source names only what varies (field names, which have defaults or factories)
+    and its default values and annotations are set afterwards, so classes of one shape share a cache
+    entry. The others are closures over the field names."""
     own = cls.__dict__
     names: Dict[str, Any] = {}
     lines: List[str] = []
