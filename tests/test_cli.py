@@ -280,9 +280,11 @@ def test_the_emulator_command_serves_until_interrupted():
     import urllib.request
 
     port = closed_port()
+    # SIGINT restored to its default in the child: a suite run from a background job inherits it ignored
     proc = subprocess.Popen([sys.executable, "-m", "llmunified", "emulator", "--port", str(port)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=clean_env(), cwd=ROOT, universal_newlines=True)
+                            env=clean_env(), cwd=ROOT, universal_newlines=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         first = proc.stdout.readline()
         assert f"listening on http://127.0.0.1:{port}" in first

@@ -25,8 +25,10 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin"))
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|[\x01\x02]")
 SGR = re.compile(r"\x1b\[[0-9;]*m")
-LAUNCHER = ("import os, sys, fcntl, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-            "os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
+# Ctrl-C is restored to its default first: a suite started from a shell's background job (`cmd &`
+# without job control) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+LAUNCHER = ("import os, sys, fcntl, signal, termios; signal.signal(signal.SIGINT, signal.SIG_DFL); os.setsid(); "
+            "fcntl.ioctl(0, termios.TIOCSCTTY, 0); os.execv(sys.executable, [sys.executable] + sys.argv[1:])")
 
 
 class Terminal:

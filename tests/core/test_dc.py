@@ -49,6 +49,8 @@ def outcome(fn, *args):
     """What a call gives: its result shown, or its error's class and message."""
     try:
         return shown(fn(*args))
+    except RecursionError:  # its message names the C function the limit was hit in: not behaviour
+        return "builtins.RecursionError"
     except Exception as exc:  # noqa: BLE001 - the error is the observable
         return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"
 
