@@ -1,4 +1,10 @@
-"""The JSON decoder of the hot paths (reply bodies, stream events): ``orjson`` when it is
+"""The JSON of the hot paths.
+
+Encoding: every request body is written by :func:`encode_body` (compact UTF-8 JSON); a
+conversation's messages encoded before are spliced in as text (:class:`WireMessages`, made by
+``llmunified._wirecache``, which loads only for a history long enough to keep).
+
+Decoding (reply bodies, stream events): ``orjson`` when it is
 installed (the ``fast`` extra, ``pip install llmunified[fast]``), the standard library otherwise,
 with the same result either way.
 
@@ -14,10 +20,11 @@ compares them on generated documents).
 installed. The choice is made on first use, so ``import llmunified`` never imports ``orjson``.
 """
 from __future__ import annotations
+import json
 import os
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
-__all__ = ["fast_loads", "fast_loads_bytes", "backend"]
+__all__ = ["fast_loads", "fast_loads_bytes", "backend", "encode_json", "encode_body", "WireMessages"]
 
 #: every digit byte made "0", the other bytes kept: a text has a run of 19 digits (long enough
 #: for an integer beyond 64 bits, which orjson would make a float) when its translation holds
@@ -77,3 +84,83 @@ def backend() -> str:
     """``"orjson"`` or ``"json"``: the decoder :func:`fast_loads` uses (chosen on first use)."""
     loads = _resolved if _chosen else _choose()
     return "json" if loads is None else "orjson"
+
+
+# ---- encoding ------------------------------------------------------------------------------
+
+def _make_encode_json() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode``: the same text and
+    the same errors (a value containing itself is json's ValueError), with less per-call set-up
+    (``encode`` goes through ``iterencode``, which looks up its settings and defines a float
+    formatter on every call before making the C encoder this calls directly)."""
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (another Python implementation): json's own path
+        return encoder.encode
+    default, strings, join = encoder.default, json.encoder.encode_basestring, "".join
+
+    def encode_json(obj: Any) -> str:
+        # a fresh dict of the containers being encoded each time: the circular-reference check
+        return join(make({}, default, strings, None, ":", ",", False, False, True)(obj, 0))
+
+    return encode_json
+
+
+#: the encoder of every request body: compact, UTF-8, exactly ``json.dumps(obj,
+#: ensure_ascii=False, separators=(",", ":"))``
+encode_json: Callable[[Any], str] = _make_encode_json()
+
+
+#: Below this many messages a request is encoded plainly, with no bookkeeping: encoding a short
+#: history costs less than tracking it, and one-off calls (the common case) stay at raw speed.
+MIN_MESSAGES = 32
+
+
+class WireMessages(list):
+    """A codec's encoded ``messages``: the list of wire entries (equal to the plain encoding)
+    that also knows their JSON text (see :func:`encode_body`)."""
+
+    __slots__ = ("_chunks", "_entries")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: List[Any] = []  # llmunified._wirecache._Chunk
+        self._entries = 0  # len(self) when built: a list changed since is encoded as it is
+
+    def fragments(self) -> Optional[List[Any]]:
+        """The JSON text of the entries in pieces to join with ``,`` (None when the list was
+        changed after it was built)."""
+        if self._entries != len(self):
+            return None
+        return [d for d in (c.data() for c in self._chunks) if d]
+
+
+# A string no body contains: it marks where the messages go in the rest of the body's JSON.
+_MARK = "\x00llmunified-wire-messages-7f3c1e9a5b2d4c68\x00"
+_MARK_JSON = encode_json(_MARK)
+
+
+def encode_body(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON, exactly as
+    ``json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()`` writes it; the JSON
+    text of a :class:`WireMessages` value at its top level is spliced in, not made again."""
+    if body.__class__ is dict:
+        for key, value in body.items():
+            if value.__class__ is WireMessages:
+                fragments = value.fragments()
+                if fragments is None:
+                    break
+                rest = dict(body)
+                rest[key] = _MARK
+                head, found, tail = encode_json(rest).partition(_MARK_JSON)
+                if not found or _MARK_JSON in tail:  # the mark occurs elsewhere: no shortcut
+                    break
+                pieces = [head.encode() + b"["]
+                for fragment in fragments:
+                    pieces.append(fragment)
+                    pieces.append(b",")
+                if fragments:
+                    pieces.pop()
+                pieces.append(b"]" + tail.encode())
+                return b"".join(pieces)
+    return encode_json(body).encode()

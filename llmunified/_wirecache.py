@@ -28,47 +28,24 @@ turn, pay almost nothing for this.
 """
 from __future__ import annotations
 import copy
-import json
 import threading
 import weakref
 from itertools import chain, islice
 from operator import attrgetter, eq, is_
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from . import _json
+from ._json import WireMessages, encode_body, encode_json
 from ._types import Message
 
 __all__ = ["WireMessages", "Conversation", "encode_body", "encode_json"]
 
-def _make_encode_json() -> Callable[[Any], str]:
-    """``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode``: the same text and
-    the same errors (a value containing itself is json's ValueError), with less per-call set-up
-    (``encode`` goes through ``iterencode``, which looks up its settings and defines a float
-    formatter on every call before making the C encoder this calls directly)."""
-    encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # no C accelerator (another Python implementation): json's own path
-        return encoder.encode
-    default, strings, join = encoder.default, json.encoder.encode_basestring, "".join
-
-    def encode_json(obj: Any) -> str:
-        # a fresh dict of the containers being encoded each time: the circular-reference check
-        return join(make({}, default, strings, None, ":", ",", False, False, True)(obj, 0))
-
-    return encode_json
-
-
-#: the encoder of every request body: compact, UTF-8, exactly ``json.dumps(obj,
-#: ensure_ascii=False, separators=(",", ":"))``
-encode_json: Callable[[Any], str] = _make_encode_json()
 
 # What is kept per conversation, by its first message: id(message) -> (a weak reference to it,
 # {codec key: [_Memo, ...], codec key + "?": the ids of the messages of a first encoding}).
 # Nothing here refers to a conversation's first message, so it goes when the message does.
 _kept: Dict[int, Tuple["weakref.ref[Message]", Dict[str, Any]]] = {}
 _MEMOS_KEPT = 2  # conversations sharing a first message (a fork) each keep theirs
-#: Below this many messages a request is encoded plainly, with no bookkeeping: encoding a short
-#: history costs less than tracking it, and one-off calls (the common case) stay at raw speed.
-MIN_MESSAGES = 32
 _PIECES_KEPT = 32  # pieces of a memo's entries and JSON text before they are joined into one
 
 _CONTENT = attrgetter("content")
@@ -115,56 +92,6 @@ class _Chunk:
             self._data = data
             self._entries = self._chunks = None
         return data
-
-
-class WireMessages(list):
-    """A codec's encoded ``messages``: the list of wire entries (equal to the plain encoding)
-    that also knows their JSON text (see :func:`encode_body`)."""
-
-    __slots__ = ("_chunks", "_entries")
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._chunks: List[_Chunk] = []
-        self._entries = 0  # len(self) when built: a list changed since is encoded as it is
-
-    def fragments(self) -> Optional[List[Any]]:
-        """The JSON text of the entries in pieces to join with ``,`` (None when the list was
-        changed after it was built)."""
-        if self._entries != len(self):
-            return None
-        return [d for d in (c.data() for c in self._chunks) if d]
-
-
-# A string no body contains: it marks where the messages go in the rest of the body's JSON.
-_MARK = "\x00llmunified-wire-messages-7f3c1e9a5b2d4c68\x00"
-_MARK_JSON = encode_json(_MARK)
-
-
-def encode_body(body: Any) -> bytes:
-    """``body`` as compact UTF-8 JSON, exactly as
-    ``json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()`` writes it; the JSON
-    text of a :class:`WireMessages` value at its top level is spliced in, not made again."""
-    if body.__class__ is dict:
-        for key, value in body.items():
-            if value.__class__ is WireMessages:
-                fragments = value.fragments()
-                if fragments is None:
-                    break
-                rest = dict(body)
-                rest[key] = _MARK
-                head, found, tail = encode_json(rest).partition(_MARK_JSON)
-                if not found or _MARK_JSON in tail:  # the mark occurs elsewhere: no shortcut
-                    break
-                pieces = [head.encode() + b"["]
-                for fragment in fragments:
-                    pieces.append(fragment)
-                    pieces.append(b",")
-                if fragments:
-                    pieces.pop()
-                pieces.append(b"]" + tail.encode())
-                return b"".join(pieces)
-    return encode_json(body).encode()
 
 
 class _Held:
@@ -303,7 +230,7 @@ class Conversation:
         self._store: Optional[Dict[str, Any]] = None
         self._fresh: List[Dict[str, Any]] = []  # the entries added
         self._closed: Optional[tuple] = None  # (messages, entries, state) at close()
-        self._plain = len(messages) < MIN_MESSAGES
+        self._plain = len(messages) < _json.MIN_MESSAGES
         if self._plain:
             return
         first = messages[0]

@@ -7,8 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from .._http import HTTPRequest
-from .._json import fast_loads, fast_loads_bytes
-from .._wirecache import encode_body
+from .._json import encode_body, fast_loads, fast_loads_bytes
 from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
@@ -19,6 +18,7 @@ from ..errors import (APIError, ConfigurationError, ContextWindowExceededError, 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream (or multi-choice reply), not at import
     from .._events import Accumulator, StreamEvent
     from .._sse import SSEEvent
+    from .._wirecache import Conversation
 
 __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
            "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
@@ -653,6 +653,22 @@ def new_accumulator(provider: str, model: Optional[str], headers: Mapping[str, s
     from .._events import Accumulator
 
     return Accumulator(provider, model, headers)
+
+
+_Conversation: Any = None  # llmunified._wirecache.Conversation, once loaded
+
+
+def new_conversation(messages: List[Message], key: str, names: bool = True) -> "Conversation":
+    """A :class:`~llmunified._wirecache.Conversation` of ``messages`` for the codec ``key`` (its
+    module loads with the first one made: a program that never sends a long history never
+    loads it when its codec gates on ``_json.MIN_MESSAGES``)."""
+    global _Conversation
+    make = _Conversation
+    if make is None:
+        from .._wirecache import Conversation as make
+
+        _Conversation = make
+    return make(messages, key, names=names)
 
 
 def emit(out: List[StreamEvent], ev: Optional[StreamEvent]) -> None:

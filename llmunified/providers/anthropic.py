@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .._options import Options, deep_merge
 from .._reasoning import CacheSpec, budget_for
-from .. import _wirecache
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import APIError, LLMError, ValidationError, error_for_status
 from .._http import HTTPRequest
 from .._registry import Auth, ProviderInfo
-from ._base import (Codec, SSEStreamDecoder, body_text, decode_json, emit, epoch_seconds, int_or_none, malformed,
-                    shape_guard)
+from ._base import (Codec, SSEStreamDecoder, body_text, new_conversation, decode_json, emit, epoch_seconds, int_or_none,
+                    malformed, shape_guard)
 from ._base import count_of
 from ._base import new_accumulator
 
@@ -175,7 +174,7 @@ def encode_messages(messages: List[Message], cache_control: Optional[Dict[str, A
     the last turn stays open, as a message appended next may join it (and is the one that may
     carry ``cache_control``: kept turns are never changed).
     """
-    conversation = _wirecache.Conversation(messages, "anthropic", names=False)  # Message.name is not sent
+    conversation = new_conversation(messages, "anthropic", names=False)  # Message.name is not sent
     if conversation.state is not None:
         # The kept turns end where a turn of the other role began; a message there now that
         # would join the last kept turn means encoding them again.

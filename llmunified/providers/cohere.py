@@ -8,12 +8,12 @@ from .._options import Options, deep_merge
 from .._reasoning import budget_for
 from .._registry import ProviderInfo
 from .._retry import parse_should_retry
-from .. import _wirecache
+from .. import _json
 from .._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall,
                       ToolResult, Usage)
 from ..errors import APIError, AuthenticationError, ValidationError
-from ._base import (Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, put_sampling,
-                    shape_guard)
+from ._base import (Codec, SSEStreamDecoder, new_conversation, decode_json, emit, int_or_none, loads, malformed,
+                    put_sampling, shape_guard)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
@@ -145,9 +145,9 @@ def _encode_message(m: Message) -> List[Dict[str, Any]]:
 def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
     """The wire ``messages``. Each message's entries depend on it alone, so a long conversation
     encoded before is resumed after the messages it had (``llmunified._wirecache``)."""
-    if len(messages) < _wirecache.MIN_MESSAGES:  # a short history: nothing worth keeping
+    if len(messages) < _json.MIN_MESSAGES:  # a short history: nothing worth keeping
         return [entry for m in messages for entry in _encode_message(m)]
-    conversation = _wirecache.Conversation(messages, "cohere", names=False)  # Message.name is not sent
+    conversation = new_conversation(messages, "cohere", names=False)  # Message.name is not sent
     for m in conversation.pending():
         conversation.add(_encode_message(m))
     conversation.close(len(messages), None)

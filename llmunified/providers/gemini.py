@@ -64,7 +64,7 @@ from .._options import Options, deep_merge
 from .._reasoning import EFFORT_BUDGETS, Reasoning
 from .._registry import Auth, ProviderInfo
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
-from .._wirecache import encode_json
+from .._json import encode_json
 from ..errors import APIError, LLMError, StreamError, ValidationError, error_for_status
 from ._base import (Codec, StreamDecoderBase, body_text, decode_json, emit, int_or_none, loads, malformed,
                     put_sampling, shape_guard)

@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
-from .. import _wirecache
 from .._types import ImagePart, Message, ModelInfo, Response, ThinkingPart, ToolCall, ToolResult, Usage
 from ..errors import LLMError, NotFoundError, ValidationError
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ._base import (Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed, put_sampling,
-                    shape_guard)
+from ._base import (Codec, NDJSONStreamDecoder, body_text, new_conversation, decode_json, emit, int_or_none, malformed,
+                    put_sampling, shape_guard)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
@@ -116,7 +115,7 @@ def encode_messages(messages: List[Message]) -> List[Dict[str, Any]]:
     A conversation encoded before is resumed after the messages it had, with the call names
     they gave (``llmunified._wirecache``).
     """
-    conversation = _wirecache.Conversation(messages, "ollama", names=False)  # Message.name is not sent
+    conversation = new_conversation(messages, "ollama", names=False)  # Message.name is not sent
     names: Dict[str, str] = dict(conversation.state or {})  # tool call id -> tool name, from earlier turns
     for m in conversation.pending():
         if m.role == "tool":

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
-from .. import _wirecache
+from .. import _json
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ..errors import APIError
-from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
-                    put_sampling, shape_guard)
+from ._base import (Codec, SSEStreamDecoder, new_conversation, decode_json, emit, epoch_seconds, int_or_none, loads,
+                    malformed, put_sampling, shape_guard)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
@@ -130,9 +130,9 @@ def encode_messages(messages: List[Message], details: bool = False) -> List[Dict
     turns). Each message's entries depend on it alone, so a conversation encoded before is
     resumed after the messages it had (``llmunified._wirecache``): a long conversation is not
     encoded again on every turn."""
-    if len(messages) < _wirecache.MIN_MESSAGES:  # a short history: nothing worth keeping
+    if len(messages) < _json.MIN_MESSAGES:  # a short history: nothing worth keeping
         return [entry for m in messages for entry in _encode_message(m, details)]
-    conversation = _wirecache.Conversation(messages, "openai+details" if details else "openai")
+    conversation = new_conversation(messages, "openai+details" if details else "openai")
     for m in conversation.pending():
         conversation.add(_encode_message(m, details))
     conversation.close(len(messages), None)
@@ -194,7 +194,7 @@ def _attach_details(acc: Accumulator, merged: Dict[Any, Dict[str, Any]]) -> None
     if part is None:
         acc.new_thinking_block()
         part = acc.parts[-1]  # type: ignore[assignment]
-    part.data = _wirecache.encode_json(list(merged.values()))  # type: ignore[union-attr]
+    part.data = _json.encode_json(list(merged.values()))  # type: ignore[union-attr]
 
 
 def _kept_details(parts: List[Any]) -> List[Dict[str, Any]]:

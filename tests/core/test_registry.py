@@ -340,6 +340,28 @@ def test_a_client_loads_no_stream_machinery_until_it_streams():
     assert out[:3] == ["[]", "['llmunified._events']", "['llmunified._events', 'llmunified._sse']"]
 
 
+def test_a_short_history_loads_no_conversation_cache():
+    """Requests with a short history (a one-off prompt, a brief chat) are encoded without the
+    conversation cache of long histories, which loads only with the first history that reaches
+    ``MIN_MESSAGES`` (OpenAI-compatible, Cohere) or the first request (the codecs that keep
+    per-conversation state: Anthropic, Ollama)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, llmunified as llm\n"
+            "def loaded(): return 'llmunified._wirecache' in sys.modules\n"
+            "short = [llm.user('hi'), llm.assistant('hello'), llm.user('and?')]\n"
+            "for model in ('openai/m', 'groq/m', 'cohere/m', 'gemini/m'):\n"
+            "    llm.Client(model, api_key='k')._endpoint.chat(short, {}, stream=False)\n"
+            "print(loaded())\n"
+            "from llmunified._json import MIN_MESSAGES\n"
+            "long = [llm.user(str(i)) if i % 2 == 0 else llm.assistant(str(i)) for i in range(MIN_MESSAGES + 1)]\n"
+            "body = llm.Client('openai/m', api_key='k')._endpoint.chat(long, {}, stream=False).request.body\n"
+            "print(loaded(), body.count(b'\"role\"') == MIN_MESSAGES + 1)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:2] == ["False", "True True"]
+
+
 def test_lookup_and_the_table_agree():
     from llmunified.providers import codec_modules, lookup, provider_table
 

@@ -20,17 +20,17 @@ from llmunified._wirecache import Conversation, WireMessages, encode_body
 from llmunified.errors import ValidationError
 from llmunified.providers import anthropic, codec_for, ollama, openai
 from llmunified.providers._base import Codec
-from llmunified import _wirecache
+from llmunified import _json as wirejson, _wirecache
 
 
 @pytest.fixture(autouse=True)
 def cache_every_length(monkeypatch):
     """The cache skips short histories (MIN_MESSAGES); these tests use short ones to exercise it."""
-    monkeypatch.setattr(_wirecache, "MIN_MESSAGES", 0)
+    monkeypatch.setattr(wirejson, "MIN_MESSAGES", 0)
 
 
 def test_short_histories_are_encoded_plainly_with_no_bookkeeping(monkeypatch):
-    monkeypatch.setattr(_wirecache, "MIN_MESSAGES", 32)
+    monkeypatch.setattr(wirejson, "MIN_MESSAGES", 32)
     before = dict(_wirecache._kept)
     history = [Message("user", f"question {i}") for i in range(31)]
     for _ in range(3):
@@ -383,11 +383,11 @@ def test_encode_body_is_the_plain_encoding():
     wire.pop()
     assert encode_body(body) == plain_json(body)
 
-    from llmunified import _wirecache
+    from llmunified import _json, _wirecache
 
-    body = {"model": _wirecache._MARK, "messages": openai.encode_messages(history)}  # the mark, elsewhere
+    body = {"model": wirejson._MARK, "messages": openai.encode_messages(history)}  # the mark, elsewhere
     assert encode_body(body) == plain_json(body)
-    body = {"messages": openai.encode_messages(history), "metadata": {"x": _wirecache._MARK}}
+    body = {"messages": openai.encode_messages(history), "metadata": {"x": wirejson._MARK}}
     assert encode_body(body) == plain_json(body)
 
 
@@ -438,7 +438,7 @@ def test_messages_are_left_as_they_are_and_kept_state_goes_with_them():
     import gc
     import pickle
 
-    from llmunified import _wirecache
+    from llmunified import _json, _wirecache
 
     history = _conversation(4)
     before = [dict(vars(m)) for m in history]
