@@ -39,7 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._bulkplan import BulkResult
     from ._sync._admin import PullStream
     from ._sync._bulk import BulkRun
-    from ._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete, embed
+    from ._sync._client import Client, HTTPTransport, Transport, complete, embed
+    from ._sync._stream import RunStream, Stream
     from ._sync._session import ChatSession, SessionStream
     from ._sync._batch import BatchJob
     from ._batch import BatchCounts, BatchResult

@@ -45,7 +45,7 @@ IO_EXPORTS: Tuple[str, ...] = ("Client", "Stream", "RunStream", "complete", "emb
                                "BulkRun", "HTTPTransport", "Transport", "Router", "RouterStream", "PullStream",
                                "BatchJob")
 #: the module of each I/O name, relative to the I/O package
-IO_MODULES: Dict[str, str] = {"ChatSession": "_session", "SessionStream": "_session", "Router": "_router",
+IO_MODULES: Dict[str, str] = {"Stream": "_stream", "RunStream": "_stream", "ChatSession": "_session", "SessionStream": "_session", "Router": "_router",
                               "RouterStream": "_router", "PullStream": "_admin", "BulkRun": "_bulk",
                               "BatchJob": "_batch"}
 

@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._bulkplan import BulkResult
     from llmunified_async._admin import PullStream
     from llmunified_async._bulk import BulkRun
-    from llmunified_async._client import Client, HTTPTransport, RunStream, Stream, Transport, complete, embed
+    from llmunified_async._client import Client, HTTPTransport, Transport, complete, embed
+    from llmunified_async._stream import RunStream, Stream
     from llmunified_async._session import ChatSession, SessionStream
     from llmunified_async._batch import BatchJob
     from llmunified._batch import BatchCounts, BatchResult

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 from llmunified._breaker import (ANSWERED, DEFAULT_FAIL_OVER, DEFAULT_WINDOW, DISABLE, FAIL_OVER, LARGER, RAISE, SKIP,
                                  Breaker, Rotation, check_fail_over_on, counts_as_failure, decide)
 from llmunified._options import MessagesInput
-from llmunified_async._client import Client, RunStream, Stream
+from llmunified_async._client import Client
+from llmunified_async._stream import RunStream, Stream
 from llmunified._twin import io
 from llmunified._types import Embeddings, Response
 from llmunified._usage import UsageTotals

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, List, Mapping, Optional, U
 from llmunified._cost import Cost
 from llmunified._twin import io
 from llmunified._session_core import SessionState
-from llmunified_async._client import Client, RunStream, Stream
+from llmunified_async._client import Client
+from llmunified_async._stream import RunStream, Stream
 from llmunified._types import Message, Response
 from llmunified._usage import UsageCounter
 from llmunified.errors import LLMError, ToolLoopCancelledError, ToolSubmissionError, ValidationError

@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from llmunified._bulkplan import BulkResult
     from llmunified._sync._admin import PullStream
     from llmunified._sync._bulk import BulkRun
-    from llmunified._sync._client import Client, HTTPTransport, RunStream, Stream, Transport, complete, embed
+    from llmunified._sync._client import Client, HTTPTransport, Transport, complete, embed
+    from llmunified._sync._stream import RunStream, Stream
     from llmunified._sync._session import ChatSession, SessionStream
     from llmunified._sync._batch import BatchJob
     from llmunified._batch import BatchCounts, BatchResult

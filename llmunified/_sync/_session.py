@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Iterator, List, Mapping, Optional, Union,
 from llmunified._cost import Cost
 from llmunified._twin import io
 from llmunified._session_core import SessionState
-from llmunified._sync._client import Client, RunStream, Stream
+from llmunified._sync._client import Client
+from llmunified._sync._stream import RunStream, Stream
 from llmunified._types import Message, Response
 from llmunified._usage import UsageCounter
 from llmunified.errors import LLMError, ToolLoopCancelledError, ToolSubmissionError, ValidationError

@@ -320,9 +320,9 @@ def test_a_client_imports_only_the_codec_it_needs():
 
 
 def test_a_client_loads_no_stream_machinery_until_it_streams():
-    """Making a client (any provider) loads neither the stream events nor the SSE/NDJSON decoders:
-    a program that never streams never pays for them; the first accumulator loads the events, the
-    first stream decoder the SSE reader."""
+    """Making a client (any provider) loads neither the stream events nor the SSE/NDJSON decoders
+    nor the Stream classes (either twin): a program that never streams never pays for them; the
+    first accumulator loads the events, the first stream decoder the SSE reader."""
     import subprocess
     import sys
 
@@ -330,6 +330,9 @@ def test_a_client_loads_no_stream_machinery_until_it_streams():
             "for model in ('openai/m', 'anthropic/m', 'ollama/m', 'cohere/m', 'gemini/m'):\n"
             "    llm.Client(model, api_key='k'); allm.Client(model, api_key='k')\n"
             "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n"
+            "print(sorted(m for m in sys.modules if m.endswith('._stream')))\n"
+            "streams = (llm.Stream, allm.Stream, llm.RunStream, allm.RunStream)\n"
+            "print(sorted(m for m in sys.modules if m.endswith('._stream')), [c.__module__ for c in streams])\n"
             "from llmunified.providers._base import new_accumulator\n"
             "acc = new_accumulator('openai', 'm', {})\n"
             "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n"
@@ -337,7 +340,10 @@ def test_a_client_loads_no_stream_machinery_until_it_streams():
             "OpenAIStream(llm.Client('openai/m', api_key='k')._endpoint.codec, acc)\n"
             "print(sorted(m for m in ('llmunified._events', 'llmunified._sse') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
-    assert out[:3] == ["[]", "['llmunified._events']", "['llmunified._events', 'llmunified._sse']"]
+    assert out[:5] == ["[]", "[]",
+                       "['llmunified._sync._stream', 'llmunified_async._stream'] ['llmunified._sync._stream', "
+                       "'llmunified_async._stream', 'llmunified._sync._stream', 'llmunified_async._stream']",
+                       "['llmunified._events']", "['llmunified._events', 'llmunified._sse']"]
 
 
 def test_a_short_history_loads_no_conversation_cache():
