@@ -15,9 +15,9 @@ import aiohttp
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
 from ..errors import ConfigurationError, ConnectionError, TimeoutError
 from .base import AsyncTransport as Transport
-from .base import (EnvironmentSettings, StreamingResponse, connect_failure, connect_timeout_message, is_transport,
-                   log, log_exchange, read_failure, read_timeout_message, response_headers, shown_url,
-                   stream_timeout_message)
+from .base import (EnvironmentSettings, StreamingResponse, ca_bundle_context, connect_failure,
+                   connect_timeout_message, is_transport, log, log_exchange, read_failure, read_timeout_message,
+                   response_headers, shown_url, stream_timeout_message)
 
 __all__ = ["AiohttpTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
            "run_blocking", "WorkerPool"]
@@ -43,18 +43,27 @@ class AiohttpTransport:
         self._session: Optional[aiohttp.ClientSession] = session
         self._timeouts: Dict[Optional[float], aiohttp.ClientTimeout] = {}
         self._env: Optional[EnvironmentSettings] = None
-        self._ssl: Union[bool, ssl.SSLContext] = True
+        self._ssl: Union[bool, ssl.SSLContext] = True  # aiohttp's default verification, or the CA bundle's
+        self._cafile: Optional[str] = None  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, until its context is made
 
-    def _proxy_for(self, url: str) -> Optional[str]:
+    def _proxy_for(self, url: str, method: str = "GET") -> Optional[str]:
         # aiohttp's trust_env re-reads the environment and ~/.netrc on every request (it cut
         # throughput to a quarter in scripts/bench.py); the settings are read once instead.
+        # It also sets the TLS context the request is sent with (``ssl=self._ssl``, read after
+        # this call): the CA bundle of REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, as the sync twin
+        # honours it, loaded for the first https request (a plain http one never pays for it).
         if not self._owns_session:
             return None  # the caller's session decides (its trust_env, its own proxy settings)
-        if self._env is None:
-            self._env = EnvironmentSettings()
-            if isinstance(self._env.verify, str):  # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, as the sync twin
-                self._ssl = ssl.create_default_context(cafile=self._env.verify)
-        return self._env.proxy_for(url)
+        env = self._env
+        if env is None:
+            env = self._env = EnvironmentSettings()
+            if isinstance(env.verify, str):
+                self._cafile = env.verify
+        proxy = env.proxy_for(url)
+        if self._cafile is not None and (url.startswith("https:") or (proxy or "").startswith("https:")):
+            self._ssl = ca_bundle_context(self._cafile, f"{method} {shown_url(url)}")
+            self._cafile = None
+        return proxy
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(connect_timeout={self.connect_timeout}, read_timeout={self.read_timeout})"
@@ -86,8 +95,8 @@ class AiohttpTransport:
         try:
             resp = await session.request(
                 request.method, request.url, data=request.body, headers=headers,
-                timeout=self._timeout(timeout), allow_redirects=False, proxy=self._proxy_for(request.url),
-                ssl=self._ssl)
+                timeout=self._timeout(timeout), allow_redirects=False,
+                proxy=self._proxy_for(request.url, request.method), ssl=self._ssl)
             body = None
             if not request.stream:
                 try:

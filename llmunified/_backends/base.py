@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple, Union
 
 from .._http import USER_AGENT, HTTPRequest, TransportResponse
+from ..errors import ConfigurationError
 
 try:  # typing.Protocol is 3.8+; runtime_checkable lets Client(transport=...) check its argument
     from typing import Protocol, runtime_checkable
@@ -27,7 +28,8 @@ except ImportError:  # pragma: no cover
 
 __all__ = ["Transport", "AsyncTransport", "USER_AGENT", "reason", "response_headers", "log_exchange",
            "is_transport", "EnvironmentSettings", "StreamingResponse", "causes", "shown_url", "connect_failure",
-           "connect_timeout_message", "read_timeout_message", "stream_timeout_message", "read_failure"]
+           "connect_timeout_message", "read_timeout_message", "stream_timeout_message", "read_failure",
+           "ca_bundle_context", "tls_files_error"]
 
 log = logging.getLogger("llmunified")
 
@@ -126,6 +128,28 @@ class EnvironmentSettings:
                 proxy = None
         self._cache[key] = proxy or None
         return proxy or None
+
+
+def ca_bundle_context(path: str, request: str) -> ssl.SSLContext:
+    """A TLS context that trusts the CA certificates at ``path`` and nothing else, as requests
+    takes ``verify=path``: a PEM bundle, or a directory of hashed certificates. Loading a bundle
+    costs milliseconds and most of a megabyte, so a transport makes it for its first ``https``
+    request, never for plain ``http`` (a local server). ConfigurationError when it cannot be read
+    (``request``: the method and URL of the request that needed it, for the message)."""
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError: not PEM, no certificate in it
+        raise tls_files_error(f"{request} was not sent: the CA bundle {path!r} cannot be used ({reason(exc)})"
+                              ) from None
+
+
+def tls_files_error(problem: str) -> ConfigurationError:
+    """The error for local TLS files that cannot be used, raised before anything is sent."""
+    return ConfigurationError(f"{problem}; a CA bundle comes from REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE (or the "
+                              "verify= of a session you passed), a client certificate from its cert=: point them "
+                              "at readable files, or unset them")
 
 
 class StreamingResponse(TransportResponse):

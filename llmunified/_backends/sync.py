@@ -20,7 +20,7 @@ from .._twin import io
 from ..errors import ConfigurationError, ConnectionError, TimeoutError, ValidationError
 from .base import (EnvironmentSettings, StreamingResponse, Transport, causes, connect_failure,
                    connect_timeout_message, is_transport, log, log_exchange, read_failure, read_timeout_message,
-                   response_headers, shown_url, stream_timeout_message)
+                   response_headers, shown_url, stream_timeout_message, tls_files_error)
 
 __all__ = ["RequestsTransport", "HTTPTransport", "Transport", "as_transport", "call_function", "run_all",
            "run_blocking", "WorkerPool"]
@@ -106,6 +106,12 @@ class RequestsTransport:
                 raise TimeoutError(read_timeout_message(request.method, request.url, read_timeout)) from None
             raise ConnectionError(f"{request.method} {shown_url(request.url)} failed: "
                                   f"{connect_failure(exc, request.url)}") from None
+        except OSError as exc:
+            # requests checks the local TLS files before connecting and raises a plain OSError
+            # ("Could not find a suitable TLS CA certificate bundle, invalid path: ...")
+            if not str(exc).startswith("Could not find"):
+                raise
+            raise tls_files_error(f"{request.method} {shown_url(request.url)} was not sent: {exc}") from None
         if log.isEnabledFor(logging.DEBUG):
             log_exchange(request, resp.status_code, started)
         if request.stream:

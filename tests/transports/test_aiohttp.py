@@ -97,3 +97,36 @@ def test_a_closed_session_of_yours_is_a_clear_error():
         with pytest.raises(errors.ConfigurationError, match="is closed"):
             await t.send_request(HTTPRequest("GET", "http://127.0.0.1:9/", {}))
     _run(go())
+
+
+def test_the_ca_bundle_is_loaded_for_the_first_https_request_only(monkeypatch, tmp_path):
+    """REQUESTS_CA_BUNDLE is honoured as the sync twin honours it, but loading a bundle costs
+    milliseconds and most of a megabyte: plain-http requests (a local server) never load it."""
+    import ssl
+
+    import certifi
+
+    for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    t = AiohttpTransport()
+    assert t._proxy_for("http://127.0.0.1:11434/api/chat", "POST") is None
+    assert t._ssl is True  # aiohttp's own default: nothing loaded for http
+    t._proxy_for("https://api.openai.com/v1/chat/completions", "POST")
+    context = t._ssl
+    assert isinstance(context, ssl.SSLContext) and context.verify_mode == ssl.CERT_REQUIRED
+    assert context.cert_store_stats()["x509_ca"] > 10  # the bundle's CAs, loaded once
+    t._proxy_for("https://api.anthropic.com/v1/messages", "POST")
+    assert t._ssl is context
+
+
+def test_a_ca_bundle_that_is_not_pem_is_a_configuration_error(monkeypatch, tmp_path):
+    path = tmp_path / "ca.pem"
+    path.write_text("not a certificate\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(path))
+    t = AiohttpTransport()
+    with pytest.raises(errors.ConfigurationError) as info:
+        t._proxy_for("https://api.openai.com/v1/chat/completions", "POST")
+    text = str(info.value)
+    assert "POST https://api.openai.com/v1/chat/completions was not sent" in text
+    assert str(path) in text and "REQUESTS_CA_BUNDLE" in text
