@@ -747,7 +747,11 @@ class Client:
                     body = response.body
                     if body is None:
                         body = self._transport.read_body(response)
-                    raise endpoint.error(response.status, response.headers, body)
+                    error = endpoint.error(response.status, response.headers, body)
+                    # The error's traceback keeps this frame: it must not keep the reply's
+                    # handle too, which holds its socket open past close() while the error lives.
+                    del response
+                    raise error
                 return response, policy
             except LLMError as exc:
                 if exc.provider is None:

@@ -5,6 +5,7 @@ What differs between wire protocols is a row of :data:`EXPECT`, not a branch in 
 provider adds its name to :data:`PROVIDERS` and one :class:`Expect` row.
 """
 import asyncio
+import os
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -322,3 +323,17 @@ async def settled_requests(emulator: Any, quiet: float = 0.2, timeout: float = 5
             break
         count = now
     return count
+
+
+@io
+async def open_fds_settle(target: int, timeout: float = 5.0) -> int:
+    """The number of this process's open file descriptors (``/proc/self/fd``), once it is down
+    to ``target`` or ``timeout`` seconds have passed: a socket closed by the client is closed on
+    the emulator's side a moment later (its handler thread), and the async twin's transports
+    close on the loop's next turns."""
+    deadline = time.monotonic() + timeout
+    while True:
+        count = len(os.listdir("/proc/self/fd"))
+        if count <= target or time.monotonic() >= deadline:
+            return count
+        await asyncio.sleep(0.02)

@@ -12,14 +12,15 @@ every wire protocol against the emulator (and a port nobody listens on).
 Hand-written for the sync package; tests/_async/test_errors_catchable.py is generated from it.
 """
 import builtins
+import os
 import socket
 
 import pytest
 
 import llmunified_async as llm
 from llmunified_async import errors
-from tests._async.helpers import (SECRET, model, provider, provider_name, provider_settings,  # noqa: F401 - a fixture
-                                 settings)
+from tests._async.helpers import (SECRET, model, open_fds_settle, provider, provider_name,  # noqa: F401 - a fixture
+                                 provider_settings, settings)
 
 
 def free_port() -> int:
@@ -138,3 +139,20 @@ async def test_other_protocols_get_no_v1_hint(emulator, name):
         with pytest.raises(errors.NotFoundError) as info:
             await client.complete("Hi")
     assert "may be missing /v1" not in str(info.value)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts file descriptors in /proc")
+async def test_errors_kept_after_close_hold_no_connection(emulator, provider):
+    """Errors a program keeps (a log, a list of failures, a Router's last error) do not keep
+    their replies' connections open: once the client is closed, every socket it opened is."""
+    before = len(os.listdir("/proc/self/fd"))
+    kept = []
+    client = llm.Client(model(provider), **settings(emulator, provider))
+    for status in (500, 429, 400):
+        emulator.reply(status=status, error="no")
+        with pytest.raises(errors.APIError) as info:
+            await client.complete("Hi")
+        kept.append(info.value)
+    await client.close()
+    assert await open_fds_settle(before) == before
+    assert [e.status for e in kept] == [500, 429, 400]
