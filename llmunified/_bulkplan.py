@@ -170,8 +170,19 @@ def is_rate_limited(error: BaseException) -> bool:
     return isinstance(error, _errors.RateLimitError) or getattr(error, "status", None) == 429
 
 
+#: ordered runs: how many results per worker may wait for an earlier one before no new item
+#: starts (a slow or backing-off item holds the results after it, not the whole input)
+ORDERED_WINDOW_PER_WORKER = 16
+#: ... and at least this many (a run with few workers still gets ahead of one slow item)
+ORDERED_WINDOW_MIN = 64
+
+
 class BulkScheduler:
     """What starts when, and what comes out when (sans-IO; ``now`` from the driver's clock).
+
+    In order (``ordered``), a result waits until every earlier item's is out; at most
+    :attr:`window` items past the earliest unfinished one are started, so the results held back
+    stay bounded (memory) whatever one slow item does: past that, the run waits for it.
 
     The driver asks :meth:`next_start` for items to start until it answers ``(None, wait)``
     (``wait``: seconds until one could start, or None: only when a running call finishes),
@@ -186,6 +197,8 @@ class BulkScheduler:
         self.limiter = limiter
         self.concurrency = concurrency
         self.ordered = ordered
+        #: ordered: an item starts only if its index is below the next result's + this
+        self.window = max(ORDERED_WINDOW_MIN, ORDERED_WINDOW_PER_WORKER * concurrency)
         self.estimate = estimate
         self._waiting: Deque[BulkItem] = deque(items)
         self._retrying: List[Tuple[float, int, BulkItem]] = []  # a heap by not_before
@@ -227,6 +240,8 @@ class BulkScheduler:
             if not self._waiting:
                 return None, retry_wait
             item = self._waiting[0]
+            if self.ordered and item.index >= self._next + self.window:
+                return None, retry_wait  # enough results wait for an earlier one: it goes first
         tokens = 0
         if self.limiter.tpm is not None and self.estimate is not None:
             if item.tokens is None:

@@ -6,6 +6,7 @@ Hand-written for the sync package; tests/_async/test_bulk.py is generated from i
 scripts/gen_async.py.
 """
 import json
+import sys
 import time
 
 import pytest
@@ -48,6 +49,25 @@ async def test_as_completed(emulator):
     assert sorted(r.index for r in results) == list(range(6))
     assert [r.index for r in results] != list(range(6))  # prompt 0 answers last
     assert results[-1].index == 0
+
+
+async def test_in_order_one_slow_item_holds_back_a_bounded_number(emulator, monkeypatch):
+    """Results wait for an earlier slow one in a bounded buffer: past ``window`` items beyond
+    it, nothing new starts until it is out (memory stays bounded whatever one item does)."""
+    from llmunified._bulkplan import BulkScheduler
+
+    plan = sys.modules[BulkScheduler.__module__]  # a window of 4 items (shared by both twins)
+    monkeypatch.setattr(plan, "ORDERED_WINDOW_MIN", 4)
+    monkeypatch.setattr(plan, "ORDERED_WINDOW_PER_WORKER", 1)
+    emulator.default_reply = first_is_slow
+    seen = []
+    async with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        async for result in client.map(PROMPTS[:20], concurrency=2):
+            if not seen:
+                sent_by_then = len(emulator.requests)
+            seen.append(result.index)
+    assert seen == list(range(20))
+    assert sent_by_then == 4  # prompt 0 and the three after it; the fifth waited for prompt 0
 
 
 async def test_request_dicts_ids_and_options(emulator):

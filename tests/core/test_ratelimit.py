@@ -204,6 +204,39 @@ def test_concurrency_bound_and_input_order():
     assert sched.done == 2 and not sched.finished_all
 
 
+def test_in_order_the_results_held_back_are_bounded():
+    """One slow item does not let the rest of the input pile up behind it: at most ``window``
+    items past the earliest unfinished one start; as it finishes, the run moves on."""
+    sched, _ = scheduler(1000, concurrency=2)
+    assert sched.window == 64  # the minimum (16 per worker would be 32)
+    slow, other = start_all(sched, 0.0)[0]
+    highest = other.index
+    while True:  # item 0 stays out; the other worker finishes each item at once and starts the next
+        sched.finished(other, reply(), None, 0.0)
+        other, wait = sched.next_start(0.0)
+        if other is None:
+            break
+        highest = other.index
+    assert wait is None  # it waits for item 0 to finish, not for a clock
+    assert highest == 63 and sched.ready() == [] and sched.done == 63
+    sched.finished(slow, reply(), None, 1.0)
+    assert [r.index for r in sched.ready()] == list(range(64))
+    item, _ = sched.next_start(1.0)
+    assert item is not None and item.index == 64
+
+
+def test_the_window_grows_with_the_workers_and_is_not_used_out_of_order():
+    assert scheduler(10, concurrency=8)[0].window == 128
+    sched, _ = scheduler(200, concurrency=1, ordered=False)
+    first, _ = sched.next_start(0.0)
+    for n in range(1, 150):  # item 0 never finishes: out of order, nothing waits for it
+        item, _ = sched.next_start(0.0)
+        assert item is None
+        sched.running -= 1  # (as if another worker were free)
+        item, _ = sched.next_start(0.0)
+        assert item.index == n
+
+
 def test_as_completed():
     sched, _ = scheduler(3, concurrency=3, ordered=False)
     started, _ = start_all(sched, 0.0)
