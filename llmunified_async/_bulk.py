@@ -13,7 +13,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Dict, AsyncIterator, Optional
 
-from llmunified._backends.asyncio import WorkerPool
+from llmunified._backends.asyncio import WorkerPool, run_blocking
 from llmunified._dc import replace
 from llmunified._bulkplan import (BulkItem, BulkResult, BulkScheduler, ResultsFile, check_map_args, plan_items,
                                   token_estimator)
@@ -47,36 +47,25 @@ class BulkRun:
         policy = retry if retry is not None else RetryPolicy()
         if max_retries is not None:
             policy = replace(policy, max_retries=max_retries)
-        planned = plan_items(items, options or {}, policy)
-        self.total = len(planned)
-        resumed = []
-        self._file: Optional[ResultsFile] = None
-        if results_file is not None:
-            self._file = ResultsFile(results_file)
-            recorded = self._file.load()
-            todo = []
-            for item in planned:
-                found = recorded.get(item.key)
-                if found is not None and (found.ok or not retry_failed):
-                    found.index, found.id = item.index, item.id
-                    resumed.append(found)
-                else:
-                    todo.append(item)
-            planned = todo
-        self.resumed = len(resumed)
+        self._planned = plan_items(items, options or {}, policy)
+        self.total = len(self._planned)
+        #: items whose result came from the results file of an earlier run (known once the run
+        #: has started: the file is read with the first step, not here)
+        self.resumed = 0
+        self._file = ResultsFile(results_file) if results_file is not None else None
+        self._retry_failed = retry_failed
         self._limiter = RateLimiter(rpm, tpm, clock=time.monotonic)
-        estimate = None
+        self._estimate = None
         if tpm is not None:
-            estimate = token_estimator(client.provider, client.model_name, default_max_tokens)
-        self._sched = BulkScheduler(planned, self.total, self._limiter, concurrency, ordered, estimate, resumed)
+            self._estimate = token_estimator(client.provider, client.model_name, default_max_tokens)
+        self._concurrency, self._ordered = concurrency, ordered
+        self._sched: Optional[BulkScheduler] = None  # made by _start, with the first step
         self._pool = WorkerPool(concurrency)
         self._running: Dict[int, BulkItem] = {}
         self._ready: Deque[BulkResult] = deque()
         self._on_progress = on_progress
         self._closed = False
         self._client = client
-        if resumed and on_progress is not None:
-            on_progress(self._sched.done, self.total, self._sched.errors)
 
     def __repr__(self) -> str:
         return f"<BulkRun {self.done}/{self.total} done, {self.errors} errors>"
@@ -84,17 +73,17 @@ class BulkRun:
     @property
     def done(self) -> int:
         """Items finished (resumed ones included)."""
-        return self._sched.done
+        return self._sched.done if self._sched is not None else 0
 
     @property
     def errors(self) -> int:
         """Finished items whose result is an error."""
-        return self._sched.errors
+        return self._sched.errors if self._sched is not None else 0
 
     @property
     def retries(self) -> int:
         """Attempts that failed and were tried again."""
-        return self._sched.retries
+        return self._sched.retries if self._sched is not None else 0
 
     @property
     def pauses(self) -> int:
@@ -114,8 +103,8 @@ class BulkRun:
         while not self._ready:
             if self._closed:
                 raise StopAsyncIteration
-            await self._advance()
-            if not self._ready and self._sched.finished_all:
+            sched = await self._advance()
+            if not self._ready and sched.finished_all:
                 await self.close()
                 raise StopAsyncIteration
         return self._ready.popleft()
@@ -133,8 +122,34 @@ class BulkRun:
                     self._file.close_file()
 
     @io
-    async def _advance(self) -> None:
+    async def _start(self) -> BulkScheduler:
+        """The run's schedule, with the results an earlier run recorded in the results file
+        (read on a worker thread in the async twin: a big file must not hold up the loop)."""
+        planned, resumed = self._planned, []
+        if self._file is not None:
+            recorded = await run_blocking(self._file.load)
+            todo = []
+            for item in planned:
+                found = recorded.get(item.key)
+                if found is not None and (found.ok or not self._retry_failed):
+                    found.index, found.id = item.index, item.id
+                    resumed.append(found)
+                else:
+                    todo.append(item)
+            planned = todo
+        self._planned = []
+        sched = self._sched = BulkScheduler(planned, self.total, self._limiter, self._concurrency, self._ordered,
+                                            self._estimate, resumed)
+        self.resumed = len(resumed)
+        if resumed and self._on_progress is not None:
+            self._on_progress(sched.done, self.total, sched.errors)
+        return sched
+
+    @io
+    async def _advance(self) -> BulkScheduler:
         sched = self._sched
+        if sched is None:
+            sched = await self._start()
         pool = self._pool
         if self._file is not None:
             self._file.open()
@@ -147,7 +162,7 @@ class BulkRun:
             pool.spawn(item.index, functools.partial(self._attempt, item))
         self._ready.extend(sched.ready())
         if self._ready or sched.finished_all:
-            return
+            return sched
         outcomes = await pool.harvest(wait)
         now = time.monotonic()
         results_file = self._file
@@ -161,6 +176,7 @@ class BulkRun:
         if results_file is not None:
             results_file.flush_due(now)  # and closing the run flushes the rest
         self._ready.extend(sched.ready())
+        return sched
 
     @io
     async def _attempt(self, item: BulkItem) -> Response:

@@ -7,6 +7,7 @@ scripts/gen_async.py.
 """
 import json
 import sys
+import threading
 import time
 
 import pytest
@@ -15,7 +16,7 @@ import llmunified_async as llm
 from llmunified_async import errors
 from llmunified._twin import io
 from llmunified_async.testing import RateLimit, Reply
-from tests._async.helpers import settings, settled_requests, without_asyncio_debug
+from tests._async.helpers import running_loop, settings, settled_requests, without_asyncio_debug
 
 PROMPTS = [f"prompt {i}" for i in range(24)]
 
@@ -179,6 +180,32 @@ async def test_resume_from_a_results_file(emulator, tmp_path):
     async with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
         again = [result async for result in client.map(items, results_file=path)]
     assert all(r.resumed for r in again) and len(emulator.requests) == first + 10 - resumed
+
+
+async def test_the_results_file_is_read_with_the_first_step_off_the_event_loop(emulator, tmp_path, monkeypatch):
+    """An earlier run's results file (it can hold thousands of responses) is read when the run
+    starts, not when ``map()`` is called: on a worker thread in the async twin, so the event
+    loop goes on serving other tasks; on the caller's thread in the sync one."""
+    from llmunified._bulkplan import ResultsFile
+
+    path = tmp_path / "results.jsonl"
+    async with llm.Client("openai/test-model", **settings(emulator, "openai")) as client:
+        assert [r.ok async for r in client.map(PROMPTS[:3], results_file=path)] == [True] * 3
+        readers = []
+        load = ResultsFile.load
+
+        def recording_load(self):
+            readers.append(threading.current_thread())
+            return load(self)
+
+        monkeypatch.setattr(ResultsFile, "load", recording_load)
+        run = client.map(PROMPTS[:5], results_file=path)
+        assert readers == [] and run.resumed == 0 and run.done == 0  # nothing read yet
+        async with run:
+            results = [result async for result in run]
+    assert [r.resumed for r in results] == [True] * 3 + [False] * 2
+    assert run.resumed == 3 and run.done == 5 and len(emulator.requests) == 5
+    assert len(readers) == 1 and (readers[0] is threading.current_thread()) == (running_loop() is None)
 
 
 async def test_failed_items_run_again_when_asked(emulator, tmp_path):

@@ -308,6 +308,14 @@ def without_asyncio_debug() -> Any:
     return loop
 
 
+def running_loop() -> Any:
+    """The running event loop (the async twin's tests run in one), or None (the sync twin's)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 @io
 def settled_requests(emulator: Any, quiet: float = 0.2, timeout: float = 5.0) -> int:
     """How many requests ``emulator`` recorded, once no new one has arrived for ``quiet``
