@@ -154,5 +154,5 @@ async def test_errors_kept_after_close_hold_no_connection(emulator, provider):
             await client.complete("Hi")
         kept.append(info.value)
     await client.close()
-    assert await open_fds_settle(before) == before
+    assert await open_fds_settle(before) <= before  # (a socket of an earlier test may close meanwhile)
     assert [e.status for e in kept] == [500, 429, 400]

@@ -153,5 +153,5 @@ def test_errors_kept_after_close_hold_no_connection(emulator, provider):
             client.complete("Hi")
         kept.append(info.value)
     client.close()
-    assert open_fds_settle(before) == before
+    assert open_fds_settle(before) <= before  # (a socket of an earlier test may close meanwhile)
     assert [e.status for e in kept] == [500, 429, 400]
