@@ -656,9 +656,9 @@ class Client:
         ``{"messages": ..., "id": ..., **options}``; ``options`` apply to every item (an item's
         own win). Results come in input order (``ordered=False``: as they finish): at most 16 per
         worker (at least 64) wait for a slow earlier one, then the run waits for it too (memory
-        stays bounded); a failed item is a result with ``.error``, never the end of the run. ``rpm`` / ``tpm`` keep under
-        requests / tokens per minute (tokens estimated before sending, corrected by the reply's
-        usage). Each item is retried under the client's :class:`RetryPolicy` (``max_retries``
+        stays bounded); a failed item is a result with ``.error``, never the end of the run.
+        ``rpm`` / ``tpm`` keep under requests / tokens per minute (tokens estimated before
+        sending, corrected by the reply's usage). Each item is retried under the client's :class:`RetryPolicy` (``max_retries``
         to change the count); a 429 pauses every worker until its ``Retry-After``: one shared
         backoff. ``on_progress(done, total, errors)`` is called as items finish.
         ``results_file="out.jsonl"`` appends each finished item as a JSON line; a rerun with the
