@@ -11,8 +11,8 @@ from .._types import ImagePart, Message, ModelInfo, Response, TextPart, Thinking
 from ..errors import APIError, LLMError, ValidationError, error_for_status
 from .._http import HTTPRequest
 from .._registry import Auth, ProviderInfo
-from ._base import (Codec, SSEStreamDecoder, body_text, new_conversation, decode_json, emit, epoch_seconds, int_or_none,
-                    malformed, shape_guard)
+from ._base import (Codec, SSEStreamDecoder, body_text, decode_json, emit, epoch_seconds, int_or_none, malformed,
+                    new_conversation, shape_guard)
 from ._base import count_of
 from ._base import new_accumulator
 

@@ -12,7 +12,7 @@ from .. import _json
 from .._types import (Citation, ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall,
                       ToolResult, Usage)
 from ..errors import APIError, AuthenticationError, ValidationError
-from ._base import (Codec, SSEStreamDecoder, new_conversation, decode_json, emit, int_or_none, loads, malformed,
+from ._base import (Codec, SSEStreamDecoder, decode_json, emit, int_or_none, loads, malformed, new_conversation,
                     put_sampling, shape_guard)
 from ._base import new_accumulator
 

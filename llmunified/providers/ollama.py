@@ -21,8 +21,8 @@ from .._types import ImagePart, Message, ModelInfo, Response, ThinkingPart, Tool
 from ..errors import LLMError, NotFoundError, ValidationError
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ._base import (Codec, NDJSONStreamDecoder, body_text, new_conversation, decode_json, emit, int_or_none, malformed,
-                    put_sampling, shape_guard)
+from ._base import (Codec, NDJSONStreamDecoder, body_text, decode_json, emit, int_or_none, malformed,
+                    new_conversation, put_sampling, shape_guard)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply

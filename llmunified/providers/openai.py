@@ -13,8 +13,8 @@ from .._types import ImagePart, Message, ModelInfo, Response, TextPart, Thinking
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ..errors import APIError
-from ._base import (Codec, SSEStreamDecoder, new_conversation, decode_json, emit, epoch_seconds, int_or_none, loads,
-                    malformed, put_sampling, shape_guard)
+from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
+                    new_conversation, put_sampling, shape_guard)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
