@@ -43,6 +43,11 @@ def loads(text: str) -> Any:
     obj = fast_loads(text)  # orjson, when installed: the same value (llmunified._json)
     if obj is not NotImplemented:
         return obj
+    return _std_loads(text)
+
+
+def _std_loads(text: str) -> Any:
+    """:func:`loads` with the standard library only."""
     try:
         obj, end = _scan_once(text, 0)
     except StopIteration:
@@ -59,7 +64,8 @@ def body_text(body: bytes) -> str:
 def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional[Mapping[str, str]] = None,
                 what: str = "response") -> Any:
     """``json.loads`` that raises MalformedResponseError keeping the raw body."""
-    if body.__class__ is bytes:
+    tried = body.__class__ is bytes
+    if tried:
         obj = fast_loads_bytes(body)  # orjson straight on the bytes, when installed
         if obj is not NotImplemented:
             return obj
@@ -68,7 +74,7 @@ def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return json.loads(body)  # json's own encoding detection (UTF-16/32) decides
-        return loads(text)
+        return _std_loads(text) if tried else loads(text)
     except ValueError as exc:
         text = body_text(body)
         hint = " (it looks like HTML: is base_url pointing at the API?)" if text.lstrip()[:1] == "<" else ""

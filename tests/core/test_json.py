@@ -81,14 +81,77 @@ def test_a_malformed_body_keeps_the_body_whatever_the_decoder():
     assert err.value.body == '{"choices": ['
 
 
-def test_the_backend_is_orjson_exactly_when_it_is_installed_and_not_refused(monkeypatch):
+def test_orjson_is_used_exactly_when_it_is_installed_and_not_refused():
     try:
         import orjson  # noqa: F401
         installed = True
     except ImportError:
         installed = False
-    want = "orjson" if installed and os.environ.get("LLMUNIFIED_JSON", "").lower() != "json" else "json"
-    assert _json.backend() == want
+    assert _json.will_use_orjson() is (installed and os.environ.get("LLMUNIFIED_JSON", "").lower() != "json")
+
+
+def _run(code, **env):
+    full = {k: v for k, v in os.environ.items() if k != "LLMUNIFIED_JSON"}
+    full.update(env)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=full)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
+_COUNTDOWN = """
+import sys, json
+from llmunified import _json
+from llmunified.providers._base import decode_json, loads
+body = json.dumps({"choices": [{"message": {"content": "hi"}}], "usage": {"total_tokens": 3}}).encode()
+seen = []
+for i in range(_json.SWITCH_AFTER_COLD + 2):
+    assert (decode_json("openai", body) if i % 2 else loads(body.decode())) == json.loads(body)
+    seen.append((_json.backend(), "orjson" in sys.modules))
+print(json.dumps([seen[0], seen[_json.SWITCH_AFTER_COLD - 1], seen[_json.SWITCH_AFTER_COLD], seen[-1]]))
+"""
+
+
+def test_a_short_program_decodes_with_json_and_never_imports_orjson():
+    # the first replies and stream events go to json: importing orjson (and uuid, platform,
+    # inspect, dataclasses with it) costs more than it saves until thousands have been decoded
+    pytest.importorskip("orjson")
+    first, last_json, switched, end = json.loads(_run(_COUNTDOWN))
+    assert first == ["json", False] and last_json == ["json", False]
+    assert switched == ["orjson", True] and end == ["orjson", True]
+
+
+def test_the_countdown_ends_in_json_for_good_without_orjson(monkeypatch):
+    monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson raises ImportError
+    monkeypatch.setattr(_json, "_resolved", None)
+    monkeypatch.setattr(_json, "_left", 0)
+    monkeypatch.setattr(_json, "_started", False)
+    monkeypatch.delenv("LLMUNIFIED_JSON", raising=False)
+    for i in range(5):
+        assert loads('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
+        assert decode_json("openai", b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    assert _json.backend() == "json" and _json._left > 10 ** 15  # decided: no import tried again
+    assert _json.will_use_orjson() is False or "orjson" in sys.modules
+
+
+@pytest.mark.parametrize("setup, env", [
+    ("import orjson", {}),                  # the program loaded it already: no import cost left
+    ("", {"LLMUNIFIED_JSON": "orjson"}),    # asked for explicitly
+])
+def test_orjson_decodes_from_the_first_text_when_it_costs_nothing_or_is_asked_for(setup, env):
+    pytest.importorskip("orjson")
+    code = (f"{setup}\nfrom llmunified import _json\nfrom llmunified.providers._base import loads\n"
+            "assert loads('[1]') == [1]\nprint(_json.backend())")
+    assert _run(code, **env) == "orjson"
+
+
+def test_orjson_waits_less_where_its_imports_are_loaded_already():
+    # after asyncio + uuid (as aiohttp loads them) the import costs ~2 ms, not ~8
+    pytest.importorskip("orjson")
+    code = ("import inspect, uuid, json\nfrom llmunified import _json\nfrom llmunified.providers._base import loads\n"
+            "n = 0\nwhile _json.backend() == 'json':\n    loads('[1]'); n += 1\n"
+            "print(json.dumps([n, _json.SWITCH_AFTER_WARM]))")
+    n, warm = json.loads(_run(code))
+    assert n == warm + 1 and warm < _json.SWITCH_AFTER_COLD  # warm texts by json, then orjson
 
 
 def test_llmunified_json_json_keeps_the_standard_library():
