@@ -30,6 +30,7 @@ from __future__ import annotations
 import _thread
 import sys
 import types
+import typing
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
@@ -192,6 +193,11 @@ def _spaces(text: str, i: int) -> int:
 def _module_ident(text: str) -> Optional[Tuple[Optional[str], str]]:
     """What :mod:`dataclasses`' ``^(?:\\s*(\\w+)\\s*\\.)?\\s*(\\w+)`` matches in a string
     annotation (``(module or None, name)``), without compiling the regex at import."""
+    # nearly every annotation is a name, or a name subscripted: ASCII identifier characters are
+    # exactly the regex's \w there, and such a head has no space and no dot
+    head = text.partition("[")[0]
+    if head.isascii() and head.isidentifier():
+        return None, head
     start = _spaces(text, 0)
     end = _word(text, start)
     if end == start:
@@ -209,8 +215,6 @@ def _is_classvar(annotation: Any, module: Any) -> bool:
     """``ClassVar`` by :mod:`dataclasses`' own rule: a string annotation's first name is looked up in
     the class's module, or in :mod:`typing` after a ``module.`` prefix that names :mod:`typing` there;
     an evaluated annotation is ``typing.ClassVar`` or a subscript of it."""
-    import typing
-
     if isinstance(annotation, str):
         match = _module_ident(annotation)
         if match is None:

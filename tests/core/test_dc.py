@@ -545,6 +545,9 @@ def test_fields_are_made_on_first_access_and_kept(via):
     "int", "  x", "ClassVar[int]", "typing.ClassVar[int]", " typing . ClassVar", "typing.", "typing. [", ".x", "",
     "   ", "[int]", "a.b.c", "ClassVar", "é_1.ü2[x]", "x1 .y", "x\t.\ty", "1x.2y", "x..y", "Optional['ClassVar']",
     "\x1c\x1fx\x0b.\x0cy", "x.", "x .", "typing.\u00e9", "\u00e9x", "x.\u00e9", "_", "__x__.__y__", "x-y", "x\n.y",
+    # the shapes of nearly every annotation (a name, a subscripted name), and their near misses
+    "Dict[str, Any]", "Optional[ClassVar[int]]", "x1", "1x[int]", "_x[int]", "int | None", "List [int]",
+    "typing.ClassVar[int][x]", "\u00e9[int]", "x\u00b7y[int]", "[", "x[",
 ])
 def test_the_annotation_scanner_matches_dataclasses_regex(text):
     """The first names of a string annotation are read as dataclasses' own regex reads them."""
