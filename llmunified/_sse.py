@@ -5,7 +5,7 @@ decoding, and line terminators are ASCII, so a UTF-8 character split across two 
 always decoded whole.
 """
 from __future__ import annotations
-from typing import List, Optional
+from typing import List, Optional, Union
 
 __all__ = ["SSEEvent", "SSEDecoder", "NDJSONDecoder"]
 
@@ -55,6 +55,17 @@ class SSEDecoder:
         self._started = False
 
     def feed(self, chunk: bytes) -> List[SSEEvent]:
+        return self._feed(chunk, False)  # type: ignore[return-value]  # not raw: SSEEvent objects only
+
+    def feed_payloads(self, chunk: bytes) -> List[Union[bytes, SSEEvent]]:
+        """:meth:`feed`, except that an event that is one ``data:`` line and nothing else, read on
+        the common path (see :meth:`_simple`), comes as its data's raw bytes: no ``event``
+        field, the ``id`` unchanged, the text not decoded (a decoder that parses the JSON from
+        bytes skips decoding the text and encoding it back, and the event object). Any other
+        event comes as an :class:`SSEEvent`."""
+        return self._feed(chunk, True)
+
+    def _feed(self, chunk: bytes, raw: bool) -> List[Union[bytes, SSEEvent]]:
         if not chunk:
             return []
         buf = self._buf + chunk if self._buf else chunk
@@ -66,9 +77,12 @@ class SSEDecoder:
             if buf.startswith(b"\xef\xbb\xbf"):
                 buf = buf[3:]
         if not self._buf and self._data is None and buf[:6] == b"data: ":
-            events = self._simple(buf)
-            if events is not None:
-                return events
+            pieces = self._simple(buf)
+            if pieces is not None:
+                if raw:
+                    return pieces  # type: ignore[return-value]  # a list of bytes is a list of the union
+                last_id = self._id
+                return [SSEEvent(p.decode("utf-8", "replace"), None, last_id, None) for p in pieces]
         if b"\r" in buf:
             hold = b""
             if buf.endswith(b"\r"):
@@ -83,12 +97,12 @@ class SSEDecoder:
             return []
         # Complete lines end at a newline byte, which never falls inside a UTF-8 sequence: the
         # whole run decodes at once (one decode per network read, not one per line).
-        return self._lines(buf[:end].decode("utf-8", "replace").split("\n"))
+        return self._lines(buf[:end].decode("utf-8", "replace").split("\n"))  # type: ignore[return-value]
 
-    def _simple(self, buf: bytes) -> Optional[List[SSEEvent]]:
-        """The common read, decoded without the line-by-line loop: only complete events that
-        are each one ``data: `` line (LF or CRLF framing, as OpenAI and Gemini send them).
-        Anything else (another field, a comment, a multi-line event, a partial event) returns
+    def _simple(self, buf: bytes) -> Optional[List[bytes]]:
+        """The common read, split without the line-by-line loop (the data of each event): only
+        complete events that are each one ``data: `` line (LF or CRLF framing, as OpenAI and
+        Gemini send them). Anything else (another field, a comment, a multi-line event, a partial event) returns
         None and the general decoder reads it, so the result is the same either way."""
         if buf[-2:] == b"\n\n" and b"\r" not in buf:
             pieces = buf[6:-2].split(b"\n\ndata: ")
@@ -100,8 +114,7 @@ class SSEDecoder:
                 return None
         else:
             return None
-        last_id = self._id
-        return [SSEEvent(p.decode("utf-8", "replace"), None, last_id, None) for p in pieces]
+        return pieces  # each event's data, not decoded yet
 
     def flush(self) -> List[SSEEvent]:
         """End of input: dispatch what is pending."""

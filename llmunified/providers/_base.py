@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # the stream machinery loads with the first stream (or multi-
     from .._wirecache import Conversation
 
 __all__ = ["Codec", "StreamDecoderBase", "SSEStreamDecoder", "NDJSONStreamDecoder", "decode_json", "loads",
-           "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
+           "std_loads", "body_text", "malformed", "shape_guard", "emit", "int_or_none", "epoch_seconds"]
 
 _QUOTE = 2000  # characters of an unexpected body quoted in an error message
 
@@ -43,11 +43,11 @@ def loads(text: str) -> Any:
     obj = fast_loads(text)  # orjson, when installed: the same value (llmunified._json)
     if obj is not NotImplemented:
         return obj
-    return _std_loads(text)
+    return std_loads(text)
 
 
-def _std_loads(text: str) -> Any:
-    """:func:`loads` with the standard library only."""
+def std_loads(text: str) -> Any:
+    """:func:`loads` with the standard library only (for a text ``orjson`` was given already)."""
     try:
         obj, end = _scan_once(text, 0)
     except StopIteration:
@@ -74,7 +74,7 @@ def decode_json(provider: str, body: bytes, status: int = 200, headers: Optional
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             return json.loads(body)  # json's own encoding detection (UTF-16/32) decides
-        return _std_loads(text) if tried else loads(text)
+        return std_loads(text) if tried else loads(text)
     except ValueError as exc:
         text = body_text(body)
         hint = " (it looks like HTML: is base_url pointing at the API?)" if text.lstrip()[:1] == "<" else ""

@@ -4,17 +4,18 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .. import _json
+from .._json import fast_loads_bytes
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
 from ..errors import APIError
 from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
-                    new_conversation, put_sampling, shape_guard)
+                    new_conversation, put_sampling, shape_guard, std_loads)
 from ._base import new_accumulator
 
 if TYPE_CHECKING:  # the stream machinery loads with the first stream or accumulated reply
@@ -712,20 +713,30 @@ class OpenAIStream(SSEStreamDecoder):
         self._details: Dict[Any, Dict[str, Any]] = {}  # OpenRouter's reasoning_details, merged per index
         self._others: Optional[Dict[int, _ChoiceState]] = None  # answers 1.. (n > 1)
 
-    def handle(self, ev: SSEEvent, out: List[StreamEvent]) -> None:
-        data = ev.data
-        if data == "[DONE]":
-            self._complete(out)
-            return
-        try:
-            obj = loads(data)
-        except ValueError:
-            raise self.broken(f"an event's data is not valid JSON: {data[:200]!r}", body=data) from None
+    def units(self, chunk: bytes) -> List[Any]:
+        return self._sse.feed_payloads(chunk)  # the common event as its data's bytes (handle reads both)
+
+    def handle(self, ev: Union[SSEEvent, bytes], out: List[StreamEvent]) -> None:
+        if ev.__class__ is bytes:  # an event that is one data line: its JSON straight from the bytes
+            if ev == b"[DONE]":
+                self._complete(out)
+                return
+            obj = fast_loads_bytes(ev)
+            if obj is NotImplemented:  # json decides, on the text the SSE rules give (the same value)
+                obj = self._load(ev.decode("utf-8", "replace"), std_loads)
+            event = None
+        else:
+            data = ev.data  # type: ignore[union-attr]
+            if data == "[DONE]":
+                self._complete(out)
+                return
+            obj = self._load(data, loads)
+            event = ev.event  # type: ignore[union-attr]
         acc = self.acc
         acc.raw.append(obj)
         if type(obj) is not dict:
-            raise self.broken(f"an event is not a JSON object: {data[:200]!r}")
-        if obj.get("error") or ev.event == "error":
+            raise self.broken(f"an event is not a JSON object: {self.unit_text(ev)[:200]!r}")
+        if obj.get("error") or event == "error":
             for end in acc.end_open_tools():
                 out.append(end)
             raise self.codec.stream_error(obj, acc, acc.headers)
@@ -760,6 +771,12 @@ class OpenAIStream(SSEStreamDecoder):
                 usage = groq.get("usage")
         if type(usage) is dict:
             out.append(acc.set_usage(map_usage(usage)))
+
+    def _load(self, data: str, read: Any) -> Any:
+        try:
+            return read(data)
+        except ValueError:
+            raise self.broken(f"an event's data is not valid JSON: {data[:200]!r}", body=data) from None
 
     def _other(self, index: Any) -> _ChoiceState:
         if type(index) is not int or index < 0:

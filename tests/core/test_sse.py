@@ -227,6 +227,45 @@ def test_arbitrary_bytes_chunking_independent_and_never_raise(data, draw):
         [(e.event, e.data, e.id, e.retry) for e in decode([data])]
 
 
+def payload_events(chunks):
+    """feed_payloads' units, each read as feed() would give it: a raw payload is an event of
+    that data (decoded by the SSE rules), no event name, the last id seen so far."""
+    dec = SSEDecoder()
+    out = []
+    for c in chunks:
+        for unit in dec.feed_payloads(c):
+            if isinstance(unit, bytes):
+                out.append((None, unit.decode("utf-8", "replace"), dec._id, None))
+            else:
+                out.append((unit.event, unit.data, unit.id, unit.retry))
+    out.extend((e.event, e.data, e.id, e.retry) for e in dec.flush())
+    return out
+
+
+@SETTINGS
+@given(st.one_of(stream_and_chunks(),
+                 st.lists(st.sampled_from(_TOKENS), max_size=40).map(b"".join).flatmap(
+                     lambda d: st.tuples(st.just(d), chunked(d)))))
+def test_payloads_are_the_events_feed_gives(case):
+    """feed_payloads (the OpenAI stream's reader) hands the common event over as its data's
+    bytes: read back by the SSE rules, they are exactly the events feed() makes, whatever the
+    bytes and however they were cut."""
+    data, chunks = case
+    assert payload_events(chunks) == [(e.event, e.data, e.id, e.retry) for e in decode(chunks)]
+
+
+@pytest.mark.parametrize("data, raw", [
+    (b'data: {"a": 1}\n\ndata: [DONE]\n\n', True),           # the common read: bytes
+    (b'data: {"a": 1}\r\n\r\ndata: {"b": "\xc3\xa9"}\r\n\r\n', True),
+    (b'event: error\ndata: {"a": 1}\n\n', False),             # another field: an SSEEvent
+    (b'data: {"a": 1}\n\n: keep-alive\n\n', False),           # a comment in the read
+    (b'data: {"a": 1}\n\ndata: {"b"', False),                 # a partial event at the end
+])
+def test_which_reads_come_as_payloads(data, raw):
+    units = SSEDecoder().feed_payloads(data)
+    assert units and all(isinstance(u, bytes) is raw for u in units)
+
+
 # -- direct tests ----------------------------------------------------------------------------
 
 def test_basic_event_fields():

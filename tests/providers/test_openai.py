@@ -520,6 +520,30 @@ def test_malformed_stream_events(data):
         run_stream([b'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: ' + data + b"\n\n"])
 
 
+def test_events_read_from_bytes_equal_events_read_from_text():
+    # A read of whole one-line events goes to the JSON parser as bytes; other reads (events cut by
+    # the network, comments, CRLF mixed in) as SSE text. Both give the same events and reply,
+    # through invalid UTF-8 (the SSE rules' U+FFFD), escapes, big integers and non-ASCII text.
+    body = (b'data: {"id":"a","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"caf\xc3\xa9 "}}]}\n\n'
+            b'data: {"id":"a","choices":[{"index":0,"delta":{"content":"bad \xff byte \\u00e9 \\ud83d\\ude00"}}]}\n\n'
+            b'data: {"id":"a","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],'
+            b'"usage":{"prompt_tokens":123456789012345678901234567890,"completion_tokens":2,"total_tokens":3}}\n\n'
+            b"data: [DONE]\n\n")
+    events, resp = replay_all(body, seed=4)
+    assert resp.text == "caf\u00e9 bad \ufffd byte \u00e9 \U0001F600"
+    assert resp.usage.input_tokens == 123456789012345678901234567890
+    comment = run_stream([body.replace(b"data: [DONE]", b": keep-alive\n\ndata: [DONE]")])
+    assert comment[1].text == resp.text and comment[0] == events
+
+
+@pytest.mark.parametrize("data", [b"not json", b"[1]", b"\xff{"])
+def test_a_broken_event_keeps_its_text_on_the_error(data):
+    with pytest.raises(StreamError) as info:
+        run_stream([b'data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: ' + data + b"\n\n"])
+    assert data.decode("utf-8", "replace")[:20] in str(info.value)
+    assert info.value.response.text == "x"
+
+
 @pytest.mark.parametrize("chunk", [
     b'{"choices":[3]}',
     b'{"choices":{"a":1}}',
