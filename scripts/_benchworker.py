@@ -32,6 +32,10 @@ PROMPT = "Say hello."
 PAYLOAD = {"model": "bench-model", "messages": [{"role": "user", "content": PROMPT}]}
 HEADERS = {"Authorization": "Bearer bench", "Content-Type": "application/json"}
 PAGE = os.sysconf("SC_PAGE_SIZE")
+#: streams run before the memory is first read, on both sides: enough 50-chunk streams for
+#: llmunified's lazy imports to be done, the last of them orjson (when installed), which its
+#: JSON decoding imports once 3,000 texts have been decoded (llmunified._json.SWITCH_AFTER_COLD)
+MEM_WARMUP_STREAMS = 70
 
 
 def _body(stream: bool = False) -> bytes:
@@ -268,7 +272,7 @@ def stream_mem(kind: str, side: str, base: str, calls: int) -> Dict[str, Any]:
             def one() -> int:
                 return ours_sync_stream(client)
             close = client.close
-        for _ in range(5):  # warm up: lazy imports, pools, caches
+        for _ in range(MEM_WARMUP_STREAMS):  # warm up: lazy imports, pools, caches
             one()
         gc.collect()
         rss0 = rss_bytes()
@@ -301,7 +305,7 @@ def stream_mem(kind: str, side: str, base: str, calls: int) -> Dict[str, Any]:
             async def one() -> int:
                 return await ours_async_stream(client)
             close = client.close
-        for _ in range(5):
+        for _ in range(MEM_WARMUP_STREAMS):
             await one()
         gc.collect()
         rss0 = rss_bytes()
