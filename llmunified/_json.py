@@ -82,19 +82,23 @@ def _decide() -> Optional[_Loads]:
     return _resolved
 
 
+def _counted() -> Optional[_Loads]:
+    """Before ``orjson`` is in use: count this text down, deciding when the count is out (None:
+    ``json`` reads it)."""
+    global _left
+    if _left > 0:
+        _left -= 1
+        return None
+    return _decide()
+
+
 def fast_loads(text: str) -> Any:
     """The value of the JSON ``text`` read by ``orjson``, or ``NotImplemented`` when the caller
     must read it with ``json`` (no orjson or not yet, a text that might read differently, or one
     orjson refuses: ``json`` then gives the same value, or the error)."""
-    global _left
-    loads = _resolved
+    loads = _resolved or _counted()
     if loads is None:
-        if _left > 0:
-            _left -= 1
-            return NotImplemented
-        loads = _decide()
-        if loads is None:
-            return NotImplemented
+        return NotImplemented
     data = text.encode("utf-8", "surrogatepass")  # a lone surrogate: orjson refuses, json decides
     if _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
         return NotImplemented
@@ -109,15 +113,9 @@ def fast_loads_bytes(data: bytes) -> Any:
     text and encoding that back (for UTF-8 bytes the round trip gives the same bytes, so orjson
     sees exactly what :func:`fast_loads` would give it). ``NotImplemented`` in the same cases,
     and for bytes that are not UTF-8 (orjson refuses them): the caller's own path decides."""
-    global _left
-    loads = _resolved
+    loads = _resolved or _counted()
     if loads is None:
-        if _left > 0:
-            _left -= 1
-            return NotImplemented
-        loads = _decide()
-        if loads is None:
-            return NotImplemented
+        return NotImplemented
     if _LONG_DIGITS in data.translate(_DIGITS_AS_ZERO):
         return NotImplemented
     try:
