@@ -37,7 +37,7 @@ import sys
 from typing import Any, Callable, List, Optional
 
 __all__ = ["fast_loads", "fast_loads_bytes", "backend", "encode_json", "encode_body", "WireMessages",
-           "will_use_orjson", "SWITCH_AFTER_COLD", "SWITCH_AFTER_WARM"]
+           "will_use_orjson", "std_loads", "reader", "SWITCH_AFTER_COLD", "SWITCH_AFTER_WARM"]
 
 #: every digit byte made "0", the other bytes kept: a text has a run of 19 digits (long enough
 #: for an integer beyond 64 bits, which orjson would make a float) when its translation holds
@@ -122,6 +122,41 @@ def fast_loads_bytes(data: bytes) -> Any:
         return loads(data)
     except ValueError:  # orjson.JSONDecodeError (invalid UTF-8 too): the caller decides
         return NotImplemented
+
+
+_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # public, missing from typeshed
+
+
+def std_loads(text: Any) -> Any:
+    """``json.loads`` of one reply's or stream event's text (or of its UTF-8 bytes, read as the
+    SSE rules read them: an invalid byte is U+FFFD), without ``json.loads``' per-call wrappers
+    (two regular-expression whitespace scans, a decoder lookup): the C scanner reads the value
+    directly. A text it does not take as is (leading whitespace, trailing data, invalid JSON)
+    goes to ``json.loads``, which gives the same value or raises the same ``ValueError``."""
+    if text.__class__ is bytes:
+        text = text.decode("utf-8", "replace")
+    try:
+        obj, end = _scan_once(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text) and text[end:].strip():
+        return json.loads(text)
+    return obj
+
+
+def reader(count: int) -> Callable[[bytes], Any]:
+    """What reads the JSON of the next ``count`` texts, given as bytes (a network read's stream
+    events), counted at once towards the switch to ``orjson``: :func:`fast_loads_bytes` once
+    orjson is in use (``NotImplemented``: read that text with :func:`std_loads`), else
+    :func:`std_loads`. Choosing once per read spares each event a call."""
+    global _left
+    if _resolved is not None:
+        return fast_loads_bytes
+    if _left >= count:
+        _left -= count
+        return std_loads
+    _left = 0
+    return std_loads if _decide() is None else fast_loads_bytes
 
 
 def backend() -> str:

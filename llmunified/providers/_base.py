@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple, TypeVar
 
 from .._http import HTTPRequest
-from .._json import encode_body, fast_loads, fast_loads_bytes
+from .._json import encode_body, fast_loads, fast_loads_bytes, std_loads
 from .._options import Options
 from .._registry import ProviderConfig
 from .._retry import parse_retry_after, parse_should_retry
@@ -32,8 +32,6 @@ _COMMON_STREAM_ERROR_STATUSES = {"server_error": 500, "internal_server_error": 5
                                  "api_error": 500, "overloaded": 529, "overloaded_error": 529,
                                  "rate_limit_error": 429, "rate_limit_exceeded": 429, "service_unavailable": 503}
 
-_scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # public, missing from typeshed
-
 
 def loads(text: str) -> Any:
     """``json.loads`` for one stream event's text, without its per-call wrappers (two regex
@@ -44,17 +42,6 @@ def loads(text: str) -> Any:
     if obj is not NotImplemented:
         return obj
     return std_loads(text)
-
-
-def std_loads(text: str) -> Any:
-    """:func:`loads` with the standard library only (for a text ``orjson`` was given already)."""
-    try:
-        obj, end = _scan_once(text, 0)
-    except StopIteration:
-        return json.loads(text)
-    if end != len(text) and text[end:].strip():
-        return json.loads(text)
-    return obj
 
 
 def body_text(body: bytes) -> str:

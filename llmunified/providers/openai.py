@@ -9,11 +9,10 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple, Uni
 from .._options import Options, deep_merge
 from .._reasoning import Reasoning, effort_for
 from .. import _json
-from .._json import fast_loads_bytes
 from .._types import ImagePart, Message, ModelInfo, Response, TextPart, ThinkingPart, ToolCall, ToolResult, Usage
 from .._http import HTTPRequest
 from .._registry import ProviderInfo
-from ..errors import APIError
+from ..errors import APIError, StreamError
 from ._base import (Codec, SSEStreamDecoder, decode_json, emit, epoch_seconds, int_or_none, loads, malformed,
                     new_conversation, put_sampling, shape_guard, std_loads)
 from ._base import new_accumulator
@@ -712,25 +711,34 @@ class OpenAIStream(SSEStreamDecoder):
         self._got_text = False
         self._details: Dict[Any, Dict[str, Any]] = {}  # OpenRouter's reasoning_details, merged per index
         self._others: Optional[Dict[int, _ChoiceState]] = None  # answers 1.. (n > 1)
+        self._read: Any = _json.std_loads  # this read's JSON reader for raw event data (units())
 
     def units(self, chunk: bytes) -> List[Any]:
-        return self._sse.feed_payloads(chunk)  # the common event as its data's bytes (handle reads both)
+        units = self._sse.feed_payloads(chunk)  # the common event as its data's bytes (handle reads both)
+        self._read = _json.reader(len(units))  # orjson or json for this read's events: one call each
+        return units
 
     def handle(self, ev: Union[SSEEvent, bytes], out: List[StreamEvent]) -> None:
         if ev.__class__ is bytes:  # an event that is one data line: its JSON straight from the bytes
             if ev == b"[DONE]":
                 self._complete(out)
                 return
-            obj = fast_loads_bytes(ev)
-            if obj is NotImplemented:  # json decides, on the text the SSE rules give (the same value)
-                obj = self._load(ev.decode("utf-8", "replace"), std_loads)
+            try:
+                obj = self._read(ev)
+                if obj is NotImplemented:  # orjson refused it: json decides (the same value, or the error)
+                    obj = std_loads(ev)
+            except ValueError:
+                raise self._invalid(ev.decode("utf-8", "replace")) from None
             event = None
         else:
             data = ev.data  # type: ignore[union-attr]
             if data == "[DONE]":
                 self._complete(out)
                 return
-            obj = self._load(data, loads)
+            try:
+                obj = loads(data)
+            except ValueError:
+                raise self._invalid(data) from None
             event = ev.event  # type: ignore[union-attr]
         acc = self.acc
         acc.raw.append(obj)
@@ -772,11 +780,8 @@ class OpenAIStream(SSEStreamDecoder):
         if type(usage) is dict:
             out.append(acc.set_usage(map_usage(usage)))
 
-    def _load(self, data: str, read: Any) -> Any:
-        try:
-            return read(data)
-        except ValueError:
-            raise self.broken(f"an event's data is not valid JSON: {data[:200]!r}", body=data) from None
+    def _invalid(self, data: str) -> StreamError:
+        return self.broken(f"an event's data is not valid JSON: {data[:200]!r}", body=data)
 
     def _other(self, index: Any) -> _ChoiceState:
         if type(index) is not int or index < 0:

@@ -122,15 +122,50 @@ def test_a_short_program_decodes_with_json_and_never_imports_orjson():
 
 def test_the_countdown_ends_in_json_for_good_without_orjson(monkeypatch):
     monkeypatch.setitem(sys.modules, "orjson", None)  # import orjson raises ImportError
-    monkeypatch.setattr(_json, "_resolved", None)
-    monkeypatch.setattr(_json, "_left", 0)
-    monkeypatch.setattr(_json, "_started", False)
-    monkeypatch.delenv("LLMUNIFIED_JSON", raising=False)
+    _fresh(monkeypatch)
     for i in range(5):
         assert loads('{"a": [1, 2.5, "x"]}') == {"a": [1, 2.5, "x"]}
         assert decode_json("openai", b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
     assert _json.backend() == "json" and _json._left > 10 ** 15  # decided: no import tried again
     assert _json.will_use_orjson() is False
+
+
+def _fresh(monkeypatch, left=0, started=False):
+    monkeypatch.setattr(_json, "_resolved", None)
+    monkeypatch.setattr(_json, "_left", left)
+    monkeypatch.setattr(_json, "_started", started)
+    monkeypatch.delenv("LLMUNIFIED_JSON", raising=False)
+
+
+def test_a_read_of_events_is_counted_at_once(monkeypatch):
+    # a stream decoder asks once per network read which reader its events take
+    orjson = pytest.importorskip("orjson")
+    _fresh(monkeypatch, left=5, started=True)
+    assert _json.reader(3) is _json.std_loads and _json._left == 2
+    assert _json.reader(3) is _json.fast_loads_bytes  # the count ran out: orjson from this read on
+    assert _json._resolved is orjson.loads and _json.reader(1000) is _json.fast_loads_bytes
+
+
+def test_without_orjson_every_read_is_json(monkeypatch):
+    monkeypatch.setitem(sys.modules, "orjson", None)
+    _fresh(monkeypatch)
+    for count in (1, 5000, 3):
+        assert _json.reader(count) is _json.std_loads
+    assert _json.backend() == "json"
+
+
+@pytest.mark.parametrize("data", [b'{"a": "caf\xc3\xa9"}', b'{"a": "\xff"}', b' [1, 2] ', b'{"n": 123456789012345678901234567890}',
+                                  b'[1] x', b"{", b""])
+def test_std_loads_reads_bytes_as_the_sse_rules_read_their_text(data):
+    text = data.decode("utf-8", "replace")
+    try:
+        want = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(ValueError) as ours:
+            _json.std_loads(data)
+        assert str(ours.value) == str(exc)
+    else:
+        assert _same(_json.std_loads(data), want) and _same(_json.std_loads(text), want)
 
 
 @pytest.mark.parametrize("setup, env", [

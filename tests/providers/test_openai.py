@@ -536,6 +536,24 @@ def test_events_read_from_bytes_equal_events_read_from_text():
     assert comment[1].text == resp.text and comment[0] == events
 
 
+def test_a_stream_that_switches_to_orjson_midway_reads_the_same(monkeypatch):
+    # the JSON decoder moves to orjson after a count of texts, per network read: a stream that
+    # crosses that point gives the events and reply json alone gives
+    pytest.importorskip("orjson")
+    from llmunified import _json
+
+    data = load("openai/stream_long_json_content.sse")
+    monkeypatch.setattr(_json, "_resolved", None)
+    monkeypatch.setattr(_json, "_started", True)
+    monkeypatch.setattr(_json, "_left", 1 << 62)  # json for good
+    want = run_stream([data[i:i + 300] for i in range(0, len(data), 300)])
+    assert _json.backend() == "json"
+    monkeypatch.setattr(_json, "_left", 7)  # orjson from the read after the seventh text
+    got = run_stream([data[i:i + 300] for i in range(0, len(data), 300)])
+    assert _json.backend() == "orjson"
+    assert got[0] == want[0] and got[1] == want[1] and got[1].text == LONG_JSON
+
+
 @pytest.mark.parametrize("data", [b"not json", b"[1]", b"\xff{"])
 def test_a_broken_event_keeps_its_text_on_the_error(data):
     with pytest.raises(StreamError) as info:
