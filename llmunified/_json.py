@@ -22,8 +22,9 @@ about 2 ms where ``asyncio`` and ``aiohttp`` have. It saves about 2-3 µs per re
 So, like renting skis until the rent paid would have bought them, ``json`` decodes the first
 texts (:data:`SWITCH_AFTER_COLD` or :data:`SWITCH_AFTER_WARM` of them), and ``orjson`` is imported
 once they would have paid for it: a short script never pays the import, a long-running program
-pays it once and wins from then on. When the program has imported ``orjson`` already, it is used
-from the first text.
+pays it once and wins from then on (an OpenAI-compatible stream's events are counted a network
+read at a time, see :func:`reader`). When the program has imported ``orjson`` already, it is
+used from the first text.
 
 ``LLMUNIFIED_JSON=json`` in the environment keeps the standard library even when ``orjson`` is
 installed; ``LLMUNIFIED_JSON=orjson`` uses it from the first text (the standard library still
