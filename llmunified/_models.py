@@ -317,7 +317,10 @@ def _normal(name: str) -> str:
 
 
 def _base(name: str) -> str:
-    return re.sub(_VERSION, "", name) if "-" in name or "@" in name else name
+    # every version tail starts with "@", or with "-" and holds digits: other names skip the regex
+    if "@" in name or ("-" in name and any(map(str.isdigit, name))):
+        return re.sub(_VERSION, "", name)
+    return name
 
 
 # -- the registry ------------------------------------------------------------------------------
@@ -387,6 +390,10 @@ class _Table:
         base = _base(key)
         if base in entries:
             return base
+        # an alias is the undated start of a dated entry's id: a name no id starts with (a local
+        # server's own model) needs no alias table (made once, over every id)
+        if self._aliases is None and not any(k.startswith(base) for k in entries):
+            return None
         return self.aliases().get(base)
 
 
@@ -456,10 +463,12 @@ class _Section:
 
 
 class _Registry:
-    def __init__(self) -> None:
+    def __init__(self, first: Optional[str] = None) -> None:
         with open(_DATA, encoding="utf-8") as f:
             text = f.read()
-        split = _split_bundled(text, False)  # no table's text: each reads its own when used
+        # the text of ``first`` (the provider of the lookup that loads the registry) is kept for its
+        # table; every other table reads its own again when used
+        split = _split_bundled(text, first or False)
         if split is None:  # not the generator's layout: decode it all now
             doc = json.loads(text)
             tables = {provider: _Table(data.get("defaults") or {}, json.dumps(data["models"]))
@@ -467,7 +476,8 @@ class _Registry:
         else:
             doc, tables = split
             for name, table in tables.items():  # read again when used: the text is not kept
-                table._pending = _Section(name)
+                if table._pending is None:
+                    table._pending = _Section(name)
         self.snapshot_date: str = doc["snapshot_date"]
         self.source: str = f"{doc['source']}, snapshot {doc['snapshot_date']}"
         self.currency: str = doc.get("currency", "USD")
@@ -637,19 +647,21 @@ _registry: Optional[_Registry] = None
 _lock = threading.RLock()
 
 
-def _get() -> _Registry:
+def _get(provider: Optional[str] = None) -> _Registry:
+    """The registry, loaded on first use (``provider``: the one that first use asks about)."""
     registry = _registry
     if registry is None:
-        registry = _load()
+        registry = _load(provider)
     return registry
 
 
-def _load() -> _Registry:
+def _load(provider: Optional[str] = None) -> _Registry:
     global _registry
     with _lock:
         if _registry is not None:
             return _registry
-        registry = _registry = _Registry()  # the bundled data is usable whatever the user file holds
+        # the bundled data is usable whatever the user file holds
+        registry = _registry = _Registry(provider)
         paths = [p for p in os.environ.get(ENV, "").split(os.pathsep) if p.strip()]
         for path in paths:
             registry.load_file(path)
@@ -684,7 +696,7 @@ def model_info(model: str, *, base_model: Optional[str] = None) -> ModelFacts:
     ``model_info("azure/prod-chat", base_model="gpt-4o")`` answers for ``azure/gpt-4o``; with a
     ``provider/`` prefix it looks there (``base_model="openai/gpt-4o"``).
     """
-    registry = _registry or _get()
+    registry = _registry or _get(model.partition("/")[0].lower() if isinstance(model, str) else None)
     key = (model, "" if base_model is None else base_model)
     facts = registry.facts.get(key) if type(model) is str and type(base_model) in (str, type(None)) else None
     if facts is not None:

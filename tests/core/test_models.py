@@ -105,6 +105,18 @@ def test_aliases_and_dated_versions_resolve(name, entry):
     assert info.known and info.model == entry
 
 
+@pytest.mark.parametrize("name", [
+    "openai/bench-model",             # no version tail, no id starts with it (a local server's model)
+    "openai/gpt-4o-mini-custom",      # ids start with its start, but it is no undated alias
+    "openai/my-model-v2",             # digits after a dash, yet no version tail
+    "openai/gpt-4o-mini-2024",        # a dash and digits that are no date
+    "vertex/claude-nonexistent@20250929",
+])
+def test_names_that_are_no_entry_and_no_alias_are_unknown(name):
+    info = model_info(name)
+    assert not info.known and info.model == name.lower()
+
+
 def test_azure_deployments_through_base_model():
     assert not model_info("azure/prod-chat").known  # a deployment name says nothing
     info = model_info("azure/prod-chat", base_model="gpt-4o")
