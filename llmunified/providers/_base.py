@@ -507,21 +507,23 @@ class StreamDecoderBase(abc.ABC):
         return unit.data if isinstance(unit, SSEEvent) else body_text(unit)
 
     def _run(self, units: List[Any], out: List[StreamEvent]) -> bool:
+        acc, handle = self.acc, self.handle  # looked up once per read, not once per event
         for unit in units:
-            if self.acc.finished:
+            if acc.finished:
                 break
             try:
-                self.handle(unit, out)
+                handle(unit, out)
+                continue
             except LLMError as exc:
-                self.error = exc
+                error = exc
             except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
                 # A unit of the wrong shape: typed, with the offending unit kept.
                 text = self.unit_text(unit)
-                self.error = self.broken(f"an event has an unexpected shape ({exc}): {text[:200]!r}", body=text)
-            if self.error is not None:
-                if not out:
-                    raise self.error
-                return False
+                error = self.broken(f"an event has an unexpected shape ({exc}): {text[:200]!r}", body=text)
+            self.error = error
+            if not out:
+                raise error
+            return False
         return True
 
     def feed(self, chunk: bytes) -> List[StreamEvent]:
