@@ -63,6 +63,10 @@ class SSEDecoder:
         field, the ``id`` unchanged, the text not decoded (a decoder that parses the JSON from
         bytes skips decoding the text and encoding it back, and the event object). Any other
         event comes as an :class:`SSEEvent`."""
+        if self._started and not self._buf and self._data is None and chunk[:6] == b"data: ":
+            pieces = self._simple(chunk)  # the common read, without _feed's other checks
+            if pieces is not None:
+                return pieces  # type: ignore[return-value]  # a list of bytes is a list of the union
         return self._feed(chunk, True)
 
     def _feed(self, chunk: bytes, raw: bool) -> List[Union[bytes, SSEEvent]]:
@@ -104,13 +108,14 @@ class SSEDecoder:
         complete events that are each one ``data: `` line (LF or CRLF framing, as OpenAI and
         Gemini send them). Anything else (another field, a comment, a multi-line event, a partial event) returns
         None and the general decoder reads it, so the result is the same either way."""
+        # the framing holds exactly two line ends per event: any other one is inside an event
         if buf[-2:] == b"\n\n" and b"\r" not in buf:
             pieces = buf[6:-2].split(b"\n\ndata: ")
-            if any(b"\n" in p for p in pieces):
+            if buf.count(b"\n") != 2 * len(pieces):
                 return None
         elif buf[-4:] == b"\r\n\r\n":
             pieces = buf[6:-4].split(b"\r\n\r\ndata: ")
-            if any(b"\r" in p or b"\n" in p for p in pieces):
+            if buf.count(b"\n") != 2 * len(pieces) or buf.count(b"\r") != 2 * len(pieces):
                 return None
         else:
             return None

@@ -147,7 +147,8 @@ class Stream:
         if self._closed:
             raise StreamError("the stream was closed before it finished", provider=self._client.provider,
                               response=self._decoder.response() if self._decoder is not None else None)
-        await self._open()
+        if self._decoder is None:
+            await self._open()
         decoder = self._decoder
         try:
             decoder.check()  # an error found after the events already handed out

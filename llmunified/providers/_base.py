@@ -527,7 +527,8 @@ class StreamDecoderBase(abc.ABC):
         return True
 
     def feed(self, chunk: bytes) -> List[StreamEvent]:
-        self.check()
+        if self.error is not None:  # check(), without the call on every read
+            raise self.error
         out: List[StreamEvent] = []
         self._run(self.units(chunk), out)
         return out
