@@ -150,7 +150,8 @@ class Stream:
             self._open()
         decoder = self._decoder
         try:
-            decoder.check()  # an error found after the events already handed out
+            if decoder.error is not None:  # an error found after the events already handed out
+                raise decoder.error
             chunk = self._transport.read_chunk(self._http)
             events = decoder.feed(chunk) if chunk else decoder.eof()
         except (ConnectionError, TimeoutError) as exc:
@@ -173,7 +174,7 @@ class Stream:
                 self._events.extend(events)
             else:
                 self._held.extend(events)
-        if decoder.done:
+        if decoder.acc.finished:  # decoder.done, without a property call per read
             self._finished = True
             if self._held:  # a reply without content (only usage and the finish)
                 self._events.extend(self._held)
