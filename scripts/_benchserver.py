@@ -15,6 +15,8 @@ import os
 import sys
 from typing import Dict, Optional
 
+from _benchutil import stream_events
+
 COMPLETION = json.dumps({
     "id": "chatcmpl-bench", "object": "chat.completion", "created": 1700000000, "model": "bench-model",
     "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello from the bench server. " * 4,
@@ -33,23 +35,13 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def build_stream(n: int) -> bytes:
-    head = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
-            "model": "bench-model"}
-    events = [b"data: " + json.dumps({**head, "choices": [
-        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}).encode() + b"\n\n"]
-    for i in range(n):
-        events.append(b"data: " + json.dumps({**head, "choices": [
-            {"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}]}).encode() + b"\n\n")
-    events.append(b"data: " + json.dumps({**head, "choices": [
-        {"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode() + b"\n\n")
-    events.append(b"data: " + json.dumps({**head, "choices": [], "usage": {
-        "prompt_tokens": 5, "completion_tokens": n, "total_tokens": n + 5}}).encode() + b"\n\n")
-    events.append(b"data: [DONE]\n\n")
-    # Real servers flush event by event; group a few events per HTTP chunk like a busy server.
+def build_stream(n: int, per_chunk: int = 4) -> bytes:
+    """The chunked HTTP body of that reply. Real servers flush event by event; by default a few
+    events go in each HTTP chunk, like a busy server."""
+    events = stream_events(n)
     out = []
-    for i in range(0, len(events), 4):
-        out.append(_chunk(b"".join(events[i:i + 4])))
+    for i in range(0, len(events), per_chunk):
+        out.append(_chunk(b"".join(events[i:i + per_chunk])))
     out.append(b"0\r\n\r\n")
     return b"".join(out)
 

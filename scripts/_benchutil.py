@@ -1,11 +1,12 @@
 """What the benchmark scripts share."""
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from typing import Callable, Optional
+from typing import Callable, List, Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,3 +48,21 @@ def median_us(fn: Callable[[], object], n: int) -> float:
         fn()
         timings.append(clock() - t0)
     return statistics.median(timings) * 1e6
+
+
+def stream_events(n: int) -> List[bytes]:
+    """The SSE events of the benchmarks' streamed reply with ``n`` text chunks, each a ``data:``
+    line and its blank line (what scripts/_benchserver.py serves)."""
+    head = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000,
+            "model": "bench-model"}
+    events = [b"data: " + json.dumps({**head, "choices": [
+        {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}).encode() + b"\n\n"]
+    for i in range(n):
+        events.append(b"data: " + json.dumps({**head, "choices": [
+            {"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}]}).encode() + b"\n\n")
+    events.append(b"data: " + json.dumps({**head, "choices": [
+        {"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode() + b"\n\n")
+    events.append(b"data: " + json.dumps({**head, "choices": [], "usage": {
+        "prompt_tokens": 5, "completion_tokens": n, "total_tokens": n + 5}}).encode() + b"\n\n")
+    events.append(b"data: [DONE]\n\n")
+    return events
