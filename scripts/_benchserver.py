@@ -6,7 +6,10 @@ or N when the request path starts with ``/cN/`` (so ``base_url=http://127.0.0.1:
 gives 50-chunk streams). It is deliberately tiny (an ``asyncio.Protocol``, no stream readers) so
 that the benchmarks measure the clients, not the server.
 
-Usage: python scripts/_benchserver.py PORT_FILE [--chunks N]
+``--per-chunk K`` puts K events in each HTTP chunk (default 4, like a busy server; 1 is how a
+server that flushes every event sends them).
+
+Usage: python scripts/_benchserver.py PORT_FILE [--chunks N] [--per-chunk K]
 Writes the chosen port to PORT_FILE once listening on 127.0.0.1 (and only there).
 """
 import asyncio
@@ -49,7 +52,8 @@ def build_stream(n: int, per_chunk: int = 4) -> bytes:
 class BenchProtocol(asyncio.Protocol):
     """One connection: parse pipelined requests (head + Content-Length body), answer each."""
 
-    def __init__(self, default_chunks: int, streams: Dict[int, bytes]) -> None:
+    def __init__(self, default_chunks: int, streams: Dict[int, bytes], per_chunk: int = 4) -> None:
+        self.per_chunk = per_chunk
         self.default_chunks = default_chunks
         self.streams = streams
         self.buf = bytearray()
@@ -66,7 +70,7 @@ class BenchProtocol(asyncio.Protocol):
                 n = int(path[2:end])
         body = self.streams.get(n)
         if body is None:
-            body = self.streams[n] = STREAM_HEAD + build_stream(n)
+            body = self.streams[n] = STREAM_HEAD + build_stream(n, self.per_chunk)
         return body
 
     def data_received(self, data: bytes) -> None:
@@ -95,10 +99,11 @@ class BenchProtocol(asyncio.Protocol):
                 self.transport.write(PLAIN_RESPONSE)  # type: ignore[union-attr]
 
 
-async def main(port_file: str, chunks: int) -> None:
-    streams = {chunks: STREAM_HEAD + build_stream(chunks)}
+async def main(port_file: str, chunks: int, per_chunk: int = 4) -> None:
+    streams = {chunks: STREAM_HEAD + build_stream(chunks, per_chunk)}
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: BenchProtocol(chunks, streams), "127.0.0.1", 0, backlog=1024)
+    server = await loop.create_server(lambda: BenchProtocol(chunks, streams, per_chunk), "127.0.0.1", 0,
+                                      backlog=1024)
     with open(port_file + ".tmp", "w") as f:
         f.write(str(server.sockets[0].getsockname()[1]))
     os.replace(port_file + ".tmp", port_file)  # atomically: the reader never sees a partial port
@@ -108,7 +113,8 @@ async def main(port_file: str, chunks: int) -> None:
 
 if __name__ == "__main__":
     n = int(sys.argv[sys.argv.index("--chunks") + 1]) if "--chunks" in sys.argv else 2000
+    k = int(sys.argv[sys.argv.index("--per-chunk") + 1]) if "--per-chunk" in sys.argv else 4
     try:
-        asyncio.run(main(sys.argv[1], n))
+        asyncio.run(main(sys.argv[1], n, k))
     except KeyboardInterrupt:
         pass

@@ -13,13 +13,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 class Server:
     """scripts/_benchserver.py in its own process on 127.0.0.1 (``chunks``: the length of its
-    streams); ``base`` is its OpenAI-style API root, ``port`` its port."""
+    streams, ``per_chunk``: events per HTTP chunk); ``base`` is its OpenAI-style API root,
+    ``port`` its port."""
 
-    def __init__(self, chunks: Optional[int] = None) -> None:
+    def __init__(self, chunks: Optional[int] = None, per_chunk: Optional[int] = None) -> None:
         fd, self.port_file = tempfile.mkstemp(prefix="bench-port-")
         os.close(fd)
         os.unlink(self.port_file)
         extra = ["--chunks", str(chunks)] if chunks is not None else []
+        if per_chunk is not None:
+            extra += ["--per-chunk", str(per_chunk)]
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "_benchserver.py"), self.port_file] + extra)
         deadline = time.monotonic() + 10
         while not os.path.exists(self.port_file) or not open(self.port_file).read().strip():
