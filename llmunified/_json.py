@@ -58,17 +58,21 @@ _FOREVER = 1 << 62  # a countdown that never ends: json for good
 _resolved: Optional[_Loads] = None  # orjson.loads, once chosen
 _left = 0  # texts json decodes before the next decision (0: decide at the next text)
 _started = False
+#: the choice is final (orjson in use, or json for good): a reader chosen now stays right, so a
+#: stream decoder need not ask :func:`reader` again for every network read
+settled = False
 
 
 def _decide() -> Optional[_Loads]:
     """Called when the countdown ends: on the first text, choose how many ``json`` decodes first;
     after them, import ``orjson`` (``None``: ``json`` for now, or for good)."""
-    global _resolved, _left, _started
+    global _resolved, _left, _started, settled
     if not _started:
         _started = True
         setting = os.environ.get("LLMUNIFIED_JSON", "").strip().lower()
         if setting == "json":
             _left = _FOREVER
+            settled = True
             return None
         if setting != "orjson" and "orjson" not in sys.modules:
             warm = "inspect" in sys.modules and "uuid" in sys.modules
@@ -78,8 +82,10 @@ def _decide() -> Optional[_Loads]:
         import orjson
     except ImportError:
         _left = _FOREVER
+        settled = True
         return None
     _resolved = orjson.loads
+    settled = True
     return _resolved
 
 

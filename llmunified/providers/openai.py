@@ -711,11 +711,12 @@ class OpenAIStream(SSEStreamDecoder):
         self._got_text = False
         self._details: Dict[Any, Dict[str, Any]] = {}  # OpenRouter's reasoning_details, merged per index
         self._others: Optional[Dict[int, _ChoiceState]] = None  # answers 1.. (n > 1)
-        self._read: Any = _json.std_loads  # this read's JSON reader for raw event data (units())
+        self._read: Any = _json.reader(0)  # the JSON reader of raw event data (kept current by units())
 
     def units(self, chunk: bytes) -> List[Any]:
         units = self._sse.feed_payloads(chunk)  # the common event as its data's bytes (handle reads both)
-        self._read = _json.reader(len(units))  # orjson or json for this read's events: one call each
+        if not _json.settled:  # orjson or json for this read's events (counted), until that is final
+            self._read = _json.reader(len(units))
         return units
 
     def handle(self, ev: Union[SSEEvent, bytes], out: List[StreamEvent]) -> None:

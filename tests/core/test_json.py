@@ -131,6 +131,7 @@ def test_the_countdown_ends_in_json_for_good_without_orjson(monkeypatch):
 
 
 def _fresh(monkeypatch, left=0, started=False):
+    monkeypatch.setattr(_json, "settled", False)
     monkeypatch.setattr(_json, "_resolved", None)
     monkeypatch.setattr(_json, "_left", left)
     monkeypatch.setattr(_json, "_started", started)
@@ -141,9 +142,10 @@ def test_a_read_of_events_is_counted_at_once(monkeypatch):
     # a stream decoder asks once per network read which reader its events take
     orjson = pytest.importorskip("orjson")
     _fresh(monkeypatch, left=5, started=True)
-    assert _json.reader(3) is _json.std_loads and _json._left == 2
+    assert _json.reader(3) is _json.std_loads and _json._left == 2 and not _json.settled
     assert _json.reader(3) is _json.fast_loads_bytes  # the count ran out: orjson from this read on
     assert _json._resolved is orjson.loads and _json.reader(1000) is _json.fast_loads_bytes
+    assert _json.settled  # final: a stream decoder may keep the reader it has
 
 
 def test_without_orjson_every_read_is_json(monkeypatch):
@@ -151,7 +153,7 @@ def test_without_orjson_every_read_is_json(monkeypatch):
     _fresh(monkeypatch)
     for count in (1, 5000, 3):
         assert _json.reader(count) is _json.std_loads
-    assert _json.backend() == "json"
+    assert _json.backend() == "json" and _json.settled
 
 
 @pytest.mark.parametrize("data", [b'{"a": "caf\xc3\xa9"}', b'{"a": "\xff"}', b' [1, 2] ', b'{"n": 123456789012345678901234567890}',

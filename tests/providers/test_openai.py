@@ -543,6 +543,7 @@ def test_a_stream_that_switches_to_orjson_midway_reads_the_same(monkeypatch):
     from llmunified import _json
 
     data = load("openai/stream_long_json_content.sse")
+    monkeypatch.setattr(_json, "settled", False)
     monkeypatch.setattr(_json, "_resolved", None)
     monkeypatch.setattr(_json, "_started", True)
     monkeypatch.setattr(_json, "_left", 1 << 62)  # json for good
