@@ -106,8 +106,9 @@ class SSEDecoder:
     def _simple(self, buf: bytes) -> Optional[List[bytes]]:
         """The common read, split without the line-by-line loop (the data of each event): only
         complete events that are each one ``data: `` line (LF or CRLF framing, as OpenAI and
-        Gemini send them). Anything else (another field, a comment, a multi-line event, a partial event) returns
-        None and the general decoder reads it, so the result is the same either way."""
+        Gemini send them). Anything else (another field, a comment, a multi-line event, a
+        partial event) returns None and the general decoder reads it, so the result is the same
+        either way."""
         # the framing holds exactly two line ends per event: any other one is inside an event
         if buf[-2:] == b"\n\n" and b"\r" not in buf:
             pieces = buf[6:-2].split(b"\n\ndata: ")
